@@ -1,0 +1,1 @@
+"""Conformance checking of event logs against the procedure model."""

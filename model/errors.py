@@ -1,0 +1,37 @@
+"""The project's exceptions: one root, and input errors that list every problem at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class LscbError(Exception):
+    """Root of every error this project raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an input: where it is, what was expected, what was found.
+
+    ``where`` is already human-readable ("line 12, field 'within'", "row 7, column
+    'timestamp'"); ``found`` must never carry a raw value from a log that could be
+    personal data: describe it instead ("an empty value", "text that is not a date").
+    """
+
+    where: str
+    expected: str
+    found: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: expected {self.expected}; found {self.found}"
+
+
+class InputError(LscbError):
+    """A file (or option) cannot be used. Carries every problem found, not just the first."""
+
+    def __init__(self, source: str, problems: list[Problem], *, summary: str = "") -> None:
+        self.source = source
+        self.problems = list(problems)
+        head = summary or f"{source}: {len(self.problems)} problem(s) found"
+        lines = [head] + [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))

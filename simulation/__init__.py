@@ -1,0 +1,1 @@
+"""Caseload simulation of the procedure with SimPy."""
