@@ -433,10 +433,11 @@ class _Builder:
             return ()
         out: list[Block] = []
         for index, item in enumerate(items):
-            child = self.block(item, items, index, activities, roles, attributes)
-            if child is None:
+            if item is None:
                 self.bad(items, index, "a step (an activity or a block)", "an empty item")
-            else:
+                continue
+            child = self.block(item, items, index, activities, roles, attributes)
+            if child is not None:
                 out.append(child)
         return tuple(out)
 

@@ -1,0 +1,62 @@
+"""The `lscb` command: one entry point; each package registers its own subcommands.
+
+Every subcommand module has ``register(subparsers)`` which adds its parsers and sets
+``handler`` (a function ``(argparse.Namespace) -> int`` returning the exit status).
+Input problems end with exit status 2 and a message on standard error that names the file,
+row or field, what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from model.errors import InputError, LscbError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from conformance import cli as conformance_cli
+    from model import cli_model
+    from simulation import cli as simulation_cli
+
+    parser = argparse.ArgumentParser(
+        prog="lscb",
+        description=(
+            "Test safeguarding procedure 1.4.9 (child abuse and ICT) against reality: "
+            "the procedure as a model, caseload simulation, and checking of event logs."
+        ),
+    )
+    from model import __version__
+
+    parser.add_argument("--version", action="version", version=f"lscb {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    cli_model.register(sub)
+    conformance_cli.register(sub)
+    simulation_cli.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        status: int = handler(args)
+    except InputError as exc:
+        print(f"lscb: {exc}", file=sys.stderr)
+        return 2
+    except LscbError as exc:
+        print(f"lscb: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lscb: interrupted", file=sys.stderr)
+        return 130
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
