@@ -9,4 +9,4 @@ __version__ = "0.1.0"
 from model.errors import InputError, LscbError, Problem
 from model.procedure import Procedure, load_procedure
 
-__all__ = ["__version__", "InputError", "LscbError", "Problem", "Procedure", "load_procedure"]
+__all__ = ["InputError", "LscbError", "Problem", "Procedure", "__version__", "load_procedure"]

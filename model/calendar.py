@@ -490,7 +490,7 @@ class WorkingCalendar:
         self,
         within: Within,
         trigger_utc_ns: npt.NDArray[np.int64],
-        date_only: npt.NDArray[np.bool_],
+        date_only: npt.NDArray[np.bool_] | bool,
     ) -> IntArray:
         """Vectorised ``deadline``: UTC ns in, UTC ns out; a NaT trigger gives ``NAT_NS``.
 

@@ -29,24 +29,38 @@ def register(sub: Any) -> None:
         help="the procedure as text: activities by role, gateways, deadlines and rules",
     )
     show.add_argument("--procedure", type=Path, help="a procedure file (default: the built-in one)")
-    show.add_argument("--rules", type=Path, action="append", default=[],
-                      help="also list the rules of this local rules file (repeatable)")
+    show.add_argument(
+        "--rules",
+        type=Path,
+        action="append",
+        default=[],
+        help="also list the rules of this local rules file (repeatable)",
+    )
     show.set_defaults(handler=run_show)
 
     validate = msub.add_parser(
         "validate",
         help="check a procedure file or a local rules file; lists every problem with its line",
     )
-    validate.add_argument("file", nargs="?", type=Path,
-                          help="procedure or rules file (default: the built-in procedure)")
-    validate.add_argument("--procedure", type=Path,
-                          help="the procedure a rules file refers to (default: the built-in one)")
+    validate.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        help="procedure or rules file (default: the built-in procedure)",
+    )
+    validate.add_argument(
+        "--procedure",
+        type=Path,
+        help="the procedure a rules file refers to (default: the built-in one)",
+    )
     validate.set_defaults(handler=run_validate)
 
     export = msub.add_parser("export", help="write the model as BPMN, PNML, DOT, SVG, PNG or JSON")
     export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     export.add_argument("--out", required=True, type=Path, help="the file to write")
-    export.add_argument("--procedure", type=Path, help="a procedure file (default: the built-in one)")
+    export.add_argument(
+        "--procedure", type=Path, help="a procedure file (default: the built-in one)"
+    )
     export.set_defaults(handler=run_export)
 
 
@@ -65,21 +79,34 @@ def describe(procedure: Procedure, extra_rules: tuple[Rule, ...] = ()) -> str:
     for role in procedure.roles.values():
         acts = [a for a in procedure.activities.values() if a.role == role.id]
         lanes = {t.activity for t in procedure.tasks() if t.role == role.id}
-        extra = [procedure.activities[n] for n in sorted(lanes) if procedure.activities[n].role != role.id]
+        extra = [
+            procedure.activities[n]
+            for n in sorted(lanes)
+            if procedure.activities[n].role != role.id
+        ]
         if not acts and not extra:
             continue
         out.append(f"  {role.name} - {role.meaning}")
         for act in acts:
             tag = {Kind.FORBIDDEN: "  [forbidden]", Kind.END: "  [ends the case]"}.get(act.kind, "")
-            with_ = f" (with {', '.join(procedure.roles[r].name for r in act.participants)})" if act.participants else ""
+            with_ = (
+                f" (with {', '.join(procedure.roles[r].name for r in act.participants)})"
+                if act.participants
+                else ""
+            )
             out.append(f"    {act.clause:<22} {act.name}{with_}{tag}")
         for act in extra:
-            out.append(f"    {act.clause:<22} {act.name} (also drawn here; performer: {act.performer})")
+            out.append(
+                f"    {act.clause:<22} {act.name} (also drawn here; performer: {act.performer})"
+            )
     out.append("")
     out.append("GATEWAYS (decided by case attributes)")
     for gate in procedure.gateways():
         out.append(f"  {gate.name} ({gate.clause}) - decided by {', '.join(gate.decided_by)}")
-        out.extend(f"      {b.condition_text()}: {_branch_text(gate, i)}" for i, b in enumerate(gate.branches))
+        out.extend(
+            f"      {b.condition_text()}: {_branch_text(gate, i)}"
+            for i, b in enumerate(gate.branches)
+        )
     for loop in procedure.loops():
         out.append(f"  {loop.name} ({loop.clause}) - repeated when {loop.repeat}")
     out.append("")
@@ -110,15 +137,23 @@ def _branch_text(gate: Choice, index: int) -> str:
     names = [b.activity for b in walk(body) if isinstance(b, Task)]
     if not names:
         return "no step"
-    return ", ".join(dict.fromkeys(names)) if len(names) <= 4 else ", ".join(list(dict.fromkeys(names))[:4]) + ", ..."
+    return (
+        ", ".join(dict.fromkeys(names))
+        if len(names) <= 4
+        else ", ".join(list(dict.fromkeys(names))[:4]) + ", ..."
+    )
 
 
 def run_show(args: argparse.Namespace) -> int:
     procedure = load_procedure(args.procedure)
     extra: tuple[Rule, ...] = ()
     for path in args.rules:
-        extra += load_rules(path, set(procedure.activities), set(procedure.boolean_attributes),
-                            known_ids={r.id for r in procedure.rules + extra})
+        extra += load_rules(
+            path,
+            set(procedure.activities),
+            set(procedure.boolean_attributes),
+            known_ids={r.id for r in procedure.rules + extra},
+        )
     print(describe(procedure, extra))
     return 0
 
@@ -126,27 +161,45 @@ def run_show(args: argparse.Namespace) -> int:
 def is_rules_file(path: Path) -> bool:
     """A rules file has `rules` and no `flow`/`procedure`; anything else is read as a procedure."""
     data = read_yaml(path)
-    return isinstance(data, LineDict) and "procedure" not in data and "flow" not in data and "rules" in data
+    return (
+        isinstance(data, LineDict)
+        and "procedure" not in data
+        and "flow" not in data
+        and "rules" in data
+    )
 
 
 def run_validate(args: argparse.Namespace) -> int:
     if args.file is None:
         procedure = load_procedure(args.procedure)
-        print(f"The built-in procedure is valid: {len(procedure.activities)} activities, "
-              f"{len(procedure.tasks())} steps in the flow, {len(procedure.gateways())} gateways, "
-              f"{len(procedure.rules)} rules.")
+        print(
+            f"The built-in procedure is valid: {len(procedure.activities)} activities, "
+            f"{len(procedure.tasks())} steps in the flow, {len(procedure.gateways())} gateways, "
+            f"{len(procedure.rules)} rules."
+        )
         return 0
     if not args.file.exists():
-        raise InputError(str(args.file), [Problem(str(args.file), "an existing file", "no file at this path")])
+        raise InputError(
+            str(args.file), [Problem(str(args.file), "an existing file", "no file at this path")]
+        )
     if is_rules_file(args.file):
         procedure = load_procedure(args.procedure)
-        rules = load_rules(args.file, set(procedure.activities), set(procedure.boolean_attributes),
-                           known_ids={r.id for r in procedure.rules})
-        print(f"{args.file}: a valid rules file with {len(rules)} rule(s): " + ", ".join(r.id for r in rules))
+        rules = load_rules(
+            args.file,
+            set(procedure.activities),
+            set(procedure.boolean_attributes),
+            known_ids={r.id for r in procedure.rules},
+        )
+        print(
+            f"{args.file}: a valid rules file with {len(rules)} rule(s): "
+            + ", ".join(r.id for r in rules)
+        )
         return 0
     procedure = load_procedure(args.file)
-    print(f"{args.file}: a valid procedure with {len(procedure.activities)} activities and "
-          f"{len(procedure.rules)} rules.")
+    print(
+        f"{args.file}: a valid procedure with {len(procedure.activities)} activities and "
+        f"{len(procedure.rules)} rules."
+    )
     return 0
 
 

@@ -16,7 +16,7 @@ from model.rules import Rule, parse_rule_list
 from model.yamlsource import LineDict, LineList, line_of, read_yaml
 
 
-class Kind(str, enum.Enum):
+class Kind(enum.StrEnum):
     TASK = "task"  # a step of the flow
     FORBIDDEN = "forbidden"  # an event the procedure forbids; never in the flow
     END = "end"  # closes the case
@@ -112,9 +112,7 @@ class Choice:
     def select(self, attributes: Mapping[str, bool | None]) -> int:
         """Index of the branch taken: the first whose conditions all hold, else ``otherwise``."""
         for index, branch in enumerate(self.branches):
-            if branch.when is None or all(
-                attributes.get(k) is v for k, v in branch.when.items()
-            ):
+            if branch.when is None or all(attributes.get(k) is v for k, v in branch.when.items()):
                 return index
         raise ValueError(f"gateway '{self.id}': no branch applies and there is no 'otherwise'")
 
@@ -178,7 +176,9 @@ class Procedure:
         for rule in self.rules:
             if rule.id == rule_id:
                 return rule
-        raise KeyError(f"no rule '{rule_id}'; the rules are: " + ", ".join(r.id for r in self.rules))
+        raise KeyError(
+            f"no rule '{rule_id}'; the rules are: " + ", ".join(r.id for r in self.rules)
+        )
 
     def gateways(self) -> tuple[Choice, ...]:
         return tuple(b for b in walk(self.flow) if isinstance(b, Choice))
@@ -239,19 +239,42 @@ class _Builder:
     def only(self, container: LineDict, allowed: set[str], what: str) -> None:
         for key in container:
             if key not in allowed:
-                self.bad(container, key, f"one of the fields of {what}: " + ", ".join(sorted(allowed)), f"an unknown field '{key}'")
+                self.bad(
+                    container,
+                    key,
+                    f"one of the fields of {what}: " + ", ".join(sorted(allowed)),
+                    f"an unknown field '{key}'",
+                )
 
     def mapping(self, data: LineDict, key: str) -> LineDict:
         value = data.get(key)
         if not isinstance(value, LineDict):
-            self.bad(data, key if key in data else None, f"a mapping under '{key}'", "none" if value is None else type(value).__name__)
+            self.bad(
+                data,
+                key if key in data else None,
+                f"a mapping under '{key}'",
+                "none" if value is None else type(value).__name__,
+            )
             return LineDict()
         return value
 
     def build(self, data: Any) -> Procedure:
         if not isinstance(data, LineDict):
-            raise InputError(self.source, [Problem("line 1", "a mapping (procedure, roles, attributes, offences, activities, flow, rules)", type(data).__name__)])
-        self.only(data, {"procedure", "roles", "attributes", "offences", "activities", "flow", "rules"}, "a procedure file")
+            raise InputError(
+                self.source,
+                [
+                    Problem(
+                        "line 1",
+                        "a mapping (procedure, roles, attributes, offences, activities, flow, rules)",
+                        type(data).__name__,
+                    )
+                ],
+            )
+        self.only(
+            data,
+            {"procedure", "roles", "attributes", "offences", "activities", "flow", "rules"},
+            "a procedure file",
+        )
         head = self.mapping(data, "procedure")
         roles = self.roles(self.mapping(data, "roles"))
         attributes = self.attributes(self.mapping(data, "attributes"))
@@ -274,9 +297,18 @@ class _Builder:
             used = {b.activity for b in walk(flow) if isinstance(b, Task)}
             for act in activities.values():
                 if act.kind is not Kind.FORBIDDEN and act.name not in used:
-                    self.bad(data, "flow", f"the activity '{act.name}' somewhere in the flow", "it nowhere")
+                    self.bad(
+                        data,
+                        "flow",
+                        f"the activity '{act.name}' somewhere in the flow",
+                        "it nowhere",
+                    )
         if self.problems:
-            raise InputError(self.source, self.problems, summary=f"{self.source}: {len(self.problems)} problem(s) in the procedure")
+            raise InputError(
+                self.source,
+                self.problems,
+                summary=f"{self.source}: {len(self.problems)} problem(s) in the procedure",
+            )
         assert flow is not None
         return Procedure(
             id=self.text(head, "id"),
@@ -307,7 +339,9 @@ class _Builder:
             if not isinstance(body, LineDict):
                 self.bad(raw, name, "a mapping with type, clause and meaning", type(body).__name__)
                 continue
-            self.only(body, {"type", "clause", "meaning", "contract", "values"}, f"attribute '{name}'")
+            self.only(
+                body, {"type", "clause", "meaning", "contract", "values"}, f"attribute '{name}'"
+            )
             kind = body.get("type")
             if kind not in ("boolean", "category"):
                 self.bad(body, "type", "'boolean' or 'category'", repr(kind))
@@ -322,28 +356,67 @@ class _Builder:
             if not isinstance(contract_flag, bool):
                 self.bad(body, "contract", "true or false", repr(contract_flag))
                 contract_flag = True
-            out[name] = Attribute(name, str(kind), self.text(body, "clause"), self.text(body, "meaning"), contract_flag, values)
+            out[name] = Attribute(
+                name,
+                str(kind),
+                self.text(body, "clause"),
+                self.text(body, "meaning"),
+                contract_flag,
+                values,
+            )
         return out
 
     def offences(self, raw: LineDict, attributes: Mapping[str, Attribute]) -> dict[str, Offence]:
         out: dict[str, Offence] = {}
         for oid, body in raw.items():
             if not isinstance(body, LineDict):
-                self.bad(raw, oid, "a mapping with name, statute, clause and meaning", type(body).__name__)
+                self.bad(
+                    raw,
+                    oid,
+                    "a mapping with name, statute, clause and meaning",
+                    type(body).__name__,
+                )
                 continue
             self.only(body, {"name", "statute", "clause", "meaning"}, f"offence '{oid}'")
-            out[oid] = Offence(oid, self.text(body, "name"), self.text(body, "statute"), self.text(body, "clause"), self.text(body, "meaning"))
+            out[oid] = Offence(
+                oid,
+                self.text(body, "name"),
+                self.text(body, "statute"),
+                self.text(body, "clause"),
+                self.text(body, "meaning"),
+            )
         offence_attr = attributes.get("offence")
         if offence_attr is not None and set(offence_attr.values) != set(out):
-            self.bad(raw, None, "the values of the attribute 'offence' to be the offences listed", ", ".join(offence_attr.values))
+            self.bad(
+                raw,
+                None,
+                "the values of the attribute 'offence' to be the offences listed",
+                ", ".join(offence_attr.values),
+            )
         return out
 
-    def activities(self, raw: Any, data: LineDict, roles: Mapping[str, Role]) -> dict[str, Activity]:
+    def activities(
+        self, raw: Any, data: LineDict, roles: Mapping[str, Role]
+    ) -> dict[str, Activity]:
         out: dict[str, Activity] = {}
         if not isinstance(raw, LineList):
-            self.bad(data, "activities" if "activities" in data else None, "a list of activities", "none" if raw is None else type(raw).__name__)
+            self.bad(
+                data,
+                "activities" if "activities" in data else None,
+                "a list of activities",
+                "none" if raw is None else type(raw).__name__,
+            )
             return out
-        allowed = {"name", "role", "performer", "clause", "kind", "meaning", "participants", "considerations"}
+        allowed = {
+            "name",
+            "role",
+            "performer",
+            "clause",
+            "kind",
+            "meaning",
+            "participants",
+            "considerations",
+        }
         for index, body in enumerate(raw):
             if not isinstance(body, LineDict):
                 self.bad(raw, index, "an activity written as a mapping", type(body).__name__)
@@ -352,7 +425,12 @@ class _Builder:
             name = self.text(body, "name")
             role = self.text(body, "role")
             if role and role not in roles:
-                self.bad(body, "role", "a role listed under 'roles' (" + ", ".join(roles) + ")", f"'{role}'")
+                self.bad(
+                    body,
+                    "role",
+                    "a role listed under 'roles' (" + ", ".join(roles) + ")",
+                    f"'{role}'",
+                )
             kind_text = body.get("kind", "task")
             try:
                 kind = Kind(kind_text)
@@ -361,10 +439,14 @@ class _Builder:
                 kind = Kind.TASK
             participants = body.get("participants", [])
             if not isinstance(participants, list) or any(p not in roles for p in participants):
-                self.bad(body, "participants", "a list of roles listed under 'roles'", repr(participants))
+                self.bad(
+                    body, "participants", "a list of roles listed under 'roles'", repr(participants)
+                )
                 participants = []
             considerations = body.get("considerations", [])
-            if not isinstance(considerations, list) or not all(isinstance(c, str) for c in considerations):
+            if not isinstance(considerations, list) or not all(
+                isinstance(c, str) for c in considerations
+            ):
                 self.bad(body, "considerations", "a list of questions", repr(considerations))
                 considerations = []
             if name in out:
@@ -384,22 +466,41 @@ class _Builder:
 
     def new_id(self, container: Any, key: Any, wanted: str) -> str:
         if wanted in self.ids:
-            self.bad(container, key, "a block id not used elsewhere in the flow", f"'{wanted}' again")
+            self.bad(
+                container, key, "a block id not used elsewhere in the flow", f"'{wanted}' again"
+            )
         self.ids[wanted] = line_of(container, key)
         return wanted
 
-    def block(self, raw: Any, parent: Any, key: Any, activities: Mapping[str, Activity],
-              roles: Mapping[str, Role], attributes: Mapping[str, Attribute]) -> Block | None:
+    def block(
+        self,
+        raw: Any,
+        parent: Any,
+        key: Any,
+        activities: Mapping[str, Activity],
+        roles: Mapping[str, Role],
+        attributes: Mapping[str, Attribute],
+    ) -> Block | None:
         if raw is None:
             return None
         if isinstance(raw, str):
             return self.task(raw, None, parent, key, activities, roles)
         if not isinstance(raw, LineDict):
-            self.bad(parent, key, "an activity name or a block (sequence, parallel, choice, loop, task)", type(raw).__name__)
+            self.bad(
+                parent,
+                key,
+                "an activity name or a block (sequence, parallel, choice, loop, task)",
+                type(raw).__name__,
+            )
             return None
         kinds = [k for k in ("sequence", "parallel", "choice", "loop", "task") if k in raw]
         if len(kinds) != 1:
-            self.bad(raw, None, "exactly one of sequence, parallel, choice, loop, task", ", ".join(kinds) or "none of them")
+            self.bad(
+                raw,
+                None,
+                "exactly one of sequence, parallel, choice, loop, task",
+                ", ".join(kinds) or "none of them",
+            )
             return None
         kind = kinds[0]
         sub = (activities, roles, attributes)
@@ -409,24 +510,47 @@ class _Builder:
         if kind == "sequence":
             self.only(raw, {"sequence", "id", "clause"}, "a sequence")
             children = self.children(raw, "sequence", *sub)
-            return Sequence(self.new_id(raw, "sequence", str(raw.get("id") or f"seq-{raw.line}")), children, str(raw.get("clause", "")))
+            return Sequence(
+                self.new_id(raw, "sequence", str(raw.get("id") or f"seq-{raw.line}")),
+                children,
+                str(raw.get("clause", "")),
+            )
         if kind == "parallel":
             self.only(raw, {"parallel", "id", "name", "clause"}, "a parallel block")
             children = self.children(raw, "parallel", *sub)
             if len(children) < 2:
-                self.bad(raw, "parallel", "at least two branches in a parallel block", f"{len(children)}")
-            return Parallel(self.new_id(raw, "id", self.text(raw, "id")), self.text(raw, "name"), children, self.text(raw, "clause"))
+                self.bad(
+                    raw, "parallel", "at least two branches in a parallel block", f"{len(children)}"
+                )
+            return Parallel(
+                self.new_id(raw, "id", self.text(raw, "id")),
+                self.text(raw, "name"),
+                children,
+                self.text(raw, "clause"),
+            )
         if kind == "loop":
             self.only(raw, {"loop", "id", "name", "clause", "repeat"}, "a loop")
             body = self.block(raw["loop"], raw, "loop", *sub)
             if body is None:
                 self.bad(raw, "loop", "a block to repeat", "none")
                 return None
-            return Loop(self.new_id(raw, "id", self.text(raw, "id")), self.text(raw, "name"), self.text(raw, "clause"), body, self.text(raw, "repeat"))
+            return Loop(
+                self.new_id(raw, "id", self.text(raw, "id")),
+                self.text(raw, "name"),
+                self.text(raw, "clause"),
+                body,
+                self.text(raw, "repeat"),
+            )
         return self.choice(raw, *sub)
 
-    def children(self, raw: LineDict, key: str, activities: Mapping[str, Activity],
-                 roles: Mapping[str, Role], attributes: Mapping[str, Attribute]) -> tuple[Block, ...]:
+    def children(
+        self,
+        raw: LineDict,
+        key: str,
+        activities: Mapping[str, Activity],
+        roles: Mapping[str, Role],
+        attributes: Mapping[str, Attribute],
+    ) -> tuple[Block, ...]:
         items = raw[key]
         if not isinstance(items, LineList) or not items:
             self.bad(raw, key, f"a non-empty list of blocks under '{key}'", type(items).__name__)
@@ -441,14 +565,31 @@ class _Builder:
                 out.append(child)
         return tuple(out)
 
-    def task(self, name: Any, role: Any, parent: Any, key: Any, activities: Mapping[str, Activity],
-             roles: Mapping[str, Role]) -> Task | None:
+    def task(
+        self,
+        name: Any,
+        role: Any,
+        parent: Any,
+        key: Any,
+        activities: Mapping[str, Activity],
+        roles: Mapping[str, Role],
+    ) -> Task | None:
         if not isinstance(name, str) or name not in activities:
-            self.bad(parent, key, "an activity listed under 'activities'", f"an unknown activity {name!r}")
+            self.bad(
+                parent,
+                key,
+                "an activity listed under 'activities'",
+                f"an unknown activity {name!r}",
+            )
             return None
         act = activities[name]
         if act.kind is Kind.FORBIDDEN:
-            self.bad(parent, key, "a step the procedure asks for", f"the forbidden event '{name}' in the flow")
+            self.bad(
+                parent,
+                key,
+                "a step the procedure asks for",
+                f"the forbidden event '{name}' in the flow",
+            )
         lane = act.role
         if role is not None:
             if role not in roles:
@@ -459,8 +600,13 @@ class _Builder:
         tid = self.new_id(parent, key, f"t{self.task_count:02d}")
         return Task(tid, name, lane, act.clause)
 
-    def choice(self, raw: LineDict, activities: Mapping[str, Activity], roles: Mapping[str, Role],
-               attributes: Mapping[str, Attribute]) -> Choice | None:
+    def choice(
+        self,
+        raw: LineDict,
+        activities: Mapping[str, Activity],
+        roles: Mapping[str, Role],
+        attributes: Mapping[str, Attribute],
+    ) -> Choice | None:
         self.only(raw, {"choice", "id", "clause", "decided_by", "branches"}, "a choice (gateway)")
         name = self.text(raw, "choice")
         gid = self.new_id(raw, "id", self.text(raw, "id"))
@@ -468,19 +614,36 @@ class _Builder:
         decided = raw.get("decided_by")
         booleans = {a.name for a in attributes.values() if a.type == "boolean"}
         if not isinstance(decided, list) or not decided:
-            self.bad(raw, "decided_by" if "decided_by" in raw else None, "'decided_by': the case attributes that decide this gateway", "none")
+            self.bad(
+                raw,
+                "decided_by" if "decided_by" in raw else None,
+                "'decided_by': the case attributes that decide this gateway",
+                "none",
+            )
             decided = []
         for attr in decided:
             if attr not in booleans:
-                self.bad(raw, "decided_by", "a true/false attribute listed under 'attributes'", repr(attr))
+                self.bad(
+                    raw,
+                    "decided_by",
+                    "a true/false attribute listed under 'attributes'",
+                    repr(attr),
+                )
         branches_raw = raw.get("branches")
         branches: list[Branch] = []
         if not isinstance(branches_raw, LineList) or len(branches_raw) < 2:
-            self.bad(raw, "branches" if "branches" in raw else None, "at least two branches", "fewer")
+            self.bad(
+                raw, "branches" if "branches" in raw else None, "at least two branches", "fewer"
+            )
             return None
         for index, br in enumerate(branches_raw):
             if not isinstance(br, LineDict):
-                self.bad(branches_raw, index, "a branch with 'when' (or 'otherwise: true') and 'do'", type(br).__name__)
+                self.bad(
+                    branches_raw,
+                    index,
+                    "a branch with 'when' (or 'otherwise: true') and 'do'",
+                    type(br).__name__,
+                )
                 continue
             self.only(br, {"when", "otherwise", "do"}, "a branch")
             if "do" not in br:
@@ -489,35 +652,74 @@ class _Builder:
             if br.get("otherwise") is True and "when" not in br:
                 when = None
                 if index != len(branches_raw) - 1:
-                    self.bad(br, "otherwise", "the 'otherwise' branch last", f"it as branch {index + 1} of {len(branches_raw)}")
+                    self.bad(
+                        br,
+                        "otherwise",
+                        "the 'otherwise' branch last",
+                        f"it as branch {index + 1} of {len(branches_raw)}",
+                    )
             elif isinstance(br.get("when"), dict) and br["when"]:
                 when = {}
                 for attr, flag in br["when"].items():
                     if attr not in decided:
-                        self.bad(br, "when", f"an attribute named in decided_by ({', '.join(map(str, decided))})", repr(attr))
+                        self.bad(
+                            br,
+                            "when",
+                            f"an attribute named in decided_by ({', '.join(map(str, decided))})",
+                            repr(attr),
+                        )
                     elif not isinstance(flag, bool):
                         self.bad(br, "when", f"true or false for '{attr}'", repr(flag))
                     else:
                         when[attr] = flag
             else:
-                self.bad(br, None, "a condition: 'when: {attribute: true|false}' or 'otherwise: true'", "a gateway branch without a condition")
+                self.bad(
+                    br,
+                    None,
+                    "a condition: 'when: {attribute: true|false}' or 'otherwise: true'",
+                    "a gateway branch without a condition",
+                )
                 when = None
             body = self.block(br.get("do"), br, "do", activities, roles, attributes)
             branches.append(Branch(when, body))
         if branches and branches[-1].when is not None:
-            self.bad(raw, "branches", "a last branch 'otherwise: true', so every case has a way through", "none")
+            self.bad(
+                raw,
+                "branches",
+                "a last branch 'otherwise: true', so every case has a way through",
+                "none",
+            )
         return Choice(gid, name, clause, tuple(str(d) for d in decided), tuple(branches))
 
-    def check_contract(self, data: LineDict, activities: Mapping[str, Activity],
-                       attributes: Mapping[str, Attribute], rules: tuple[Rule, ...]) -> None:
+    def check_contract(
+        self,
+        data: LineDict,
+        activities: Mapping[str, Activity],
+        attributes: Mapping[str, Attribute],
+        rules: tuple[Rule, ...],
+    ) -> None:
         for name in contract.ACTIVITIES:
             if name not in activities:
-                self.bad(data, "activities", f"the contract's activity '{name}' (CONTRACT §1)", "it missing")
+                self.bad(
+                    data,
+                    "activities",
+                    f"the contract's activity '{name}' (CONTRACT §1)",
+                    "it missing",
+                )
         for name in contract.ATTRIBUTES:
             if name not in attributes:
-                self.bad(data, "attributes", f"the contract's attribute '{name}' (CONTRACT §2)", "it missing")
+                self.bad(
+                    data,
+                    "attributes",
+                    f"the contract's attribute '{name}' (CONTRACT §2)",
+                    "it missing",
+                )
         ids = {r.id for r in rules}
-        if "rules" in data and not any(p.where.startswith(f"line {line_of(data, 'rules')}") for p in self.problems):
+        if "rules" in data and not any(
+            p.where.startswith(f"line {line_of(data, 'rules')}") for p in self.problems
+        ):
             for rid in contract.RULE_IDS:
                 if rid not in ids and not self.problems:
-                    self.bad(data, "rules", f"the contract's rule '{rid}' (CONTRACT §5)", "it missing")
+                    self.bad(
+                        data, "rules", f"the contract's rule '{rid}' (CONTRACT §5)", "it missing"
+                    )

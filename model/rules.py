@@ -36,25 +36,25 @@ from model.errors import InputError, Problem
 from model.yamlsource import LineDict, LineList, line_of, read_yaml
 
 
-class Template(str, enum.Enum):
+class Template(enum.StrEnum):
     RESPONSE = "response"
     PRECEDENCE = "precedence"
     ABSENCE = "absence"
     EXISTENCE = "existence"
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     VIOLATION = "violation"
     WARNING = "warning"
 
 
-class Scope(str, enum.Enum):
+class Scope(enum.StrEnum):
     ANY = "any"
     WORKPLACE = "workplace"
     REFERRAL = "referral"
 
 
-class Occurrence(str, enum.Enum):
+class Occurrence(enum.StrEnum):
     """Which occurrence of a response rule's trigger starts its clock."""
 
     FIRST = "first"
@@ -76,14 +76,12 @@ class TriggerOccurrence:
             return cls(Occurrence.LAST_BEFORE_RESPONSE)
         if t.lower().startswith("last before "):
             return cls(Occurrence.LAST_BEFORE, t[len("last before ") :])
-        raise ValueError(
-            "'first', 'last before response' or 'last before <activity>'"
-        )
+        raise ValueError("'first', 'last before response' or 'last before <activity>'")
 
     def __str__(self) -> str:
         if self.kind is Occurrence.LAST_BEFORE:
             return f"last before {self.activity}"
-        return self.kind.value
+        return str(self.kind.value)
 
 
 TEMPLATE_FIELDS: dict[Template, tuple[set[str], set[str]]] = {
@@ -173,7 +171,9 @@ def parse_rule(
         problems.append(Problem(where, expected, found))
 
     if not isinstance(raw, dict):
-        problems.append(Problem(f"line {line}", "a rule written as a mapping of fields", type(raw).__name__))
+        problems.append(
+            Problem(f"line {line}", "a rule written as a mapping of fields", type(raw).__name__)
+        )
         return None
     template: Template | None = None
     if "template" in raw:
@@ -189,15 +189,27 @@ def parse_rule(
         allowed |= required | optional
         for key in sorted(required - set(raw)):
             if key == "trigger" and "within" in raw:
-                bad(None, "a field 'trigger' (a deadline needs something to count from)", "a deadline without a trigger")
+                bad(
+                    None,
+                    "a field 'trigger' (a deadline needs something to count from)",
+                    "a deadline without a trigger",
+                )
             else:
                 bad(None, f"a field '{key}' (the {template.value} template needs it)", "none")
     for key in raw:
         if key not in allowed:
             if key == "within" and template is not None:
-                bad(key, f"no deadline in a {template.value} rule (only response rules have one)", "'within'")
+                bad(
+                    key,
+                    f"no deadline in a {template.value} rule (only response rules have one)",
+                    "'within'",
+                )
             else:
-                bad(key, "one of the fields " + ", ".join(sorted(allowed)), f"an unknown field '{key}'")
+                bad(
+                    key,
+                    "one of the fields " + ", ".join(sorted(allowed)),
+                    f"an unknown field '{key}'",
+                )
 
     def activity_field(key: str, *, many: bool) -> tuple[str, ...]:
         if key not in raw:
@@ -208,7 +220,11 @@ def parse_rule(
             return ()
         for name in names:
             if name not in activities:
-                bad(key, "an activity of the procedure (or declared under 'activities')", f"an unknown activity '{name}'")
+                bad(
+                    key,
+                    "an activity of the procedure (or declared under 'activities')",
+                    f"an unknown activity '{name}'",
+                )
         return names
 
     rid = raw.get("id")
@@ -237,7 +253,11 @@ def parse_rule(
         if isinstance(entries, str):
             entries = [entries]
         if not isinstance(entries, list) or not entries:
-            bad("require", "a list of activities (an entry may itself be a list of alternatives)", repr(entries))
+            bad(
+                "require",
+                "a list of activities (an entry may itself be a list of alternatives)",
+                repr(entries),
+            )
         else:
             for entry in entries:
                 names = _names(entry)
@@ -246,12 +266,20 @@ def parse_rule(
                     continue
                 for name in names:
                     if name not in activities:
-                        bad("require", "an activity of the procedure (or declared under 'activities')", f"an unknown activity '{name}'")
+                        bad(
+                            "require",
+                            "an activity of the procedure (or declared under 'activities')",
+                            f"an unknown activity '{name}'",
+                        )
                 require.append(names)
     within: Within | None = None
     if "within" in raw and template is Template.RESPONSE:
         if not isinstance(raw["within"], str):
-            bad("within", "a deadline such as 'same working day' or '15 working days'", repr(raw["within"]))
+            bad(
+                "within",
+                "a deadline such as 'same working day' or '15 working days'",
+                repr(raw["within"]),
+            )
         else:
             try:
                 within = Within.parse(raw["within"])
@@ -266,7 +294,11 @@ def parse_rule(
             bad("trigger_occurrence", str(exc), repr(value))
         else:
             if occurrence.activity is not None and occurrence.activity not in activities:
-                bad("trigger_occurrence", "'last before' an activity of the procedure", f"an unknown activity '{occurrence.activity}'")
+                bad(
+                    "trigger_occurrence",
+                    "'last before' an activity of the procedure",
+                    f"an unknown activity '{occurrence.activity}'",
+                )
     when: dict[str, bool] = {}
     if "when" in raw:
         value = raw["when"]
@@ -275,7 +307,13 @@ def parse_rule(
         else:
             for attr, flag in value.items():
                 if attr not in boolean_attributes:
-                    bad("when", "a true/false case attribute (" + ", ".join(sorted(boolean_attributes)) + ")", f"'{attr}'")
+                    bad(
+                        "when",
+                        "a true/false case attribute ("
+                        + ", ".join(sorted(boolean_attributes))
+                        + ")",
+                        f"'{attr}'",
+                    )
                 elif not isinstance(flag, bool):
                     bad("when", f"true or false for '{attr}'", repr(flag))
                 else:
@@ -320,7 +358,9 @@ def parse_rule_list(
 ) -> tuple[Rule, ...]:
     """Parse a YAML list of rules; duplicate ids (also against ``known_ids``) are problems."""
     if not isinstance(raw, list):
-        problems.append(Problem(f"line {line}, field 'rules'", "a list of rules", type(raw).__name__))
+        problems.append(
+            Problem(f"line {line}, field 'rules'", "a list of rules", type(raw).__name__)
+        )
         return ()
     seen = set(known_ids or ())
     rules: list[Rule] = []
@@ -337,15 +377,25 @@ def parse_rule_list(
         if rule is None:
             continue
         if rule.id in seen:
-            problems.append(Problem(f"line {item_line}, field 'id'", "a rule id not used before", f"'{rule.id}' again"))
+            problems.append(
+                Problem(
+                    f"line {item_line}, field 'id'",
+                    "a rule id not used before",
+                    f"'{rule.id}' again",
+                )
+            )
             continue
         seen.add(rule.id)
         rules.append(rule)
     return tuple(rules)
 
 
-def load_rules(path: Path | str, activities: set[str], boolean_attributes: set[str],
-               known_ids: set[str] | None = None) -> tuple[Rule, ...]:
+def load_rules(
+    path: Path | str,
+    activities: set[str],
+    boolean_attributes: set[str],
+    known_ids: set[str] | None = None,
+) -> tuple[Rule, ...]:
     """Load a local rules file: ``rules:`` (a list written with the templates) and, optionally,
     ``activities:`` (names the file may use besides the procedure's, e.g. for another log's
     vocabulary). Every problem is reported at once, with line numbers."""
@@ -353,15 +403,31 @@ def load_rules(path: Path | str, activities: set[str], boolean_attributes: set[s
     data = read_yaml(path)
     problems: list[Problem] = []
     if not isinstance(data, LineDict):
-        raise InputError(source, [Problem("line 1", "a mapping with a 'rules' list", type(data).__name__)])
+        raise InputError(
+            source, [Problem("line 1", "a mapping with a 'rules' list", type(data).__name__)]
+        )
     for key in data:
         if key not in {"rules", "activities"}:
-            problems.append(Problem(f"line {line_of(data, key)}", "the fields 'rules' and 'activities'", f"an unknown field '{key}'"))
+            problems.append(
+                Problem(
+                    f"line {line_of(data, key)}",
+                    "the fields 'rules' and 'activities'",
+                    f"an unknown field '{key}'",
+                )
+            )
     extra: set[str] = set()
     if "activities" in data:
         names = data["activities"]
-        if not isinstance(names, LineList) or not all(isinstance(n, str) and n.strip() for n in names):
-            problems.append(Problem(f"line {line_of(data, 'activities')}, field 'activities'", "a list of activity names", repr(names)))
+        if not isinstance(names, LineList) or not all(
+            isinstance(n, str) and n.strip() for n in names
+        ):
+            problems.append(
+                Problem(
+                    f"line {line_of(data, 'activities')}, field 'activities'",
+                    "a list of activity names",
+                    repr(names),
+                )
+            )
         else:
             extra = set(names)
     if "rules" not in data:

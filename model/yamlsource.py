@@ -80,9 +80,7 @@ def read_yaml(path: Path | str, text: str | None = None) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "the file"
-        raise InputError(
-            source, [Problem(where, "valid YAML", str(exc.problem or exc))]
-        ) from None
+        raise InputError(source, [Problem(where, "valid YAML", str(exc.problem or exc))]) from None
     finally:
         loader.dispose()
     if loader.duplicate_keys:

@@ -93,7 +93,7 @@ def local_midnight(d: date) -> datetime:
         date(1999, 12, 31),  # Millennium
     ],
 )
-def test_bank_holidays_including_substitute_and_one_off_days_are_not_working_days(day: date) -> None:
+def test_bank_holidays_with_substitute_and_one_off_days_are_not_working_days(day: date) -> None:
     assert day.weekday() < 5
     assert not CAL.is_working_day(day)
     assert NO_HOLIDAYS.is_working_day(day)
@@ -322,9 +322,7 @@ def test_elapsed_deadlines_of_date_only_triggers_run_to_the_end_of_the_date() ->
 def test_end_of_day_on_clock_change_dates_is_right_in_utc(day: date, utc_end: datetime) -> None:
     trigger = datetime.combine(day, time(12), LONDON)
     assert CAL.deadline(SAME_DAY, trigger) == utc_end
-    assert CAL.end_of_local_day_ns(np.array([day], dtype="datetime64[D]")).tolist() == [
-        ns(utc_end)
-    ]
+    assert CAL.end_of_local_day_ns(np.array([day], dtype="datetime64[D]")).tolist() == [ns(utc_end)]
     assert CAL.deadlines_ns(SAME_DAY, np.array([ns(trigger)]), False).tolist() == [ns(utc_end)]
 
 
@@ -544,7 +542,7 @@ def test_same_working_day_deadline_is_monotone_in_the_trigger_time(
     assert cal.working_days_between(late.date(), due.date()) <= 1
 
 
-@settings(max_examples=60)
+@settings(max_examples=200)
 @given(cases=st.lists(triggers(), min_size=1, max_size=25), cal=st.sampled_from(CALENDARS))
 def test_vectorised_deadlines_equal_the_scalar_ones(
     cases: list[tuple[datetime, bool]], cal: WorkingCalendar

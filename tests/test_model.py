@@ -35,18 +35,26 @@ def test_flow_shape_follows_the_text() -> None:
     assert flow_acts == set(p.activities) - forbidden
     assert p.tasks()[-1].activity == "Case closed"
     loops = p.loops()
-    assert [lp.body for lp in loops if isinstance(lp.body, Task)][0].activity == "Strategy discussion held"  # type: ignore[union-attr]
+    bodies = [lp.body for lp in loops if isinstance(lp.body, Task)]
+    assert bodies[0].activity == "Strategy discussion held"
     sd = p.activities["Strategy discussion held"]
     assert len(sd.considerations) == 13 and "police" in sd.participants
-    assert set(p.offences) == {"indecent-images", "arranging-meeting-after-grooming",
-                               "sexual-communication-with-child"}
+    assert set(p.offences) == {
+        "indecent-images",
+        "arranging-meeting-after-grooming",
+        "sexual-communication-with-child",
+    }
 
 
 def test_gateway_selection_uses_case_attributes() -> None:
     p = load_procedure()
     escalation = next(g for g in p.gateways() if g.id == "escalation")
-    assert escalation.select({"concern_about_line_manager": False, "whistleblowing_used": False}) == 2
-    assert escalation.select({"concern_about_line_manager": True, "whistleblowing_used": False}) == 1
+    assert (
+        escalation.select({"concern_about_line_manager": False, "whistleblowing_used": False}) == 2
+    )
+    assert (
+        escalation.select({"concern_about_line_manager": True, "whistleblowing_used": False}) == 1
+    )
     assert escalation.select({"concern_about_line_manager": True, "whistleblowing_used": True}) == 0
 
 
@@ -192,7 +200,9 @@ def test_duplicate_keys_and_yaml_syntax_name_the_line(tmp_path: Path) -> None:
         load_rules(path, set(), set())
 
 
-def test_model_show_lists_every_activity_and_rule_with_its_clause(capsys: pytest.CaptureFixture[str]) -> None:
+def test_model_show_lists_every_activity_and_rule_with_its_clause(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["model", "show"]) == 0
     out = capsys.readouterr().out
     p = load_procedure()
