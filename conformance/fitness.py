@@ -15,7 +15,11 @@ Reported beside the rules (CONTRACT §5, last paragraph). Two methods, both from
     ("missing"). pm4py's replay ignores activities outside the model; they are counted here.
 
 ``auto`` uses alignments up to ``max_alignment_variants`` distinct variants and token replay
-beyond, and says which it chose.
+beyond, and says which it chose. Token replay's "fits" can be trusted, its "does not fit" not
+always: with an activity at several places in the net (``Police notified`` is in the workplace,
+youth and referral routes) pm4py's replay may try the wrong place and call a conforming referral
+case unfit. So ``auto``, when it replays, then aligns the variants that replay found unfit (the
+most frequent first, up to the same budget), and each case says which method judged it.
 
 The forbidden events ("Computer used", "Images downloaded or distributed") are left out: they are
 never in the flow and are judged by the rules. An activity outside the model's vocabulary counts
@@ -60,7 +64,9 @@ _CASE: Final = "case:concept:name"
 _ACTIVITY: Final = "concept:name"
 _TIME: Final = "time:timestamp"
 
-CASE_COLUMNS: Final = ("case_id", "fitness", "is_fit", "open", "deviations", "outside_model")
+CASE_COLUMNS: Final = (
+    "case_id", "fitness", "is_fit", "open", "deviations", "outside_model", "method",
+)
 
 
 class Method(enum.StrEnum):
@@ -76,10 +82,11 @@ class FitnessResult:
     ``cases`` has one row per case: ``case_id``; ``fitness`` (0..1); ``is_fit``; ``open`` (no
     ``Case closed``: judged on the steps so far); ``deviations`` (readable text such as
     "missing: Computer secured; unexpected: Family informed", empty when the case fits);
-    ``outside_model`` (how many of its events have an activity outside the model).
+    ``outside_model`` (how many of its events have an activity outside the model); ``method``
+    (``alignments`` or ``token-replay``: what judged this case).
     """
 
-    method: Method  # the method used (never AUTO)
+    method: Method  # the method used for all cases first (never AUTO)
     requested: Method
     reason: str  # why this method, in a sentence
     cases: pd.DataFrame
@@ -113,7 +120,8 @@ def fitness(
 ) -> FitnessResult:
     """Fitness of every case of ``log`` against ``procedure``'s Petri net.
 
-    ``progress(done, total)`` is called with the number of distinct variants judged so far.
+    ``progress(done, total)`` is called with the number of distinct variants judged so far (a
+    second round, when ``auto`` aligns what token replay found unfit, starts again from 0).
     """
     from model.petri import to_petri_net
 
@@ -137,30 +145,43 @@ def fitness(
     # The first case of each variant carries its events (real times) into pm4py.
     first_case = pd.Series(case_ids).groupby(codes, sort=True).first()
 
-    if requested is Method.AUTO:
-        if len(variants) <= max_alignment_variants:
-            used = Method.ALIGNMENTS
-            reason = (
-                f"alignments, on {len(variants):,} distinct variants "
-                f"(at most {max_alignment_variants:,} are aligned)"
-            )
-        else:
-            used = Method.TOKEN_REPLAY
-            reason = (
-                f"token replay: {len(variants):,} distinct variants are more than "
-                f"{max_alignment_variants:,}, the most that are aligned"
-            )
+    judge = _Judge(net, im, fm, labels, ends, _shortest_run(procedure.flow))
+    everything = list(range(len(variants)))
+    if requested is Method.AUTO and len(variants) <= max_alignment_variants:
+        used = Method.ALIGNMENTS
+        reason = (f"alignments on {len(variants):,} distinct variants "
+                  f"(up to {max_alignment_variants:,} are aligned)")
+    elif requested is Method.AUTO:
+        used = Method.TOKEN_REPLAY
+        reason = (f"token replay: {len(variants):,} distinct variants are more than "
+                  f"{max_alignment_variants:,}, the most that are aligned")
     else:
         used = requested
         reason = f"{used.value.replace('-', ' ')}, as asked, on {len(variants):,} distinct variants"
+    found = judge.run(used, variants, everything, kept, first_case.to_numpy(), progress)
+    verdicts = [found[i] for i in everything]
+    if requested is Method.AUTO and used is Method.TOKEN_REPLAY:
+        # Replay's "fits" is sound, but its "does not fit" is not always: with an activity at
+        # several places in the net (Police notified) it may try the wrong one. Align the unfit
+        # variants, most frequent first, as many as the budget allows.
+        sizes = np.bincount(codes, minlength=len(variants)) if len(codes) else np.zeros(0)
+        unfit = sorted((i for i in everything if not verdicts[i].is_fit),
+                       key=lambda i: (-int(sizes[i]), i))
+        again = sorted(unfit[:max_alignment_variants])
+        if again:
+            aligned = judge.run(Method.ALIGNMENTS, variants, again, kept, first_case.to_numpy(),
+                                progress)
+            for index in again:
+                verdicts[index] = aligned[index]
+            reason += (f"; the {len(again):,} variants it found unfit"
+                       + ("" if len(again) == len(unfit) else f" (of {len(unfit):,})")
+                       + " were aligned to confirm and explain them")
 
-    judge = _Judge(net, im, fm, labels, ends, _shortest_run(procedure.flow), used)
-    per_variant = judge.run(variants, kept, first_case.to_numpy(), progress)
-
-    fit = np.array([v.fitness for v in per_variant], dtype=np.float64)
-    ok = np.array([v.is_fit for v in per_variant], dtype=np.bool_)
+    fit = np.array([v.fitness for v in verdicts], dtype=np.float64)
+    ok = np.array([v.is_fit for v in verdicts], dtype=np.bool_)
+    how = np.array([v.method.value for v in verdicts], dtype=object)
     still_open = np.array([not any(a in ends for a in v) for v in variants], dtype=np.bool_)
-    text = np.array([v.deviations for v in per_variant], dtype=object)
+    text = np.array([v.deviations for v in verdicts], dtype=object)
     n_outside = np.array([sum(a not in labels for a in v) for v in variants], dtype=np.int64)
     cases = pd.DataFrame(
         {
@@ -170,6 +191,7 @@ def fitness(
             "open": still_open[codes] if len(codes) else still_open[:0],
             "deviations": text[codes] if len(codes) else text[:0],
             "outside_model": n_outside[codes] if len(codes) else n_outside[:0],
+            "method": how[codes] if len(codes) else how[:0],
         },
         columns=list(CASE_COLUMNS),
     )
@@ -189,6 +211,7 @@ class _Verdict:
     fitness: float
     is_fit: bool
     deviations: str
+    method: Method
 
 
 def _counts(values: pd.Series) -> dict[str, int]:
@@ -244,55 +267,54 @@ class _Judge:
     """Runs pm4py on distinct variants, in chunks, and turns its output into verdicts."""
 
     def __init__(self, net: Any, im: Any, fm: Any, labels: set[str], ends: set[str],
-                 shortest: int, method: Method) -> None:
+                 shortest: int) -> None:
         self.net, self.im, self.fm = net, im, fm
         self.prefix_net, self.prefix_im, self.prefix_fm = _prefix_net(net, im)
         self.labels = labels
         self.ends = ends
         self.shortest = shortest
-        self.method = method
 
-    def run(self, variants: list[tuple[str, ...]], kept: pd.DataFrame, first_case: np.ndarray,
-            progress: Callable[[int, int], None] | None) -> list[_Verdict]:
-        total = len(variants)
-        verdicts: list[_Verdict | None] = [None] * total
+    def run(self, method: Method, variants: list[tuple[str, ...]], which: list[int],
+            kept: pd.DataFrame, first_case: np.ndarray,
+            progress: Callable[[int, int], None] | None) -> dict[int, _Verdict]:
+        """Verdicts for the variants numbered ``which``, by ``method``."""
+        verdicts: dict[int, _Verdict] = {}
         groups: dict[tuple[bool, bool], list[int]] = {}
-        for index, trace in enumerate(variants):
+        for index in which:
+            trace = variants[index]
             if not trace:
-                verdicts[index] = self.empty()
+                verdicts[index] = _Verdict(1.0, True, "", method)  # only forbidden events
                 continue
             is_open = not any(a in self.ends for a in trace)
-            long = self.method is Method.ALIGNMENTS and len(trace) > LONG_TRACE
+            long = method is Method.ALIGNMENTS and len(trace) > LONG_TRACE
             groups.setdefault((is_open, long), []).append(index)
-        done = total - sum(len(g) for g in groups.values())
+        done, total = len(verdicts), len(which)
         if progress is not None:
             progress(done, total)
         for (is_open, long), members in sorted(groups.items()):
             for start in range(0, len(members), _CHUNK):
                 chunk = members[start : start + _CHUNK]
                 frame = _pm4py_frame(kept, [first_case[i] for i in chunk])
-                results = self.pm4py(frame, is_open=is_open, long=long)
+                results = self.pm4py(method, frame, is_open=is_open, long=long)
                 if len(results) != len(chunk):
                     raise RuntimeError("pm4py returned a different number of results than traces")
                 for index, result in zip(chunk, results, strict=True):
-                    verdicts[index] = self.verdict(result, variants[index], is_open=is_open)
+                    verdicts[index] = self.verdict(method, result, variants[index],
+                                                   is_open=is_open)
                 done += len(chunk)
                 if progress is not None:
                     progress(done, total)
-        return [v if v is not None else self.empty() for v in verdicts]
+        return verdicts
 
-    def empty(self) -> _Verdict:
-        # A case whose only events were forbidden ones: nothing done, nothing to judge yet.
-        return _Verdict(1.0, True, "")
-
-    def pm4py(self, frame: pd.DataFrame, *, is_open: bool, long: bool) -> list[dict[str, Any]]:
+    def pm4py(self, method: Method, frame: pd.DataFrame, *, is_open: bool, long: bool
+              ) -> list[dict[str, Any]]:
         import pm4py
 
         net, im, fm = (
             (self.prefix_net, self.prefix_im, self.prefix_fm) if is_open
             else (self.net, self.im, self.fm)
         )
-        if self.method is Method.ALIGNMENTS:
+        if method is Method.ALIGNMENTS:
             result = pm4py.conformance_diagnostics_alignments(
                 frame, net, im, fm,
                 multi_processing=False,  # crashes on 2 cores and was slower when it ran
@@ -306,11 +328,11 @@ class _Judge:
             )
         return list(result)
 
-    def verdict(self, result: dict[str, Any] | None, trace: tuple[str, ...], *,
-                is_open: bool) -> _Verdict:
+    def verdict(self, method: Method, result: dict[str, Any] | None, trace: tuple[str, ...],
+                *, is_open: bool) -> _Verdict:
         if result is None:
-            return _Verdict(float("nan"), False, "could not be aligned")
-        if self.method is Method.ALIGNMENTS:
+            return _Verdict(float("nan"), False, "could not be aligned", method)
+        if method is Method.ALIGNMENTS:
             return self.from_alignment(result, trace, is_open=is_open)
         return self.from_replay(result, trace, is_open=is_open)
 
@@ -328,7 +350,8 @@ class _Judge:
             raise RuntimeError("alignment cost and moves disagree")
         worst = len(trace) + (0 if is_open else self.shortest)
         value = 1.0 - deviations / worst if worst else 1.0
-        return _Verdict(max(0.0, value), deviations == 0, _describe(missing, unexpected, self.labels))
+        return _Verdict(max(0.0, value), deviations == 0,
+                        _describe(missing, unexpected, self.labels), Method.ALIGNMENTS)
 
     def from_replay(self, result: dict[str, Any], trace: tuple[str, ...], *,
                     is_open: bool) -> _Verdict:
@@ -353,7 +376,7 @@ class _Judge:
             fits = False
         text = _describe(missing, [*out_of_turn, *outside], self.labels,
                          unexpected_word="done out of turn or unexpected")
-        return _Verdict(max(0.0, value), fits, text)
+        return _Verdict(max(0.0, value), fits, text, Method.TOKEN_REPLAY)
 
 
 def _prefix_net(net: Any, im: Any) -> tuple[Any, Any, Any]:

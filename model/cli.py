@@ -17,7 +17,7 @@ from model.errors import InputError, LscbError
 
 def build_parser() -> argparse.ArgumentParser:
     from conformance import cli as conformance_cli
-    from model import cli_model
+    from model import cli_model, cli_report
     from simulation import cli as simulation_cli
 
     parser = argparse.ArgumentParser(
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_model.register(sub)
     conformance_cli.register(sub)
     simulation_cli.register(sub)
+    cli_report.register(sub)
     return parser
 
 

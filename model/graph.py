@@ -19,6 +19,7 @@ branch of a choice, or the way out of a loop), ``back`` (a loop's back edge) and
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -75,6 +76,8 @@ class _Builder:
     def edge(self, source: str, target: str, clause: str, condition: str | None = None, *,
              default: bool = False, back: bool = False) -> None:
         gateway = source if self.graph.nodes[source]["kind"] in SPLIT_KINDS else None
+        # the way out of a loop is its exclusive split's default flow
+        default = default or (self.graph.nodes[source]["kind"] == "loop-exit" and not back)
         if self.graph.has_edge(source, target):
             # two branches of one choice without steps: one edge carries both conditions
             data = self.graph.edges[source, target]
@@ -94,7 +97,7 @@ class _Builder:
         if isinstance(block, Sequence):
             inner = block.clause or clause
             ends = [self.block(child, inner) for child in block.children]
-            for (_, exit_node), (entry_node, _) in zip(ends, ends[1:], strict=False):
+            for (_, exit_node), (entry_node, _) in itertools.pairwise(ends):
                 self.edge(exit_node, entry_node, inner)
             return ends[0][0], ends[-1][1]
         if isinstance(block, Parallel):
@@ -219,7 +222,7 @@ def _successors(graph: nx.DiGraph, order: dict[str, int], state: _State,
 
 
 def _loop_exit_of(graph: nx.DiGraph, entry: str) -> str:
-    return next(source for source, _, back in graph.in_edges(entry, data="back") if back)
+    return str(next(source for source, _, back in graph.in_edges(entry, data="back") if back))
 
 
 def paths(p: Procedure, max_loops: int = 1) -> list[list[str]]:

@@ -1,0 +1,386 @@
+"""`lscb check` and `lscb pseudonymise`: judge an event log against the procedure, and replace the
+identifiers in a log before it is shared.
+
+``lscb check LOG`` prints a summary for people (or, with ``--format json``, the JSON object of
+CONTRACT §6) and, with ``--out DIR``, writes deviations.csv, cases.csv, summary.json and
+report.html. Exit status: 0 when no rule of severity ``violation`` is violated, 1 when one is,
+2 when an input cannot be read or is invalid (``InputError``, printed by ``model.cli.main``).
+
+Every setting of a check can be given in a TOML file (``--config``) and on the command line; the
+command line wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from model.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from conformance.engine import CheckConfig
+    from conformance.logio import ColumnMap, ReadOptions
+    from model.procedure import Procedure
+    from model.rules import Rule
+
+__all__ = ["register", "run_check", "run_pseudonymise"]
+
+FITNESS_CHOICES: Final = ("auto", "alignments", "token-replay", "none")
+LARGE_LOG_BYTES: Final = 20_000_000  # a progress bar is shown for logs at least this big
+
+
+def register(sub: Any) -> None:
+    """Add ``check`` and ``pseudonymise`` to the ``lscb`` subcommands."""
+    check = sub.add_parser(
+        "check",
+        help="judge an event log against the procedure's rules and model",
+        description=(
+            "Judge every case of an event log (CSV, Parquet or XES) against the rules of "
+            "procedure 1.4.9 and any local rules, and measure how well its steps fit the "
+            "model. Exit status: 0 when no rule of severity 'violation' is violated, 1 when "
+            "one is, 2 when an input cannot be read or is invalid."
+        ),
+    )
+    check.add_argument("log", type=Path, metavar="LOG", help="the event log")
+    check.add_argument("--as-of", metavar="TIMESTAMP",
+                       help="when the log was extracted (ISO 8601; without an offset, "
+                            "Europe/London); default: the latest timestamp in the log")
+    check.add_argument("--format", choices=("text", "json"), default="text",
+                       help="text: a summary for people (default); json: one JSON object")
+    check.add_argument("--out", type=Path, metavar="DIR",
+                       help="also write deviations.csv, cases.csv, summary.json and report.html")
+    check.add_argument("--config", type=Path, metavar="FILE.toml",
+                       help="settings of the check (the options below override it)")
+    check.add_argument("--rules", type=Path, action="append", default=[], metavar="FILE.yaml",
+                       help="a local rules file, judged like the procedure's rules (repeatable)")
+    check.add_argument("--procedure", type=Path, metavar="FILE",
+                       help="a procedure file (default: the built-in procedure 1.4.9)")
+    check.add_argument("--no-contract-rules", action="store_true",
+                       help="judge only the rules of --rules files, not the procedure's")
+    check.add_argument("--fitness", choices=FITNESS_CHOICES, default="auto",
+                       help="control-flow fitness: auto (alignments up to 2,000 distinct "
+                            "variants, else token replay), alignments, token-replay or none")
+    calendar = check.add_argument_group("calendar and deadlines (also settable in --config)")
+    calendar.add_argument("--close-of-business", metavar="HH:MM",
+                          help="local close of business (default 17:00)")
+    calendar.add_argument("--same-day", choices=("calendar", "working"),
+                          help="'the same day' means the calendar date (default) or the same "
+                               "working day")
+    calendar.add_argument("--day-counting", choices=("day0", "day1"),
+                          help="'within N working days': the trigger's date is day 0 (default) "
+                               "or day 1 (as the CIN census validator counts)")
+    calendar.add_argument("--ignore-bank-holidays", action="store_true", default=None,
+                          help="count bank holidays as working days")
+    calendar.add_argument("--closure", action="append", metavar="DATE",
+                          help="an extra closure date, YYYY-MM-DD (repeatable)")
+    calendar.add_argument("--immediately", metavar="DURATION",
+                          help="what 'immediately' allows, such as '1 hour' (default) or "
+                               "'30 minutes'")
+    calendar.add_argument("--icpc-clock", choices=("last-strategy-discussion", "section-47-start"),
+                          help="which strategy discussion starts the ICPC's 15 working days "
+                               "(default: the last one, as the procedure says)")
+    check.add_argument("--quiet", action="store_true", help="no progress bar or other chatter")
+    _add_log_options(check)
+    check.set_defaults(handler=run_check)
+
+    pseudo = sub.add_parser(
+        "pseudonymise",
+        help="replace case ids and resources in a log by keyed pseudonyms before sharing it",
+        description=(
+            "Write a copy of an event log in which case ids and resources are replaced by "
+            "pseudonyms derived with a secret key (the same key gives the same pseudonyms, so "
+            "logs stay linkable), and columns that look like personal data are left out."
+        ),
+    )
+    pseudo.add_argument("log", type=Path, metavar="LOG", help="the event log")
+    pseudo.add_argument("--key-file", type=Path, required=True, metavar="KEY",
+                        help="the file holding the secret key")
+    pseudo.add_argument("--out", type=Path, required=True, metavar="OUT",
+                        help="the pseudonymised log to write (CSV)")
+    pseudo.add_argument("--new-key", action="store_true",
+                        help="create a new key in KEY first (it must not exist yet)")
+    _add_log_options(pseudo)
+    pseudo.set_defaults(handler=run_pseudonymise)
+
+
+def _add_log_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("reading the log")
+    group.add_argument("--mapping", type=Path, metavar="FILE",
+                       help="a YAML file mapping column names and local activity names")
+    group.add_argument("--case-column", metavar="NAME", help="the column of case ids")
+    group.add_argument("--activity-column", metavar="NAME", help="the column of activities")
+    group.add_argument("--timestamp-column", metavar="NAME", help="the column of timestamps")
+    group.add_argument("--resource-column", metavar="NAME", help="the column of resources")
+    group.add_argument("--timestamp-format", metavar="FMT",
+                       help="a strptime format for timestamps that are not ISO 8601")
+    group.add_argument("--delimiter", metavar="C", help="the CSV separator (default: guessed)")
+    group.add_argument("--encoding", metavar="E", help="the file's encoding (default: UTF-8)")
+
+
+# ---------------------------------------------------------------------------- check
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from conformance.engine import judge
+    from conformance.logio import read_log
+    from conformance.report import CheckReport, summary_text, to_json_text, write_outputs
+    from model.procedure import load_procedure
+
+    procedure = load_procedure(args.procedure)
+    rules, vocabulary = _rules(args, procedure)
+    config = _config(args)
+    options = _read_options(args, procedure, vocabulary, config)
+    show_progress = (
+        not args.quiet and args.format == "text" and sys.stderr.isatty()
+        and _size(args.log) >= LARGE_LOG_BYTES
+    )
+    with _stages(show_progress) as stage:
+        stage("reading the log")
+        log = read_log(args.log, options)
+        stage("judging the rules")
+        judgement = judge(log, rules, config)
+        stage("control-flow fitness")
+        result, note = _fitness(args.fitness, log, procedure, show_progress)
+        report = CheckReport(log, judgement, result, note, _settings(args, config))
+        if args.out is not None:
+            stage("writing the reports")
+            paths = write_outputs(args.out, report)
+    if args.format == "json":
+        sys.stdout.write(to_json_text(report))
+    else:
+        sys.stdout.write(summary_text(report))
+        if args.out is not None and not args.quiet:
+            sys.stdout.write(f"\nWrote {', '.join(p.name for p in paths)} to {args.out}.\n")
+    return report.exit_status
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _rules(args: argparse.Namespace, procedure: Procedure
+           ) -> tuple[tuple[Rule, ...], frozenset[str]]:
+    """The rules to judge, and the activity names known to the model and to them."""
+    from model.rules import load_rules
+
+    rules: list[Rule] = [] if args.no_contract_rules else list(procedure.rules)
+    vocabulary = set(procedure.activities)
+    for path in args.rules:
+        extra = _declared_activities(path)
+        loaded = load_rules(path, set(procedure.activities), set(procedure.boolean_attributes),
+                            known_ids={r.id for r in rules})
+        rules.extend(loaded)
+        vocabulary |= extra
+        for rule in loaded:
+            vocabulary |= rule.activities()
+    if not rules:
+        raise InputError("options", [Problem(
+            "--no-contract-rules", "at least one rules file (--rules FILE.yaml) to judge",
+            "no rules at all")])
+    return tuple(rules), frozenset(vocabulary)
+
+
+def _declared_activities(path: Path) -> set[str]:
+    """The names a rules file declares under ``activities:`` (validated by ``load_rules``)."""
+    from model.yamlsource import read_yaml
+
+    data = read_yaml(path)
+    names = data.get("activities") if isinstance(data, dict) else None
+    if isinstance(names, list):
+        return {n for n in names if isinstance(n, str) and n.strip()}
+    return set()
+
+
+def _config(args: argparse.Namespace) -> CheckConfig:
+    from conformance.config import config_with_overrides, load_check_config
+    from conformance.engine import CheckConfig
+
+    config = load_check_config(args.config) if args.config is not None else CheckConfig()
+    values: dict[str, Any] = {}
+    if args.as_of is not None:
+        values["as_of"] = args.as_of
+    if args.close_of_business is not None:
+        values["close_of_business"] = args.close_of_business
+    if args.same_day is not None:
+        values["same_day"] = args.same_day
+    if args.day_counting is not None:
+        values["day_counting"] = args.day_counting
+    if args.ignore_bank_holidays:
+        values["bank_holidays"] = False
+    if args.closure:
+        values["extra_closures"] = list(args.closure)
+    if args.immediately is not None:
+        values["immediately"] = args.immediately
+    if args.icpc_clock is not None:
+        values["icpc_clock"] = args.icpc_clock
+    return config_with_overrides(config, **values) if values else config
+
+
+def _column_map(args: argparse.Namespace, vocabulary: frozenset[str],
+                attributes: Sequence[str]) -> tuple[ColumnMap, Mapping[str, str]]:
+    from conformance.logio import ColumnMap, load_mapping
+
+    columns, activity_map = (
+        load_mapping(args.mapping, vocabulary, attributes) if args.mapping is not None
+        else (ColumnMap(), {})
+    )
+    given = {
+        "case_id": args.case_column,
+        "activity": args.activity_column,
+        "timestamp": args.timestamp_column,
+        "resource": args.resource_column,
+    }
+    columns = replace(columns, **{k: v for k, v in given.items() if v is not None})
+    return columns, activity_map
+
+
+def _read_options(args: argparse.Namespace, procedure: Procedure, vocabulary: frozenset[str],
+                  config: CheckConfig | None) -> ReadOptions:
+    from conformance.logio import ReadOptions
+
+    attributes = tuple(procedure.boolean_attributes)
+    columns, activity_map = _column_map(args, vocabulary, attributes)
+    as_of = None
+    if config is not None and config.as_of is not None:
+        as_of = config.as_of.to_pydatetime()
+    return ReadOptions(
+        columns=columns,
+        activity_map=activity_map,
+        vocabulary=vocabulary,
+        attributes=attributes,
+        timestamp_format=args.timestamp_format,
+        delimiter=args.delimiter,
+        encoding=args.encoding,
+        as_of=as_of,
+    )
+
+
+def _fitness(method: str, log: Any, procedure: Procedure, show_progress: bool
+             ) -> tuple[Any, str]:
+    """The fitness result (None when not computed) and, then, why not."""
+    from conformance.fitness import fitness
+
+    if method == "none":
+        return None, "switched off with --fitness none"
+    if log.events.empty:
+        return None, "the log has no events"
+    in_flow = {task.activity for task in procedure.tasks()}
+    if method == "auto" and not log.events["activity"].isin(in_flow).any():
+        return None, "no event of the log is a step of the model"
+    with _variant_bar(show_progress) as progress:
+        return fitness(log, procedure, method, progress=progress), ""
+
+
+def _settings(args: argparse.Namespace, config: CheckConfig) -> dict[str, str]:
+    """The settings that shaped the check, for the report's reader (file names, not paths)."""
+    cal = config.calendar
+    settings = {
+        "procedure": args.procedure.name if args.procedure else "built-in (1.4.9)",
+        "rules": ("" if args.no_contract_rules else "the procedure's")
+        + ("" if not args.rules or args.no_contract_rules else " + ")
+        + ", ".join(p.name for p in args.rules),
+        "close of business": cal.close_of_business.strftime("%H:%M"),
+        "the same day": str(cal.same_day),
+        "day counting": str(cal.day_counting),
+        "bank holidays": "working days" if not cal.bank_holidays else "closed",
+        "extra closures": ", ".join(d.isoformat() for d in cal.extra_closures) or "none",
+        "immediately": _duration(cal.immediately.total_seconds()),
+        "ICPC clock": config.icpc_clock,
+        "control-flow fitness": args.fitness,
+    }
+    if args.mapping is not None:
+        settings["mapping"] = args.mapping.name
+    return settings
+
+
+def _duration(seconds: float) -> str:
+    whole = int(seconds)
+    for size, unit in ((3600, "hour"), (60, "minute"), (1, "second")):
+        if whole % size == 0:
+            n = whole // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+@contextmanager
+def _stages(enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A progress bar over the stages of a check, on standard error."""
+    if not enabled:
+        yield lambda _name: None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=4, file=sys.stderr, unit="stage", leave=False,
+               bar_format="{desc}: {n_fmt}/{total_fmt} stages")
+    started = [False]
+
+    def stage(name: str) -> None:
+        if started[0]:
+            bar.update(1)
+        started[0] = True
+        bar.set_description_str(name)
+
+    try:
+        yield stage
+    finally:
+        bar.close()
+
+
+@contextmanager
+def _variant_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(file=sys.stderr, unit="variant", leave=False, desc="fitness")
+
+    def progress(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.reset(total=total)
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield progress
+    finally:
+        bar.close()
+
+
+# ---------------------------------------------------------------------------- pseudonymise
+
+
+def run_pseudonymise(args: argparse.Namespace) -> int:
+    from conformance.pseudonymise import new_key_file, pseudonymise_log
+    from model.procedure import load_procedure
+
+    procedure = load_procedure()
+    options = _read_options(args, procedure, frozenset(procedure.activities), None)
+    if args.new_key:
+        new_key_file(args.key_file)
+    summary = pseudonymise_log(args.log, args.key_file, args.out, options)
+    lines = [
+        f"Pseudonymised {summary.cases:,} cases, {summary.events:,} events and "
+        f"{summary.resources:,} resources into {summary.output}.",
+    ]
+    if args.new_key:
+        lines.append(f"A new key was written to {args.key_file}: keep it secret, and keep it "
+                     "to pseudonymise later extracts the same way.")
+    dropped = len(summary.dropped_columns)
+    if dropped:
+        lines.append(f"{dropped:,} column{'s' if dropped != 1 else ''} that looked like personal "
+                     f"data {'were' if dropped != 1 else 'was'} left out.")
+    warned = len(summary.warnings)
+    if warned:
+        lines.append(f"{warned:,} warning{'s' if warned != 1 else ''} about the input; "
+                     "'lscb check' lists them.")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0

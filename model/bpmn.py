@@ -1,0 +1,645 @@
+"""The procedure as BPMN 2.0 XML with a full diagram, laid out here (no Graphviz needed).
+
+The process is compiled from the graph of :mod:`model.graph`: one pool (participant) whose lanes
+are the roles the flow uses, a start and an end event, a task per task node (its documentation
+carries the clause, the meaning and, for the strategy discussion, the questions it must
+consider), an exclusive gateway per choice (outgoing flows carry the branch condition as a
+name and a condition expression; the ``otherwise`` branch is the gateway's default flow), a
+parallel gateway pair per parallel block, and a loop as an exclusive join, the body and an
+exclusive split with a back flow.
+
+Layout (:func:`layout`, shared with :mod:`model.picture`):
+
+- lanes are horizontal bands in the order the roles are listed in the procedure file;
+- each node gets a column by the longest path to it from the start (loops' back edges left out),
+  so every edge runs left to right except a loop's back edge; nodes in the same column and lane
+  are stacked on separate tracks, so no two shapes overlap;
+- edges are routed orthogonally: out of the right side of a node, down or up in the free channel
+  between two columns, into the left side of the next; an edge whose straight run would cross
+  a shape runs along a free band between two tracks instead. A loop's back edge leaves the
+  bottom of its exclusive split and enters the bottom of its join.
+- names of events and splits are written below them (a loop's split: above), conditions beside
+  their flows where they meet no shape, name or other condition.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import textwrap
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import networkx as nx
+
+from model.graph import JOIN_KINDS, SPLIT_KINDS, to_graph
+from model.procedure import Procedure
+
+__all__ = [
+    "Box",
+    "EdgePath",
+    "LaneBand",
+    "Layout",
+    "NodeShape",
+    "label_lines",
+    "layout",
+    "to_bpmn_xml",
+    "write_bpmn",
+]
+
+# Sizes (bpmn.io defaults for shapes) -------------------------------------------------------
+
+TASK_SIZE: Final = (100.0, 80.0)
+GATEWAY_SIZE: Final = (50.0, 50.0)
+EVENT_SIZE: Final = (36.0, 36.0)
+POOL_HEADER: Final = 30.0  # the band on the left of a pool with its name
+LANE_HEADER: Final = 30.0  # the band on the left of a lane with its name
+LEFT_MARGIN: Final = 30.0  # between a lane's header and the first column
+RIGHT_MARGIN: Final = 40.0
+GAP: Final = 64.0  # between two columns
+WIDE_GAP: Final = 190.0  # after a column with an exclusive split: room for the conditions
+ROW: Final = 130.0  # height of a track
+LANE_PAD: Final = 6.0  # above the first and below the last track of a lane
+ORIGIN: Final = (20.0, 20.0)
+LABEL_CHARS: Final = 18  # characters per line of a label, at least
+LABEL_LINE: Final = 14.0  # height of a line of a label (bpmn.io draws them at 11 px)
+LABEL_CHAR_WIDTH: Final = 6.0
+CHANNEL_STEP: Final = 8.0  # between vertical runs of different edges in one channel
+BAND_STEPS: Final = (0.0, -8.0, 8.0, -16.0, 16.0)  # runs along one band, apart
+BAND_INSET: Final = 17.0  # the bands along a lane's top and bottom, from its lines
+EXTERNAL_LABEL_KINDS: Final = frozenset({"start", "end", "xor-split", "and-split", "loop-exit"})
+"""Nodes whose name is written beside them; joins would repeat their split's name, so they show
+none."""
+
+
+@dataclass(frozen=True)
+class Box:
+    x: float
+    y: float
+    width: float
+    height: float
+
+    @property
+    def right(self) -> float:
+        return self.x + self.width
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.height
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.width / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.height / 2
+
+    def overlaps(self, other: Box) -> bool:
+        """Whether the interiors of the two boxes meet (touching edges do not count)."""
+        return (self.x < other.right and other.x < self.right
+                and self.y < other.bottom and other.y < self.bottom)
+
+    def crossed_by(self, a: tuple[float, float], b: tuple[float, float], margin: float = 3.0) -> bool:
+        """Whether the axis-parallel segment a-b passes through this box (grown by ``margin``)."""
+        x0, x1 = sorted((a[0], b[0]))
+        y0, y1 = sorted((a[1], b[1]))
+        return (x0 < self.right + margin and self.x - margin < x1
+                and y0 < self.bottom + margin and self.y - margin < y1)
+
+
+@dataclass(frozen=True)
+class NodeShape:
+    """A flow node of the graph placed on the diagram."""
+
+    id: str  # the graph's node id
+    kind: str  # as in model.graph.NODE_KINDS
+    label: str
+    role: str
+    column: int
+    track: int
+    box: Box
+    label_box: Box | None  # where an event's or a split's name is written
+
+
+@dataclass(frozen=True)
+class LaneBand:
+    role: str
+    name: str
+    tracks: int
+    box: Box
+
+
+@dataclass(frozen=True)
+class EdgePath:
+    source: str
+    target: str
+    condition: str | None
+    default: bool
+    back: bool
+    waypoints: tuple[tuple[float, float], ...]
+    label_box: Box | None  # where the condition is written
+
+
+@dataclass(frozen=True)
+class Layout:
+    title: str
+    pool: Box
+    lanes: tuple[LaneBand, ...]
+    nodes: tuple[NodeShape, ...]
+    edges: tuple[EdgePath, ...]
+
+    def node(self, node_id: str) -> NodeShape:
+        for shape in self.nodes:
+            if shape.id == node_id:
+                return shape
+        raise KeyError(f"no node '{node_id}' in the layout")
+
+
+def label_lines(text: str, chars: int = LABEL_CHARS) -> list[str]:
+    """A label wrapped the way the layout sizes it (and the picture draws it)."""
+    return textwrap.wrap(text, chars, break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def _label_size(text: str, chars: int = LABEL_CHARS) -> tuple[float, float]:
+    lines = label_lines(text, chars)
+    return max(len(line) for line in lines) * LABEL_CHAR_WIDTH + 10, len(lines) * LABEL_LINE
+
+
+def _size(kind: str) -> tuple[float, float]:
+    if kind == "task":
+        return TASK_SIZE
+    if kind in ("start", "end"):
+        return EVENT_SIZE
+    return GATEWAY_SIZE
+
+
+# Layout ------------------------------------------------------------------------------------
+
+
+def _columns(graph: nx.DiGraph, order: Mapping[str, int]) -> dict[str, int]:
+    forward = nx.DiGraph()
+    forward.add_nodes_from(graph.nodes)
+    forward.add_edges_from((u, v) for u, v, back in graph.edges(data="back") if not back)
+    column: dict[str, int] = {}
+    for node in nx.lexicographical_topological_sort(forward, key=order.__getitem__):
+        column[node] = max((column[pred] + 1 for pred in forward.predecessors(node)), default=0)
+    return column
+
+
+def _lanes(p: Procedure, graph: nx.DiGraph) -> list[str]:
+    used = {data["role"] for _, data in graph.nodes(data=True) if data["role"] is not None}
+    listed = [role for role in p.roles if role in used]
+    return listed + sorted(used - set(listed))
+
+
+def _tracks(graph: nx.DiGraph, order: Mapping[str, int], column: Mapping[str, int],
+            lane_of: Mapping[str, str]) -> dict[str, int]:
+    """Stack nodes of one lane and column on separate tracks, keeping a node on the track of its
+    predecessor in the same lane where it can."""
+    track: dict[str, int] = {}
+    taken: set[tuple[str, int, int]] = set()
+    for node in sorted(graph.nodes, key=lambda n: (column[n], order[n])):
+        lane = lane_of[node]
+        same_lane = [track[pred] for pred in graph.predecessors(node)
+                     if pred in track and lane_of[pred] == lane]
+        wanted = same_lane[0] if same_lane else 0
+        candidates = sorted(range(len(graph) + 1), key=lambda t: (abs(t - wanted), t))
+        chosen = next(t for t in candidates if (lane, column[node], t) not in taken)
+        taken.add((lane, column[node], chosen))
+        track[node] = chosen
+    return track
+
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A route before the channels' x are fixed: straight, through one channel, or through
+    a channel after the source, along a band, and through a channel before the target."""
+
+    start: Point
+    end: Point
+    channels: tuple[tuple[int, tuple[str, str]], ...] = ()
+    band: float | None = None
+
+
+class _Router:
+    """Orthogonal routes for the edges of a placed graph."""
+
+    def __init__(self, shapes: Mapping[str, NodeShape], column_right: list[float],
+                 gaps: list[float], bands: list[float], lines: list[float]) -> None:
+        self.shapes = shapes
+        self.lines = lines  # the y of the lanes' borders: no run along them
+        self.column_right = column_right
+        self.gaps = gaps
+        self.bands = bands
+        self.obstacles = [s.box for s in shapes.values()]
+        self.obstacles += [s.label_box for s in shapes.values() if s.label_box is not None]
+        self.band_runs: list[tuple[float, float, float]] = []  # y, x from, x to
+        # channel index -> the edge groups running through it, in the order first used
+        self.groups: dict[int, list[tuple[str, str]]] = {}
+
+    def rough_x(self, index: int) -> float:
+        return self.column_right[index] + self.gaps[index] / 2
+
+    def channel(self, index: int, key: tuple[str, str]) -> tuple[int, tuple[str, str]]:
+        keys = self.groups.setdefault(index, [])
+        if key not in keys:
+            keys.append(key)
+        return index, key
+
+    def channel_x(self, index: int, key: tuple[str, str]) -> float:
+        keys = self.groups[index]
+        position = keys.index(key)
+        if self.gaps[index] > GAP:  # a wide channel: vertical runs near its left side
+            return self.column_right[index] + 20 + position * CHANNEL_STEP
+        spread = min(CHANNEL_STEP, (self.gaps[index] - 24) / max(len(keys) - 1, 1))
+        return self.rough_x(index) + (position - (len(keys) - 1) / 2) * spread
+
+    def free(self, points: list[Point], ends: tuple[str, str]) -> bool:
+        skip = [self.shapes[n].box for n in ends]
+        skip += [b for b in (self.shapes[n].label_box for n in ends) if b is not None]
+        return not any(
+            box.crossed_by(a, b)
+            for a, b in itertools.pairwise(points)
+            for box in self.obstacles
+            if box not in skip
+        )
+
+    def band_free(self, y: float, x0: float, x1: float) -> bool:
+        return not any(abs(y - used) < 6 and x0 < to + 6 and fro - 6 < x1
+                       for used, fro, to in self.band_runs)
+
+    def plan(self, source: str, target: str) -> _Plan:
+        s, t = self.shapes[source], self.shapes[target]
+        start = (s.box.right, s.box.cy)
+        end = (t.box.x, t.box.cy)
+        ends = (source, target)
+        if start[1] == end[1] and self.free([start, end], ends):
+            return _Plan(start, end)
+        after, before = s.column, t.column - 1
+        x_after, x_before = self.rough_x(after), self.rough_x(before)
+        options = [
+            ((after, ("out", source)), [start, (x_after, start[1]), (x_after, end[1]), end]),
+            ((before, ("in", target)), [start, (x_before, start[1]), (x_before, end[1]), end]),
+        ]
+        if t.kind in JOIN_KINDS and s.kind not in SPLIT_KINDS:
+            options.reverse()
+        for (index, key), rough in options:
+            if self.free(rough, ends):
+                return _Plan(start, end, (self.channel(index, key),))
+        candidates = sorted(
+            ((band + step, abs(step)) for band in self.bands for step in BAND_STEPS
+             if all(abs(band + step - line) >= 9 for line in self.lines)),
+            key=lambda c: (abs(c[0] - start[1]) + abs(c[0] - end[1]) + 4 * c[1], c[0]),
+        )
+        for y, _ in candidates:
+            rough = [start, (x_after, start[1]), (x_after, y), (x_before, y),
+                     (x_before, end[1]), end]
+            if self.free(rough, ends) and self.band_free(y, x_after, x_before):
+                self.band_runs.append((y, x_after, x_before))
+                return _Plan(start, end, (self.channel(after, ("out", source)),
+                                          self.channel(before, ("in", target))), y)
+        # nothing is free: accept a crossing rather than fail
+        return _Plan(start, end, (self.channel(after, ("out", source)),))
+
+    def points(self, plan: _Plan) -> list[Point]:
+        sy, ey = plan.start[1], plan.end[1]
+        xs = [self.channel_x(index, key) for index, key in plan.channels]
+        if not xs:
+            points = [plan.start, plan.end]
+        elif plan.band is None:
+            points = [plan.start, (xs[0], sy), (xs[0], ey), plan.end]
+        else:
+            points = [plan.start, (xs[0], sy), (xs[0], plan.band), (xs[-1], plan.band),
+                      (xs[-1], ey), plan.end]
+        return _simplify(points)
+
+
+def _simplify(points: list[Point]) -> list[Point]:
+    out: list[Point] = []
+    for point in points:
+        if out and out[-1] == point:
+            continue
+        if len(out) >= 2:
+            a, b = out[-2], out[-1]
+            if (a[0] == b[0] == point[0]) or (a[1] == b[1] == point[1]):
+                out[-1] = point
+                continue
+        out.append(point)
+    return out
+
+
+def _flow_label(points: list[Point], text: str, taken: list[Box], below: bool = False) -> Box:
+    """A box for a flow's condition that meets no shape, name or other condition if it can:
+    beside the flow's first vertical run, or above (below) its longest horizontal run, as wide
+    as the run allows. The box is added to ``taken``."""
+    candidates: list[Box] = []
+    runs = [(a, b) for a, b in itertools.pairwise(points) if a[1] == b[1]]
+    if runs:
+        run = max(reversed(runs), key=lambda r: abs(r[1][0] - r[0][0]))
+        length = abs(run[1][0] - run[0][0])
+        width, height = _label_size(text, max(LABEL_CHARS, int((length - 18) / LABEL_CHAR_WIDTH)))
+        left, right = sorted((run[0][0], run[1][0]))
+        x = min(left + 4, right - 4 - width)
+        above = Box(x, run[0][1] - height - 2, width, height)
+        under = Box(x, run[0][1] + 3, width, height)
+        candidates += [under, above] if below else [above, under]
+    if len(points) >= 3 and points[1][0] == points[2][0]:
+        (x, y0), (_, y1) = points[1], points[2]
+        width, height = _label_size(text, LABEL_CHARS + 6)
+        if abs(y1 - y0) >= height + 4:
+            candidates.insert(0 if len(points) == 6 else len(candidates),
+                              Box(x + 5, (y0 + y1) / 2 - height / 2, width, height))
+    if not candidates:
+        width, height = _label_size(text)
+        candidates.append(Box(points[0][0] + 4, points[0][1] - height - 2, width, height))
+    chosen = next((box for box in candidates if not any(box.overlaps(t) for t in taken)),
+                  candidates[0])
+    taken.append(chosen)
+    return chosen
+
+
+def _back_route(shapes: Mapping[str, NodeShape], exit_node: str, entry_node: str) -> list[Point]:
+    """A loop's back edge: down from the exclusive split, left below the loop's body, and up
+    into the join."""
+    exit_shape, entry_shape = shapes[exit_node], shapes[entry_node]
+    low, high = sorted((entry_shape.box.cy, exit_shape.box.cy))
+    inside = [s.box.bottom for s in shapes.values()
+              if entry_shape.column <= s.column <= exit_shape.column
+              and s.box.y < high and low < s.box.bottom]
+    y = max(inside) + 10
+    return [(exit_shape.box.cx, exit_shape.box.bottom), (exit_shape.box.cx, y),
+            (entry_shape.box.cx, y), (entry_shape.box.cx, entry_shape.box.bottom)]
+
+
+def layout(p: Procedure) -> Layout:
+    """Place every node, lane and edge of the procedure's diagram (see the module text)."""
+    graph = to_graph(p)
+    order = {node: index for index, node in enumerate(graph.nodes)}
+    lanes = _lanes(p, graph)
+    lane_of = {node: data["role"] or lanes[0] for node, data in graph.nodes(data=True)}
+    column = _columns(graph, order)
+    track = _tracks(graph, order, column, lane_of)
+    columns = max(column.values()) + 1
+
+    widths = [0.0] * columns
+    for node, data in graph.nodes(data=True):
+        widths[column[node]] = max(widths[column[node]], _size(data["kind"])[0])
+    named_split = {column[u] for u, _, cond in graph.edges(data="condition")
+                   if cond and graph.nodes[u]["kind"] == "xor-split"}
+    gaps = [WIDE_GAP if c in named_split else GAP for c in range(columns)]
+    left: list[float] = []
+    x = ORIGIN[0] + POOL_HEADER + LANE_HEADER + LEFT_MARGIN
+    for c in range(columns):
+        left.append(x)
+        x += widths[c] + gaps[c]
+    pool_width = x - gaps[-1] + RIGHT_MARGIN - ORIGIN[0]
+
+    tracks_of = {lane: 1 + max(track[n] for n in graph.nodes if lane_of[n] == lane)
+                 for lane in lanes}
+    lane_top: dict[str, float] = {}
+    y = ORIGIN[1]
+    bands: list[float] = []
+    for lane in lanes:
+        lane_top[lane] = y
+        # runs between tracks, and near (not on) the lane's top and bottom lines
+        height = 2 * LANE_PAD + tracks_of[lane] * ROW
+        bands += [y + BAND_INSET, y + height - BAND_INSET]
+        bands += [y + LANE_PAD + k * ROW for k in range(1, tracks_of[lane])]
+        y += 2 * LANE_PAD + tracks_of[lane] * ROW
+    pool = Box(ORIGIN[0], ORIGIN[1], pool_width, y - ORIGIN[1])
+    lane_bands = tuple(
+        LaneBand(lane, p.roles[lane].name if lane in p.roles else lane, tracks_of[lane],
+                 Box(ORIGIN[0] + POOL_HEADER, lane_top[lane], pool_width - POOL_HEADER,
+                     2 * LANE_PAD + tracks_of[lane] * ROW))
+        for lane in lanes)
+
+    shapes: dict[str, NodeShape] = {}
+    for node, data in graph.nodes(data=True):
+        width, height = _size(data["kind"])
+        c = column[node]
+        cx = left[c] + widths[c] / 2
+        cy = lane_top[lane_of[node]] + LANE_PAD + track[node] * ROW + ROW / 2
+        box = Box(cx - width / 2, cy - height / 2, width, height)
+        label_box = None
+        if data["kind"] in EXTERNAL_LABEL_KINDS:
+            lw, lh = _label_size(data["label"])
+            # a loop's back edge runs below its exclusive split: write the name above it
+            top = box.y - 4 - lh if data["kind"] == "loop-exit" else box.bottom + 4
+            label_box = Box(cx - lw / 2, top, lw, lh)
+        shapes[node] = NodeShape(node, data["kind"], data["label"], lane_of[node], c,
+                                 track[node], box, label_box)
+
+    lines = [band.box.y for band in lane_bands] + [pool.bottom]
+    router = _Router(shapes, [left[c] + widths[c] for c in range(columns)], gaps, bands, lines)
+    back_routes: dict[tuple[str, str], tuple[list[Point], Box | None]] = {}
+    for source, target, data in graph.edges(data=True):
+        if data["back"]:
+            points = _back_route(shapes, source, target)
+            label = (_flow_label(points, data["condition"], router.obstacles, below=True)
+                     if data["condition"] else None)
+            back_routes[source, target] = (points, label)
+            router.obstacles.append(
+                Box(points[2][0], points[1][1] - 1, points[1][0] - points[2][0], 2))
+    plans = {(source, target): router.plan(source, target)
+             for source, target, back in graph.edges(data="back") if not back}
+    taken = list(router.obstacles)  # where a condition must not be written
+    edges: list[EdgePath] = []
+    for source, target, data in graph.edges(data=True):
+        if data["back"]:
+            points, label = back_routes[source, target]
+        else:
+            points = router.points(plans[source, target])
+            label = (_flow_label(points, data["condition"], taken)
+                     if data["condition"] else None)
+        edges.append(EdgePath(source, target, data["condition"], data["default"], data["back"],
+                              tuple(points), label))
+    return Layout(p.title, pool, lane_bands, tuple(shapes.values()), tuple(edges))
+
+
+# XML ---------------------------------------------------------------------------------------
+
+NAMESPACES: Final = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+    "xsi": "http://www.w3.org/2001/XMLSchema-instance",
+}
+_ELEMENT: Final = {
+    "start": "bpmn:startEvent",
+    "end": "bpmn:endEvent",
+    "task": "bpmn:task",
+    "xor-split": "bpmn:exclusiveGateway",
+    "xor-join": "bpmn:exclusiveGateway",
+    "loop-entry": "bpmn:exclusiveGateway",
+    "loop-exit": "bpmn:exclusiveGateway",
+    "and-split": "bpmn:parallelGateway",
+    "and-join": "bpmn:parallelGateway",
+}
+_PREFIX: Final = {"start": "StartEvent", "end": "EndEvent", "task": "Task"}
+
+
+class _Ids:
+    """XML ids (NCNames) for the graph's node ids, unique after cleaning."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def make(self, prefix: str, raw: str) -> str:
+        base = f"{prefix}_{re.sub(r'[^A-Za-z0-9_.-]', '_', raw)}"
+        candidate, n = base, 1
+        while candidate in self.used:
+            n += 1
+            candidate = f"{base}_{n}"
+        self.used.add(candidate)
+        return candidate
+
+
+def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, {k.replace("__", ":"): v for k, v in attrs.items()})
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+
+
+def _bounds(parent: ET.Element, box: Box) -> None:
+    _sub(parent, "dc:Bounds", x=_number(box.x), y=_number(box.y), width=_number(box.width),
+         height=_number(box.height))
+
+
+def _cited(clause: str, text: str) -> str:
+    """``text`` as a sentence, after its clause (when it has one)."""
+    sentence = text.rstrip(".") + "."
+    return f"{clause}: {sentence}" if clause.strip() not in ("", "-") else sentence
+
+
+def _task_documentation(p: Procedure, activity: str, clause: str) -> str:
+    act = p.activities[activity]
+    lines = [_cited(clause, act.meaning), f"Performed by: {act.performer}."]
+    if act.participants:
+        names = ", ".join(p.roles[r].name if r in p.roles else r for r in act.participants)
+        lines.append(f"With: {names}.")
+    if act.considerations:
+        lines.append("It must carefully consider:")
+        lines += [f"- {question}" for question in act.considerations]
+    return "\n".join(lines)
+
+
+def to_bpmn_xml(p: Procedure) -> str:
+    """BPMN 2.0 XML of the procedure: a collaboration with one pool, a lane per role the flow
+    uses, the process, and a diagram with a shape for the pool, every lane and every flow node
+    and an edge for every sequence flow."""
+    graph = to_graph(p)
+    placed = layout(p)
+    ids = _Ids()
+    node_ids = {}
+    for node, data in graph.nodes(data=True):
+        prefix = _PREFIX.get(data["kind"], "Gateway")
+        node_ids[node] = ids.make(prefix, "1" if data["kind"] in ("start", "end") else node)
+    flow_ids = [ids.make("Flow", f"{n:03d}") for n in range(1, graph.number_of_edges() + 1)]
+    edge_id = dict(zip(graph.edges, flow_ids, strict=True))
+    process_id = ids.make("Process", p.id)
+    participant_id = ids.make("Participant", p.id)
+    collaboration_id = ids.make("Collaboration", p.id)
+    lane_ids = {band.role: ids.make("Lane", band.role) for band in placed.lanes}
+
+    root = ET.Element("bpmn:definitions", {f"xmlns:{k}": v for k, v in NAMESPACES.items()})
+    root.set("id", ids.make("Definitions", p.id))
+    root.set("targetNamespace", "https://example.org/lscb")
+    root.set("exporter", "lscb")
+    root.set("exporterVersion", "0.1.0")
+    collaboration = _sub(root, "bpmn:collaboration", id=collaboration_id)
+    participant = _sub(collaboration, "bpmn:participant", id=participant_id, name=p.title,
+                       processRef=process_id)
+    _sub(participant, "bpmn:documentation", f"{p.source}. Procedure id: {p.id}.")
+    process = _sub(root, "bpmn:process", id=process_id, name=p.title, isExecutable="false")
+    lane_set = _sub(process, "bpmn:laneSet", id=ids.make("LaneSet", p.id))
+    for band in placed.lanes:
+        lane = _sub(lane_set, "bpmn:lane", id=lane_ids[band.role], name=band.name)
+        if band.role in p.roles:
+            _sub(lane, "bpmn:documentation", p.roles[band.role].meaning)
+        for shape in placed.nodes:
+            if shape.role == band.role:
+                _sub(lane, "bpmn:flowNodeRef", node_ids[shape.id])
+
+    decided_by = {f"{c.id}-split": " Decided by: " + ", ".join(c.decided_by) + "."
+                  for c in p.gateways()}
+    decided_by.update({f"{loop.id}-exit": f" Again while: {loop.repeat}." for loop in p.loops()})
+    for node, data in graph.nodes(data=True):
+        kind = data["kind"]
+        attrs = {"id": node_ids[node]}
+        if kind == "task" or kind in EXTERNAL_LABEL_KINDS:
+            attrs["name"] = data["label"]
+        if kind in SPLIT_KINDS or kind in JOIN_KINDS:
+            attrs["gatewayDirection"] = "Diverging" if kind in SPLIT_KINDS else "Converging"
+            defaults = [e for e in graph.out_edges(node, data="default") if e[2]]
+            if defaults and kind != "and-split":
+                attrs["default"] = edge_id[defaults[0][:2]]
+        element = _sub(process, _ELEMENT[kind], **attrs)
+        if kind == "task":
+            _sub(element, "bpmn:documentation",
+                 _task_documentation(p, data["activity"], data["clause"]))
+        elif data["clause"]:
+            _sub(element, "bpmn:documentation",
+                 _cited(data["clause"], data["label"]) + decided_by.get(node, ""))
+        for edge in graph.in_edges(node):
+            _sub(element, "bpmn:incoming", edge_id[edge])
+        for edge in graph.out_edges(node):
+            _sub(element, "bpmn:outgoing", edge_id[edge])
+
+    for source, target, data in graph.edges(data=True):
+        attrs = {"id": edge_id[source, target], "sourceRef": node_ids[source],
+                 "targetRef": node_ids[target]}
+        if data["condition"]:
+            attrs["name"] = data["condition"]
+        flow = _sub(process, "bpmn:sequenceFlow", **attrs)
+        if data["clause"]:
+            _sub(flow, "bpmn:documentation", data["clause"])
+        if data["condition"] and not data["default"]:
+            _sub(flow, "bpmn:conditionExpression", data["condition"],
+                 xsi__type="bpmn:tFormalExpression")
+
+    diagram = _sub(root, "bpmndi:BPMNDiagram", id=ids.make("Diagram", p.id))
+    plane = _sub(diagram, "bpmndi:BPMNPlane", id=ids.make("Plane", p.id),
+                 bpmnElement=collaboration_id)
+    shape_el = _sub(plane, "bpmndi:BPMNShape", id=ids.make("Shape", participant_id),
+                    bpmnElement=participant_id, isHorizontal="true")
+    _bounds(shape_el, placed.pool)
+    for band in placed.lanes:
+        shape_el = _sub(plane, "bpmndi:BPMNShape", id=ids.make("Shape", lane_ids[band.role]),
+                        bpmnElement=lane_ids[band.role], isHorizontal="true")
+        _bounds(shape_el, band.box)
+    for shape in placed.nodes:
+        attrs = {"id": ids.make("Shape", node_ids[shape.id]), "bpmnElement": node_ids[shape.id]}
+        if _ELEMENT[shape.kind] == "bpmn:exclusiveGateway":
+            attrs["isMarkerVisible"] = "true"
+        shape_el = _sub(plane, "bpmndi:BPMNShape", **attrs)
+        _bounds(shape_el, shape.box)
+        if shape.label_box is not None:
+            _bounds(_sub(shape_el, "bpmndi:BPMNLabel"), shape.label_box)
+    for path in placed.edges:
+        flow_id = edge_id[path.source, path.target]
+        edge_el = _sub(plane, "bpmndi:BPMNEdge", id=ids.make("Edge", flow_id), bpmnElement=flow_id)
+        for x, y in path.waypoints:
+            _sub(edge_el, "di:waypoint", x=_number(x), y=_number(y))
+        if path.label_box is not None:
+            _bounds(_sub(edge_el, "bpmndi:BPMNLabel"), path.label_box)
+
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_bpmn(p: Procedure, path: Path | str) -> None:
+    """Write :func:`to_bpmn_xml` to a file (UTF-8)."""
+    Path(path).write_text(to_bpmn_xml(p), encoding="utf-8")

@@ -1,0 +1,188 @@
+"""Simulation time: minutes (float) from local midnight of the first simulated day.
+
+``Clock`` converts between simulation minutes, UTC instants and Europe/London local dates and
+times (clocks change twice a year, so a local 09:00 is not always 540 minutes after local
+midnight's 0), and knows which days are working days from the project's one calendar
+(``model.calendar.WorkingCalendar``). ``Schedule`` is one person's on-duty time as sorted
+intervals, with the two questions the engine asks: are they on duty at ``t``, and when will
+``work`` minutes of on-duty time have passed from ``t``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from model.calendar import LONDON, Within, WorkingCalendar
+
+__all__ = ["Clock", "Schedule", "clock_for"]
+
+_NS_PER_MINUTE = 60_000_000_000
+
+
+class Clock:
+    """Days ``0..n_days-1`` from ``first_date`` (local), with their working-day status."""
+
+    def __init__(self, first_date: date, n_days: int) -> None:
+        self.first_date = first_date
+        self.n_days = n_days
+        self.calendar = WorkingCalendar(
+            first_year=min(first_date.year, 2000) - 1,
+            last_year=max((first_date + timedelta(days=n_days)).year + 1, 2030),
+        )
+        origin = datetime.combine(first_date, time(0), LONDON)
+        self.origin = origin.astimezone(UTC)
+        self.origin_ns = int((self.origin - datetime(1970, 1, 1, tzinfo=UTC))
+                             // timedelta(microseconds=1)) * 1000
+        midnights = []
+        for i in range(n_days + 1):
+            local = datetime.combine(first_date + timedelta(days=i), time(0), LONDON)
+            midnights.append((local.astimezone(UTC) - self.origin) / timedelta(minutes=1))
+        self.midnight: list[float] = midnights
+        self.dates = [first_date + timedelta(days=i) for i in range(n_days)]
+        self.working: list[bool] = [self.calendar.is_working_day(d) for d in self.dates]
+        self.bank_holiday: list[bool] = [
+            w is False and d.weekday() < 5 for d, w in zip(self.dates, self.working, strict=True)
+        ]
+        # The n-th working day: ordinal of each day among working days (count up to and
+        # including it) and the index of each working day.
+        self.working_index: list[int] = [i for i, w in enumerate(self.working) if w]
+        cum = np.cumsum(np.asarray(self.working, dtype=np.int64))
+        self.working_count: list[int] = cum.tolist()
+        self._changeover = {
+            i for i in range(n_days) if self.midnight[i + 1] - self.midnight[i] != 1440.0
+        }
+
+    @property
+    def end(self) -> float:
+        return self.midnight[-1]
+
+    def day_of(self, t: float) -> int:
+        """Index of the local date at simulation minute ``t`` (clipped to the clock's days)."""
+        return min(max(bisect_right(self.midnight, t) - 1, 0), self.n_days - 1)
+
+    def local(self, day: int, at: time) -> float:
+        """Simulation minute of local wall time ``at`` on day ``day``."""
+        if day not in self._changeover:
+            return self.midnight[day] + at.hour * 60 + at.minute + at.second / 60
+        local = datetime.combine(self.dates[day], at, LONDON)
+        return (local.astimezone(UTC) - self.origin) / timedelta(minutes=1)
+
+    def local_minutes(self, day: int, minute_of_day: float) -> float:
+        """Simulation minute of ``minute_of_day`` minutes of wall-clock time after local
+        midnight on ``day`` (a time that the clocks skip moves forward an hour)."""
+        if day not in self._changeover:
+            return self.midnight[day] + minute_of_day
+        whole = int(minute_of_day)
+        at = time(whole // 60, whole % 60)
+        return self.local(day, at) + (minute_of_day - whole)
+
+    def add_working_days(self, day: int, n: int) -> int:
+        """The index of the n-th working day after ``day`` (``day`` itself is day 0)."""
+        if n <= 0:
+            return day
+        ordinal = self.working_count[day] + n - 1
+        if ordinal >= len(self.working_index):
+            return self.n_days - 1
+        return self.working_index[ordinal]
+
+    def datetime_of(self, t: float) -> datetime:
+        """The aware UTC instant of simulation minute ``t``."""
+        return self.origin + timedelta(minutes=t)
+
+    def minutes_of(self, instant: datetime) -> float:
+        return (instant.astimezone(UTC) - self.origin) / timedelta(minutes=1)
+
+    def utc_ns(self, t: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """UTC nanoseconds of simulation minutes, floored to the second (as the log writes)."""
+        seconds = np.floor(np.asarray(t, dtype=np.float64) * 60.0).astype(np.int64)
+        result: npt.NDArray[np.int64] = self.origin_ns + seconds * 1_000_000_000
+        return result
+
+    def deadline(self, within: Within, trigger: float) -> float:
+        """The simulation minute of the deadline set at ``trigger`` (the calendar's rule)."""
+        return self.minutes_of(self.calendar.deadline(within, self.datetime_of(trigger)))
+
+    def iso_local(self, t: npt.ArrayLike) -> list[str]:
+        """ISO 8601 local times with their offset, floored to the second."""
+        stamps = pd.to_datetime(self.utc_ns(t), utc=True).tz_convert(LONDON)
+        text = stamps.strftime("%Y-%m-%dT%H:%M:%S%z")
+        return [s[:-2] + ":" + s[-2:] for s in text]
+
+    def office_intervals(self, opening: time, closing: time) -> tuple[list[float], list[float]]:
+        """Open..close on every working day."""
+        starts = [self.local(i, opening) for i in range(self.n_days) if self.working[i]]
+        ends = [self.local(i, closing) for i in range(self.n_days) if self.working[i]]
+        return starts, ends
+
+    def day_intervals(self) -> tuple[list[float], list[float]]:
+        """Every day, midnight to midnight."""
+        return self.midnight[:-1], self.midnight[1:]
+
+
+@lru_cache(maxsize=16)
+def clock_for(first_date: date, n_days: int) -> Clock:
+    """A shared clock (building one takes a few milliseconds per hundred days)."""
+    return Clock(first_date, n_days)
+
+
+class Schedule:
+    """One person's on-duty time: disjoint intervals [start, end) in increasing order."""
+
+    __slots__ = ("cum", "ends", "starts")
+
+    def __init__(self, starts: Sequence[float], ends: Sequence[float]) -> None:
+        self.starts = list(starts)
+        self.ends = list(ends)
+        cum = [0.0]
+        total = 0.0
+        for s, e in zip(self.starts, self.ends, strict=True):
+            total += e - s
+            cum.append(total)
+        self.cum = cum  # on-duty minutes before interval i (len = intervals + 1)
+
+    def on_duty(self, t: float) -> bool:
+        i = bisect_right(self.starts, t) - 1
+        return i >= 0 and t < self.ends[i]
+
+    def next_on(self, t: float) -> float:
+        """The first on-duty instant at or after ``t`` (infinity when there is none)."""
+        i = bisect_right(self.ends, t)
+        if i == len(self.starts):
+            return float("inf")
+        return max(t, self.starts[i])
+
+    def advance(self, t: float, work: float) -> float:
+        """When ``work`` minutes of on-duty time have passed, starting at ``t``."""
+        i = bisect_right(self.ends, t)
+        starts = self.starts
+        if i == len(starts):
+            return t + work  # beyond the schedule: time runs on unbroken
+        start = t if t > starts[i] else starts[i]
+        target = self.cum[i] + (start - starts[i]) + work
+        cum = self.cum
+        if target <= cum[i + 1]:
+            return starts[i] + (target - cum[i])
+        j = bisect_left(cum, target) - 1
+        if j >= len(starts):
+            return self.ends[-1] + (target - cum[-1])
+        return starts[j] + (target - cum[j])
+
+    def worked_until(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """On-duty minutes in [0, x) for each x (for utilisation)."""
+        if not self.starts:
+            return np.zeros_like(x)
+        starts = np.asarray(self.starts)
+        ends = np.asarray(self.ends)
+        cum = np.asarray(self.cum)
+        i = np.searchsorted(starts, x, side="right") - 1
+        inside = np.clip(x - starts[np.maximum(i, 0)], 0, ends[np.maximum(i, 0)]
+                         - starts[np.maximum(i, 0)])
+        result: npt.NDArray[np.float64] = np.where(i >= 0, cum[np.maximum(i, 0)] + inside, 0.0)
+        return result

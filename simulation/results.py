@@ -1,0 +1,608 @@
+"""What a simulation gives back: frozen results exposing DataFrames, and the files written.
+
+``Replication`` is one simulated caseload (its event log in the contract's schema, the case
+attributes, the ground truth of injected slips, waits and per-role timelines).
+``ReplicationOutcome`` is what a worker sends back: the replication judged by the checker's rule
+engine (``conformance.engine.judge``: every deadline has one definition) and reduced to counts.
+``SimulationResult`` aggregates outcomes across replications: compliance per rule with a 95%
+confidence interval (Student's t over the replications' on-time rates), utilisation, queue
+length and waiting time per role over time, and bottleneck attribution.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from model.calendar import WorkingCalendar
+from model.contract import (
+    ATTRIBUTES,
+    CASE_CLOSED,
+    CONCERN_IDENTIFIED,
+    POLICE_NOTIFIED,
+    SOCIAL_CARE_NOTIFIED,
+    STRATEGY_DISCUSSION,
+)
+from model.procedure import Block, Choice, Parallel, Procedure, Task
+from model.procedure import Sequence as Seq
+from model.rules import Occurrence, Rule, Scope, Template
+
+if TYPE_CHECKING:
+    from simulation.clock import Clock
+    from simulation.scenario import Scenario
+
+__all__ = [
+    "LOG_COLUMNS",
+    "Replication",
+    "ReplicationOutcome",
+    "SimulationResult",
+    "aggregate",
+    "expected_breaks",
+    "outcome_of",
+    "write_event_log",
+    "write_outputs",
+]
+
+LOG_COLUMNS = ("case_id", "activity", "timestamp", "resource", "role")
+TRUTH_COLUMNS = ["case_id", "slip", "activity", "detail", "rule_ids"]
+
+
+@dataclass(frozen=True)
+class Replication:
+    """One simulated caseload.
+
+    ``events``: case_id, activity, time_utc (floored to the second, as written), resource, role,
+    timestamp (local ISO 8601 with offset), sorted by case (arrival order), time and order of
+    occurrence. ``cases``: one row per case (index case_id) with a nullable boolean column per
+    true/false attribute of the procedure (``children_at_continuing_risk`` is a finding of the
+    Section 47 enquiry: empty unless it completed), then offence, route and arrival_utc.
+    ``ground_truth``: the injected slips (case_id, slip, activity, detail, rule_ids: the rules
+    that it breaks, separated by ';'). ``waits``: for each step, each role's wait (case_id,
+    activity, role, requested_utc, granted_utc, wait_hours; for a booked step, from the earliest
+    slot its lead time allowed to the slot it got). ``timeline``: per role and bin of
+    ``timeline_days``. ``queues``: per role over the horizon (jobs, waited_share,
+    mean_wait_minutes, mean_queue, arrivals_per_minute, window_minutes).
+    """
+
+    index: int
+    seed: int
+    events: pd.DataFrame
+    cases: pd.DataFrame
+    ground_truth: pd.DataFrame
+    waits: pd.DataFrame
+    timeline: pd.DataFrame
+    queues: pd.DataFrame
+    as_of: pd.Timestamp
+    end: pd.Timestamp
+    all_cases: int  # including the warm-up's
+    sim_events: int
+
+
+@dataclass(frozen=True)
+class ReplicationOutcome:
+    """One replication judged and reduced (what a worker process sends back)."""
+
+    index: int
+    key: tuple[Any, ...]
+    counts: pd.DataFrame  # the judgement's summary(): per rule, cases per status, compliance
+    timeline: pd.DataFrame
+    queues: pd.DataFrame
+    bottlenecks: pd.DataFrame  # rule_id, role, wait_hours, late_cases, span_hours
+    durations: pd.DataFrame  # rule_id, working_days (trigger to evidence, judged cases)
+    cases: int
+    events: int
+    all_cases: int
+    sim_events: int
+    replication: Replication | None = None
+    missed_slips: int = 0  # ground-truth (case, rule) pairs that the judgement did not flag
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Replications aggregated.
+
+    ``compliance``: per rule (rule_id, clause, severity, description, compliance = mean of the
+    replications' satisfied / (satisfied + violated), ci_low, ci_high (95%, Student's t),
+    replications (with a judged case), judged_per_replication, violated_per_replication,
+    pooled). ``per_replication``: the judgement summaries with a ``replication`` column.
+    ``utilisation``: per role and time bin, means across replications. ``bottlenecks``: for each
+    deadline rule and role, the share of its late cases' time (trigger to the late step) spent
+    waiting in that role's queue or diary. ``timeliness``: per deadline rule, quartiles of the
+    working days from trigger to the step.
+    """
+
+    scenario: Scenario
+    seed: int
+    replications: int
+    compliance: pd.DataFrame
+    per_replication: pd.DataFrame
+    utilisation: pd.DataFrame
+    queues: pd.DataFrame
+    bottlenecks: pd.DataFrame
+    timeliness: pd.DataFrame
+    cases_per_replication: float
+    events_per_replication: float
+    sim_events: int
+    first: Replication | None = field(default=None, repr=False)
+
+    def rule(self, rule_id: str) -> pd.Series:
+        rows = self.compliance[self.compliance["rule_id"] == rule_id]
+        if rows.empty:
+            raise KeyError(f"no rule '{rule_id}' in the result")
+        return rows.iloc[0]
+
+
+# ------------------------------------------------------------------------- judging
+
+
+@lru_cache(maxsize=1)
+def _calendar() -> WorkingCalendar:
+    return WorkingCalendar()
+
+
+def judge_replication(rep: Replication, procedure: Procedure) -> Any:
+    """The checker's judgement of a replication's log (as ``lscb check`` would read it)."""
+    from conformance.engine import CheckConfig, judge, log_from_frame
+
+    booleans = [a for a in procedure.boolean_attributes if a in rep.cases.columns]
+    log = log_from_frame(
+        rep.events[["case_id", "activity", "time_utc", "resource", "role"]],
+        rep.cases[booleans],
+        as_of=rep.as_of,
+        source="simulation",
+    )
+    return judge(log, procedure.rules, CheckConfig())
+
+
+def outcome_of(rep: Replication, procedure: Procedure, *, keep: bool = False,
+               key: tuple[Any, ...] = ()) -> ReplicationOutcome:
+    judgement = judge_replication(rep, procedure)
+    results: pd.DataFrame = judgement.results
+    counts = judgement.summary()
+    response = {r.id for r in procedure.rules if r.template is Template.RESPONSE}
+    paths = _paths(procedure)
+    return ReplicationOutcome(
+        index=rep.index,
+        key=key,
+        counts=counts,
+        timeline=rep.timeline.assign(replication=rep.index),
+        queues=rep.queues.assign(replication=rep.index),
+        bottlenecks=_bottlenecks(results, rep.waits, paths, rep.as_of).assign(
+            replication=rep.index),
+        durations=_durations(results, response),
+        cases=len(rep.cases),
+        events=len(rep.events),
+        all_cases=rep.all_cases,
+        sim_events=rep.sim_events,
+        replication=rep if keep else None,
+        missed_slips=_missed(results, rep.ground_truth),
+    )
+
+
+def _missed(results: pd.DataFrame, truth: pd.DataFrame) -> int:
+    if truth.empty:
+        return 0
+    violated = set(zip(results.loc[results["status"] == "violated", "case_id"].astype(str),
+                       results.loc[results["status"] == "violated", "rule_id"].astype(str),
+                       strict=True))
+    missed = 0
+    for case_id, rule_ids in zip(truth["case_id"], truth["rule_ids"], strict=True):
+        for rule_id in filter(None, str(rule_ids).split(";")):
+            missed += (case_id, rule_id) not in violated
+    return missed
+
+
+def _paths(procedure: Procedure) -> dict[str, frozenset[str]]:
+    """For each deadline rule: the steps on the way to what it requires (the required steps and
+    every step that the flow puts before them in sequence; steps of parallel branches are not on
+    the way). Derived from the model's blocks, so the flow is not written again."""
+    before: dict[str, set[str]] = {}
+
+    def visit(block: Block | None, done: frozenset[str]) -> set[str]:
+        if block is None:
+            return set()
+        if isinstance(block, Task):
+            before.setdefault(block.activity, set()).update(done)
+            return {block.activity}
+        if isinstance(block, Seq):
+            seen: set[str] = set()
+            for child in block.children:
+                seen |= visit(child, done | seen)
+            return seen
+        if isinstance(block, (Parallel, Choice)):
+            bodies = block.children if isinstance(block, Parallel) else tuple(
+                b.body for b in block.branches)
+            out: set[str] = set()
+            for body in bodies:
+                out |= visit(body, done)
+            return out
+        return visit(block.body, done)  # a loop
+
+    visit(procedure.flow, frozenset())
+    paths: dict[str, frozenset[str]] = {}
+    for rule in procedure.rules:
+        if rule.template is not Template.RESPONSE:
+            continue
+        required = {name for entry in rule.require for name in entry}
+        on_way = set(required)
+        for name in required:
+            on_way |= before.get(name, set())
+        paths[rule.id] = frozenset(on_way)
+    return paths
+
+
+def _bottlenecks(results: pd.DataFrame, waits: pd.DataFrame,
+                 paths: Mapping[str, frozenset[str]], as_of: pd.Timestamp) -> pd.DataFrame:
+    """For each late case of a deadline rule: how long it waited in each role's queue (or
+    diary) between the trigger and the late step (or the as-of time when the step never came),
+    counting only the steps on the way to the late step."""
+    columns = ["rule_id", "role", "wait_hours", "late_cases", "span_hours"]
+    late = results[(results["status"] == "violated")
+                   & results["rule_id"].astype(str).isin(paths)
+                   & results["trigger_time"].notna()]
+    if late.empty:
+        return pd.DataFrame(columns=columns)
+    t0 = late["trigger_time"].astype("datetime64[ns, UTC]")
+    t1 = late["evidence_time"].astype("datetime64[ns, UTC]").fillna(as_of)
+    spans = pd.DataFrame({
+        "case_id": late["case_id"].astype(str).to_numpy(),
+        "rule_id": late["rule_id"].astype(str).to_numpy(),
+        "t0": t0.to_numpy(),
+        "t1": t1.to_numpy(),
+    })
+    spans["span_hours"] = (spans["t1"] - spans["t0"]).dt.total_seconds() / 3600.0
+    per_rule = spans.groupby("rule_id").agg(late_cases=("case_id", "size"),
+                                            span_hours=("span_hours", "sum"))
+    merged = spans.merge(waits[["case_id", "activity", "role", "requested_utc", "granted_utc"]],
+                         on="case_id")
+    on_way = [a in paths[r] for r, a in zip(merged["rule_id"], merged["activity"], strict=True)]
+    merged = merged[np.asarray(on_way, dtype=bool)]
+    if merged.empty:
+        return pd.DataFrame(columns=columns)
+    start = merged[["t0", "requested_utc"]].max(axis=1)
+    stop = merged[["t1", "granted_utc"]].min(axis=1)
+    merged["wait_hours"] = ((stop - start).dt.total_seconds() / 3600.0).clip(lower=0.0)
+    merged = merged[merged["wait_hours"] > 0]
+    table = merged.groupby(["rule_id", "role"], as_index=False)["wait_hours"].sum()
+    table = table.join(per_rule, on="rule_id")
+    return table[columns]
+
+
+def _durations(results: pd.DataFrame, response: set[str]) -> pd.DataFrame:
+    """Working days from each judged trigger to its step (for the timeliness quartiles)."""
+    rows = results[results["rule_id"].astype(str).isin(response)
+                   & results["status"].isin(["satisfied", "violated"])
+                   & results["trigger_time"].notna() & results["evidence_time"].notna()]
+    if rows.empty:
+        return pd.DataFrame({"rule_id": pd.Series(dtype=str),
+                             "working_days": pd.Series(dtype=np.int64)})
+    cal = _calendar()
+    a = cal.local_dates(_ns(rows["trigger_time"]))
+    b = cal.local_dates(_ns(rows["evidence_time"]))
+    one = np.timedelta64(1, "D")
+    days = np.busday_count(a + one, b + one, busdaycal=cal.busdaycalendar)
+    return pd.DataFrame({"rule_id": rows["rule_id"].astype(str).to_numpy(),
+                         "working_days": days.astype(np.int64)})
+
+
+def _ns(values: pd.Series) -> npt.NDArray[np.int64]:
+    """UTC nanoseconds of a column of aware timestamps."""
+    result: npt.NDArray[np.int64] = pd.DatetimeIndex(values).as_unit("ns").asi8
+    return result
+
+
+# ------------------------------------------------------------------------- ground truth
+
+
+def expected_breaks(
+    truth: Sequence[tuple[int, str, str, str, float]],
+    by_no: Mapping[int, Any],
+    cases: pd.DataFrame,
+    events: pd.DataFrame,
+    procedure: Procedure,
+    clock: Clock,
+    as_of_ns: int,
+) -> pd.DataFrame:
+    """The ground truth of injected slips, each with the rules it breaks.
+
+    Worked out from the rules' definitions on the case's final trace, independently of the
+    checker (so that the simulator is a test oracle for it): a skipped step breaks the rules
+    that require it (when they apply to the case, their trigger occurred and, for a deadline,
+    the deadline passed before the as-of time) and the precedence rules it should precede; a
+    step done early breaks the precedence rules that it now precedes; a forbidden event breaks
+    the absence rules that forbid it.
+    """
+    if not truth:
+        return pd.DataFrame(columns=TRUTH_COLUMNS)
+    wanted = {by_no[t[0]].id for t in truth}
+    traces: dict[str, list[tuple[str, int]]] = {}
+    sub = events[events["case_id"].isin(wanted)]
+    for case_id, activity, t in zip(sub["case_id"], sub["activity"], _ns(sub["time_utc"]),
+                                    strict=True):
+        traces.setdefault(case_id, []).append((activity, int(t)))
+    rows = []
+    for no, kind, activity, other, _ in truth:
+        case_id = by_no[no].id
+        trace = traces.get(case_id, [])
+        attrs = {name: (None if pd.isna(v) else bool(v))
+                 for name, v in cases.loc[case_id, list(procedure.boolean_attributes)].items()}
+        broken = [r.id for r in procedure.rules
+                  if _breaks(r, kind, activity, other, trace, attrs, clock, as_of_ns)]
+        rows.append((case_id, kind, activity, other, ";".join(broken)))
+    return pd.DataFrame(rows, columns=TRUTH_COLUMNS)
+
+
+def _applies(rule: Rule, attrs: Mapping[str, bool | None], acts: set[str]) -> bool:
+    for name, value in rule.when.items():
+        known = attrs.get(name)
+        if known is None or known is not value:
+            return False
+    workplace = CONCERN_IDENTIFIED in acts
+    if rule.scope is Scope.WORKPLACE and not workplace:
+        return False
+    if rule.scope is Scope.REFERRAL and not (
+        SOCIAL_CARE_NOTIFIED in acts or STRATEGY_DISCUSSION in acts
+        or (POLICE_NOTIFIED in acts and not workplace)
+    ):
+        return False
+    return True
+
+
+def _breaks(rule: Rule, kind: str, activity: str, other: str, trace: list[tuple[str, int]],
+            attrs: Mapping[str, bool | None], clock: Clock, as_of_ns: int) -> bool:
+    names = [a for a, _ in trace]
+    acts = set(names)
+    if not _applies(rule, attrs, acts):
+        return False
+
+    def first(name: str) -> int:
+        return names.index(name) if name in acts else -1
+
+    closed = first(CASE_CLOSED)
+    upto = set(names[: closed + 1]) if closed >= 0 else acts
+    if kind == "forbidden":
+        if rule.template is not Template.ABSENCE or rule.activity != activity:
+            return False
+        if rule.after is None:
+            return True
+        anchor = first(rule.after)
+        return anchor >= 0 and any(n == activity for n in names[anchor + 1:])
+    if kind == "order":
+        if rule.template is Template.PRECEDENCE:
+            return (rule.activity == activity and rule.preceded_by == other
+                    and (first(other) < 0 or first(activity) < first(other)))
+        if rule.template is Template.EXISTENCE and rule.after == other and closed >= 0:
+            entries = [e for e in rule.require if activity in e]
+            anchor = first(other)
+            return bool(entries) and anchor >= 0 and not any(
+                n in entries[0] for n in names[anchor + 1: closed + 1])
+        return False
+    # a skipped step
+    if activity in acts:
+        return False  # done at another place of the flow
+    if rule.template is Template.PRECEDENCE:
+        return rule.preceded_by == activity and rule.activity in acts
+    if rule.template is Template.EXISTENCE:
+        if closed < 0 or (rule.trigger and not (set(rule.trigger) & upto)):
+            return False
+        missing = any(activity in e and not (set(e) & upto) for e in rule.require)
+        orphaned = rule.after == activity and any(set(e) & upto for e in rule.require)
+        return missing or orphaned
+    if rule.template is Template.RESPONSE and rule.within is not None:
+        if not any(activity in e and not (set(e) & acts) for e in rule.require):
+            return False
+        times = [t for a, t in trace if a in rule.trigger]
+        if not times:
+            return False
+        last = rule.trigger_occurrence.kind is not Occurrence.FIRST
+        trigger = max(times) if last else min(times)
+        moment = datetime.fromtimestamp(trigger / 1e9, tz=UTC)
+        due = clock.calendar.deadline(rule.within, moment)
+        due_ns = int(due.timestamp() * 1_000_000) * 1000
+        return due_ns <= as_of_ns
+    return False
+
+
+# ------------------------------------------------------------------------- aggregation
+
+
+def _t95(n: int) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, n - 1)) if n > 1 else math.nan
+
+
+def aggregate(outcomes: Sequence[ReplicationOutcome], scenario: Scenario, procedure: Procedure,
+              seed: int) -> SimulationResult:
+    if not outcomes:
+        raise ValueError("no replications to aggregate")
+    per = pd.concat([o.counts.assign(replication=o.index) for o in outcomes], ignore_index=True)
+    rows = []
+    for rule in procedure.rules:
+        sub = per[per["rule_id"] == rule.id]
+        values = sub["compliance"].dropna().to_numpy(dtype=float)
+        n = len(values)
+        mean = float(values.mean()) if n else math.nan
+        half = _t95(n) * float(values.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+        judged = sub["satisfied"] + sub["violated"]
+        total = int(judged.sum())
+        rows.append({
+            "rule_id": rule.id,
+            "clause": rule.clause,
+            "severity": rule.severity.value,
+            "description": rule.text(),
+            "compliance": mean,
+            "ci_low": max(0.0, mean - half) if n > 1 else math.nan,
+            "ci_high": min(1.0, mean + half) if n > 1 else math.nan,
+            "replications": n,
+            "judged_per_replication": float(judged.mean()),
+            "violated_per_replication": float(sub["violated"].mean()),
+            "pending_per_replication": float(sub["pending"].mean()),
+            "not_assessable_per_replication": float(sub["not_assessable"].mean()),
+            "pooled": float(sub["satisfied"].sum()) / total if total else math.nan,
+        })
+    compliance = pd.DataFrame(rows)
+    timeline = pd.concat([o.timeline for o in outcomes], ignore_index=True)
+    if timeline.empty:
+        utilisation = timeline
+    else:
+        utilisation = (timeline.groupby(["role", "bin_start_utc"], as_index=False, sort=True)
+                       [["on_duty_hours", "work_hours", "utilisation", "mean_queue", "jobs",
+                         "mean_wait_hours", "procedure_tasks", "procedure_wait_hours"]]
+                       .mean())
+    queues = pd.concat([o.queues for o in outcomes], ignore_index=True)
+    bottlenecks = _aggregate_bottlenecks([o.bottlenecks for o in outcomes])
+    durations = pd.concat([o.durations for o in outcomes], ignore_index=True)
+    timeliness = _timeliness(durations, procedure)
+    first = next((o.replication for o in outcomes if o.replication is not None), None)
+    return SimulationResult(
+        scenario=scenario,
+        seed=seed,
+        replications=len(outcomes),
+        compliance=compliance,
+        per_replication=per,
+        utilisation=utilisation,
+        queues=queues,
+        bottlenecks=bottlenecks,
+        timeliness=timeliness,
+        cases_per_replication=float(np.mean([o.cases for o in outcomes])),
+        events_per_replication=float(np.mean([o.events for o in outcomes])),
+        sim_events=int(sum(o.sim_events for o in outcomes)),
+        first=first,
+    )
+
+
+def _aggregate_bottlenecks(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    columns = ["rule_id", "role", "late_cases", "wait_hours", "span_hours", "share"]
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(parts, ignore_index=True)
+    # late_cases and span_hours repeat on each role's row: count them once per replication
+    spans = (table.drop_duplicates(["replication", "rule_id"])
+             .groupby("rule_id")[["late_cases", "span_hours"]].sum())
+    waits = table.groupby(["rule_id", "role"], as_index=False)["wait_hours"].sum()
+    waits = waits.join(spans, on="rule_id")
+    waits["share"] = waits["wait_hours"] / waits["span_hours"]
+    waits = waits.sort_values(["rule_id", "share"], ascending=[True, False], kind="stable")
+    return waits[columns].reset_index(drop=True)
+
+
+def _timeliness(durations: pd.DataFrame, procedure: Procedure) -> pd.DataFrame:
+    rows = []
+    for rule in procedure.rules:
+        days = durations.loc[durations["rule_id"] == rule.id, "working_days"].to_numpy()
+        if not len(days):
+            continue
+        q1, median, q3 = np.percentile(days, [25, 50, 75])
+        rows.append({"rule_id": rule.id, "cases": len(days), "q1": float(q1),
+                     "median": float(median), "q3": float(q3),
+                     "mean": float(days.mean())})
+    return pd.DataFrame(rows, columns=["rule_id", "cases", "q1", "median", "q3", "mean"])
+
+
+# ------------------------------------------------------------------------- files
+
+
+def write_event_log(rep: Replication, path: Path, procedure: Procedure) -> None:
+    """The replication's log as CSV in the contract's schema (timestamps ISO 8601 with offset,
+    attributes true/false/empty), byte for byte the same for the same scenario and seed."""
+    booleans = [a for a in ATTRIBUTES if a in rep.cases.columns]
+    booleans += [a for a in procedure.boolean_attributes if a not in booleans]
+    flags: dict[str, dict[str, str]] = {}
+    for name in booleans:
+        column = rep.cases[name]
+        flags[name] = {
+            case_id: "" if pd.isna(v) else ("true" if v else "false")
+            for case_id, v in zip(rep.cases.index, column, strict=True)
+        }
+    offence = dict(zip(rep.cases.index, rep.cases["offence"], strict=True))
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow([*LOG_COLUMNS, *booleans, "offence"])
+        events = rep.events
+        for case_id, activity, stamp, resource, role in zip(
+            events["case_id"], events["activity"], events["timestamp"], events["resource"],
+            events["role"], strict=True,
+        ):
+            writer.writerow([case_id, activity, stamp, resource, role,
+                             *(flags[name][case_id] for name in booleans), offence[case_id]])
+
+
+def _frame_to_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+
+
+def write_outputs(result: SimulationResult, out: Path, procedure: Procedure, *,
+                  plots: bool = True) -> list[Path]:
+    """Write the run's files into ``out`` (created if needed); return their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    first = result.first
+    if first is not None:
+        write_event_log(first, out / "event_log.csv", procedure)
+        _frame_to_csv(first.ground_truth, out / "ground_truth.csv")
+        written += [out / "event_log.csv", out / "ground_truth.csv"]
+    _frame_to_csv(result.compliance, out / "compliance.csv")
+    util = result.utilisation.copy()
+    if not util.empty:
+        util["bin_start_utc"] = util["bin_start_utc"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    _frame_to_csv(util, out / "utilisation.csv")
+    _frame_to_csv(result.bottlenecks, out / "bottlenecks.csv")
+    _frame_to_csv(result.timeliness, out / "timeliness.csv")
+    written += [out / n for n in ("compliance.csv", "utilisation.csv", "bottlenecks.csv",
+                                  "timeliness.csv")]
+    (out / "summary.json").write_text(json.dumps(summary(result), indent=2, sort_keys=True)
+                                      + "\n", encoding="utf-8")
+    written.append(out / "summary.json")
+    if plots:
+        from simulation import plots as plotting
+
+        written += plotting.plot_result(result, out)
+    return written
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (np.floating, np.integer)):
+        return _clean(value.item())
+    return value
+
+
+def summary(result: SimulationResult) -> dict[str, Any]:
+    """The run in one JSON-ready mapping (no wall-clock times: it is deterministic)."""
+    sc = result.scenario
+    first = result.first
+    return {
+        "scenario": sc.name,
+        "source": sc.source,
+        "start": sc.start.isoformat(),
+        "horizon_days": sc.horizon_days,
+        "warm_up_days": sc.warm_up_days,
+        "dispatch": sc.dispatch.value,
+        "demand": sc.demand,
+        "seed": result.seed,
+        "replications": result.replications,
+        "cases_per_replication": _clean(result.cases_per_replication),
+        "events_per_replication": _clean(result.events_per_replication),
+        "event_log": "event_log.csv (replication 1)" if first is not None else None,
+        "as_of": first.as_of.isoformat() if first is not None else None,
+        "compliance": [{k: _clean(v) for k, v in row.items()}
+                       for row in result.compliance.to_dict("records")],
+        "timeliness": [{k: _clean(v) for k, v in row.items()}
+                       for row in result.timeliness.to_dict("records")],
+        "bottlenecks": [{k: _clean(v) for k, v in row.items()}
+                        for row in result.bottlenecks.to_dict("records")],
+    }

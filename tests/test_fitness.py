@@ -1,0 +1,185 @@
+"""Control-flow fitness against the procedure's Petri net (conformance/fitness.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conformance.fitness import CASE_COLUMNS, Method, _shortest_run, fitness
+from conformance.logio import EventLog, ReadOptions, read_log
+from model.procedure import load_procedure
+
+WORKPLACE = (
+    "Concern identified",
+    "Line manager informed",
+    "Computer secured",
+    "LADO contacted",
+    "Police notified",
+    "Actions agreed with police",
+    "Access details provided to police",
+    "Computer seized by police",
+    "Employee actions agreed",
+    "Case closed",
+)
+REFERRAL = (
+    "Social care notified",
+    "Police notified",
+    "Concerns discussed with police and social care",
+    "Information shared",
+    "Family informed",
+    "Strategy discussion held",
+    "Strategy discussion held",
+    "Section 47 enquiry started",
+    "Access to children assessed",
+    "Section 47 enquiry completed",
+    "Initial child protection conference held",
+    "Case closed",
+)
+
+
+def write_log(tmp_path: Path, traces: dict[str, Sequence[str]]) -> EventLog:
+    """A CSV with one event per minute per case, read back through the project's reader."""
+    start = pd.Timestamp("2024-01-08T09:00:00")
+    lines = ["case_id,activity,timestamp"]
+    for case, trace in traces.items():
+        for step, activity in enumerate(trace):
+            lines.append(f"{case},{activity},{(start + pd.Timedelta(minutes=step)).isoformat()}")
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    procedure = load_procedure()
+    return read_log(path, ReadOptions(vocabulary=frozenset(procedure.activities)))
+
+
+def by_case(log: EventLog, method: str = "alignments") -> pd.DataFrame:
+    result = fitness(log, load_procedure(), method)
+    assert tuple(result.cases.columns) == CASE_COLUMNS
+    return result.cases.set_index("case_id")
+
+
+def test_conformant_traces_fit_fully(tmp_path: Path) -> None:
+    log = write_log(tmp_path, {"w": WORKPLACE, "r": REFERRAL, "w2": WORKPLACE})
+    cases = by_case(log, "alignments")
+    assert cases["fitness"].tolist() == [1.0, 1.0, 1.0]
+    assert cases["is_fit"].all()
+    assert (cases["deviations"] == "").all()
+    assert not cases["open"].any()
+    assert (cases["method"] == "alignments").all()
+
+
+def test_token_replay_fits_a_conformant_workplace_trace(tmp_path: Path) -> None:
+    row = by_case(write_log(tmp_path, {"w": WORKPLACE}), "token-replay").loc["w"]
+    assert (row["fitness"], row["is_fit"], row["deviations"]) == (1.0, True, "")
+
+
+def test_auto_aligns_what_token_replay_wrongly_finds_unfit(tmp_path: Path) -> None:
+    # "Police notified" sits at three places in the net; pm4py's replay tries the wrong one for
+    # a referral case and reports a conforming trace as unfit.
+    log = write_log(tmp_path, {"w": WORKPLACE, "r": REFERRAL})
+    replayed = by_case(log, "token-replay")
+    assert not replayed.loc["r", "is_fit"]
+    result = fitness(log, load_procedure(), "auto", max_alignment_variants=1)
+    assert result.method is Method.TOKEN_REPLAY
+    assert "were aligned to confirm and explain them" in result.reason
+    cases = result.cases.set_index("case_id")
+    assert cases["is_fit"].all()
+    assert cases["method"].to_dict() == {"w": "token-replay", "r": "alignments"}
+
+
+def test_skipped_step_is_named_missing_and_fitness_comes_from_the_moves(tmp_path: Path) -> None:
+    skipped = tuple(a for a in WORKPLACE if a != "Computer secured")
+    cases = by_case(write_log(tmp_path, {"ok": WORKPLACE, "skip": skipped}))
+    row = cases.loc["skip"]
+    assert not row["is_fit"]
+    assert row["deviations"] == "missing: Computer secured"
+    # One deviation against the worst case: every logged step moved alone plus the model's
+    # shortest run (pm4py's definition, computed here from the alignment, not its field).
+    shortest = _shortest_run(load_procedure().flow)
+    assert row["fitness"] == pytest.approx(1 - 1 / (len(skipped) + shortest))
+
+
+def test_skipped_step_by_token_replay(tmp_path: Path) -> None:
+    skipped = tuple(a for a in WORKPLACE if a != "Computer secured")
+    row = by_case(write_log(tmp_path, {"skip": skipped}), "token-replay").loc["skip"]
+    assert not row["is_fit"]
+    assert row["fitness"] < 1
+    assert "missing: Computer secured" in row["deviations"]
+
+
+@pytest.mark.parametrize("method", ["alignments", "token-replay"])
+def test_swapped_order_is_unfit_and_named(tmp_path: Path, method: str) -> None:
+    swapped = list(WORKPLACE)
+    swapped[0], swapped[1] = swapped[1], swapped[0]  # manager told before the concern arose
+    row = by_case(write_log(tmp_path, {"swap": swapped}), method).loc["swap"]
+    assert not row["is_fit"]
+    assert row["fitness"] < 1
+    named = row["deviations"]
+    assert "Concern identified" in named or "Line manager informed" in named
+    if method == "alignments":
+        assert named.startswith("out of order: ")
+
+
+@pytest.mark.parametrize("method", ["alignments", "token-replay"])
+def test_unknown_activity_is_never_reported_as_fitting(tmp_path: Path, method: str) -> None:
+    # pm4py's token replay on its own calls such a trace fully fitting.
+    odd = (*WORKPLACE[:3], "Coffee break", *WORKPLACE[3:])
+    log = write_log(tmp_path, {"odd": odd})
+    result = fitness(log, load_procedure(), method)
+    row = result.cases.set_index("case_id").loc["odd"]
+    assert not row["is_fit"]
+    assert row["fitness"] < 1
+    assert "Coffee break (not in the model)" in row["deviations"]
+    assert row["outside_model"] == 1
+    assert dict(result.outside_model) == {"Coffee break": 1}
+
+
+def test_forbidden_events_are_left_out_and_counted(tmp_path: Path) -> None:
+    with_forbidden = (*WORKPLACE[:3], "Computer used", *WORKPLACE[3:],
+                      "Images downloaded or distributed")
+    log = write_log(tmp_path, {"f": with_forbidden})
+    result = fitness(log, load_procedure(), "alignments")
+    assert result.cases["is_fit"].tolist() == [True]
+    assert dict(result.excluded) == {"Computer used": 1, "Images downloaded or distributed": 1}
+    assert dict(result.outside_model) == {}
+
+
+@pytest.mark.parametrize("method", ["alignments", "token-replay"])
+def test_open_case_is_judged_on_its_steps_so_far(tmp_path: Path, method: str) -> None:
+    log = write_log(tmp_path, {
+        "prefix": WORKPLACE[:4],
+        "bad-prefix": ("Concern identified", "Family informed"),
+    })
+    cases = by_case(log, method)
+    assert cases["open"].all()
+    assert cases.loc["prefix", "is_fit"]
+    assert cases.loc["prefix", "fitness"] == 1.0
+    assert not cases.loc["bad-prefix", "is_fit"]
+    assert "Family informed" in cases.loc["bad-prefix", "deviations"]
+
+
+def test_auto_chooses_by_the_number_of_variants_and_says_so(tmp_path: Path) -> None:
+    log = write_log(tmp_path, {"a": WORKPLACE, "b": REFERRAL, "c": WORKPLACE})
+    few = fitness(log, load_procedure(), "auto")
+    assert few.method is Method.ALIGNMENTS
+    assert few.variants == 2
+    assert "2 distinct variants" in few.reason
+    many = fitness(log, load_procedure(), "auto", max_alignment_variants=1)
+    assert many.method is Method.TOKEN_REPLAY
+    assert "token replay: 2 distinct variants are more than 1" in many.reason
+    assert many.requested is Method.AUTO
+
+
+def test_each_case_gets_its_own_variants_result(tmp_path: Path) -> None:
+    skipped = tuple(a for a in WORKPLACE if a != "LADO contacted")
+    log = write_log(tmp_path, {"a": WORKPLACE, "b": skipped, "c": WORKPLACE, "d": skipped})
+    calls: list[tuple[int, int]] = []
+    result = fitness(log, load_procedure(), "alignments",
+                     progress=lambda done, total: calls.append((done, total)))
+    cases = result.cases.set_index("case_id")
+    assert cases["is_fit"].to_dict() == {"a": True, "b": False, "c": True, "d": False}
+    assert cases.loc["d", "deviations"] == "missing: LADO contacted"
+    assert calls[-1] == (2, 2)
+    assert result.fit_cases == 2
+    assert result.mean_fitness == pytest.approx(cases["fitness"].mean())

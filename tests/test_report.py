@@ -1,0 +1,180 @@
+"""The outputs of a check (conformance/report.py): summary text, JSON, CSV and HTML."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conformance.engine import CheckConfig, judge
+from conformance.fitness import fitness
+from conformance.logio import ReadOptions, read_log
+from conformance.report import (
+    DEVIATION_COLUMNS,
+    TIMELINE_CAP,
+    CheckReport,
+    lateness_band,
+    lateness_text,
+    neutralise_csv_cells,
+    summary_text,
+    to_html,
+    to_json,
+    write_outputs,
+)
+from model.procedure import load_procedure
+
+EVERY_RULE = Path(__file__).parent / "data" / "check" / "every_rule.csv"
+
+
+def report_of(path: Path, *, as_of: str | None = None, with_fitness: bool = False
+              ) -> CheckReport:
+    procedure = load_procedure()
+    options = ReadOptions(
+        vocabulary=frozenset(procedure.activities),
+        attributes=procedure.boolean_attributes,
+        as_of=pd.Timestamp(as_of).to_pydatetime() if as_of else None,
+    )
+    log = read_log(path, options)
+    judgement = judge(log, procedure.rules, CheckConfig())
+    result = fitness(log, procedure) if with_fitness else None
+    return CheckReport(log, judgement, result, "" if with_fitness else "not asked for")
+
+
+def write(tmp_path: Path, text: str, name: str = "log.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("hours", "days", "band"), [
+    (0.2, 0, "< 1 h"),
+    (0.99, 1, "< 1 h"),
+    (5.0, 0, "same day"),
+    (20.0, 1, "1 working day"),
+    (50.0, 2, "2-5 working days"),
+    (120.0, 5, "2-5 working days"),
+    (150.0, 6, "6-15 working days"),
+    (400.0, 15, "6-15 working days"),
+    (500.0, 16, "> 15 working days"),
+    (float("nan"), pd.NA, ""),
+    (None, None, ""),
+])
+def test_lateness_bands_keep_minutes_apart_from_weeks(hours: float | None, days: object,
+                                                      band: str) -> None:
+    assert lateness_band(hours, days) == band
+
+
+def test_lateness_in_words() -> None:
+    assert lateness_text(40 / 60, 0) == "40 minutes late"
+    assert lateness_text(1 / 60, 0) == "1 minute late"
+    assert lateness_text(5.5, 0) == "5.5 hours late"
+    assert lateness_text(300.0, 12) == "12 working days late"
+    assert lateness_text(30.0, 1, done=False) == "not done: 1 working day past the deadline"
+    assert lateness_text(None, None) == ""
+
+
+def test_formula_cells_are_neutralised_but_numbers_are_not() -> None:
+    frame = pd.DataFrame({
+        "case_id": ['=HYPERLINK("x")', "+1", "-2", "@A1", "\tx", "\rx", "ok", None],
+        "late_hours": [-3.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+        "late_working_days": pd.array([-1, 0, 1, 2, 3, 4, 5, None], dtype="Int64"),
+    })
+    out = neutralise_csv_cells(frame)
+    assert out["case_id"].tolist() == [
+        "'=HYPERLINK(\"x\")", "'+1", "'-2", "'@A1", "'\tx", "'\rx", "ok", None]
+    assert out["late_hours"].tolist() == frame["late_hours"].tolist()
+    assert out["late_working_days"].tolist()[:2] == [-1, 0]
+    assert frame["case_id"].iloc[0] == '=HYPERLINK("x")'  # the input is left alone
+
+
+def test_json_is_the_contract_object_in_a_fixed_order() -> None:
+    report = report_of(EVERY_RULE, as_of="2024-03-01T12:00:00")
+    first, second = to_json(report), to_json(report_of(EVERY_RULE, as_of="2024-03-01T12:00:00"))
+    assert json.dumps(first) == json.dumps(second)
+    assert list(first) == ["as_of", "cases", "deviations", "events", "source", "summary",
+                           "fitness", "fitness_note", "warnings"]
+    assert list(first["deviations"][0]) == list(DEVIATION_COLUMNS)
+    assert first["fitness"] is None and first["fitness_note"] == "not asked for"
+    assert first["events"] == 66 and first["source"] == "every_rule.csv"
+    row = next(r for r in first["summary"] if r["rule_id"] == "child-alleged-procedure")
+    assert (row["satisfied"], row["violated"], row["compliance"]) == (0, 1, 0.0)
+    assert report.exit_status == 1
+
+
+def test_compliance_without_judged_cases_is_unknown_not_zero(tmp_path: Path) -> None:
+    log = write(tmp_path, "case_id,activity,timestamp\nA,Case closed,2024-01-08T09:00:00\n")
+    report = report_of(log)
+    icpc = report.summary.set_index("rule_id").loc["icpc-within-15-working-days"]
+    assert icpc["not_applicable"] == 1 and math.isnan(icpc["compliance"])
+    assert next(r for r in to_json(report)["summary"]
+                if r["rule_id"] == "icpc-within-15-working-days")["compliance"] is None
+    assert report.exit_status == 0
+    assert "Control-flow fitness: not computed (not asked for)." in summary_text(report)
+
+
+def test_outputs_are_deterministic(tmp_path: Path) -> None:
+    report = report_of(EVERY_RULE, as_of="2024-03-01T12:00:00", with_fitness=True)
+    first = write_outputs(tmp_path / "a", report)
+    second = write_outputs(tmp_path / "b", report_of(EVERY_RULE, as_of="2024-03-01T12:00:00",
+                                                     with_fitness=True))
+    assert [p.name for p in first] == ["deviations.csv", "cases.csv", "summary.json",
+                                       "report.html"]
+    for a, b in zip(first, second, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_personal_data_columns_are_named_but_never_copied(tmp_path: Path) -> None:
+    log = write(tmp_path, (
+        "case_id,activity,timestamp,child_name,email,alleged_is_child\n"
+        "A,Police notified,2024-01-08T09:00:00,Jane Doe,jane@example.org,false\n"
+        "A,Outcome 21 recorded,2024-01-09T09:00:00,Jane Doe,jane@example.org,false\n"
+        "A,Case closed,2024-01-10T09:00:00,Jane Doe,jane@example.org,false\n"
+    ))
+    report = report_of(log, with_fitness=True)
+    assert report.exit_status == 1
+    caveat = next(c for c in report.caveats if c.kind == "personal_data")
+    assert "'child_name'" in caveat.message and "'email'" in caveat.message
+    for path in write_outputs(tmp_path / "out", report):
+        text = path.read_text(encoding="utf-8")
+        assert "Jane" not in text and "example.org" not in text, path.name
+    assert "child_name" not in (tmp_path / "out" / "cases.csv").read_text(encoding="utf-8")
+
+
+def test_caveats_name_what_could_not_be_judged(tmp_path: Path) -> None:
+    log = write(tmp_path, (
+        "case_id,activity,timestamp,adult_in_contact_with_children\n"
+        "A,Police notified,2024-01-08T09:00:00,true\n"
+        "A,Case closed,2024-01-09T09:00:00,false\n"
+        "B,Police notified,2024-01-08,\n"
+        "B,Social care notified,2024-01-08,\n"
+        "B,Family informed,2024-01-09,\n"
+        "B,Concerns discussed with police and social care,2024-01-09,\n"
+        "B,Tea,2024-01-09,\n"
+    ))
+    report = report_of(log)
+    kinds = {c.kind: c for c in report.caveats}
+    assert "disagree about 'adult_in_contact_with_children'" in kinds["attribute_conflict"].message
+    assert kinds["attribute_conflict"].count == 1
+    assert "allegations-procedure-when-working-with-children: 2 cases could not be judged" in (
+        kinds["not_assessable"].message)
+    assert "'Tea' (1 event)" in kinds["unknown_activity"].message
+    assert kinds["date_only"].count >= 1
+    text = summary_text(report)
+    for caveat in report.caveats:
+        assert caveat.message in text
+
+
+def test_html_escapes_log_values_and_caps_the_timelines(tmp_path: Path) -> None:
+    rows = ["case_id,activity,timestamp"]
+    cases = [f"case-{n:02d}" for n in range(TIMELINE_CAP + 4)] + ["<script>alert(1)</script>"]
+    for n, case in enumerate(cases):
+        rows.append(f"{case},Images downloaded or distributed,2024-01-08T09:{n:02d}:00")
+    report = report_of(write(tmp_path, "\n".join(rows) + "\n"))
+    page = to_html(report)
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count('<svg class="timeline"') == TIMELINE_CAP
+    assert "5 more deviating cases not drawn" in page
