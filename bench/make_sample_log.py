@@ -72,10 +72,12 @@ def make_sample(seed: int = SEED) -> tuple[str, str]:
     cases = list(dict.fromkeys(row[column["case_id"]] for row in body))
     clean = [c for c in cases if c not in slipped]
     rng = np.random.default_rng(seed)
-    unknown_risk = set(rng.choice(clean, size=round(UNKNOWN_RISK_SHARE * len(clean)),
-                                  replace=False).tolist())
-    local_name = set(rng.choice(clean, size=round(LOCAL_NAME_SHARE * len(clean)),
-                                replace=False).tolist())
+    unknown_risk = set(
+        rng.choice(clean, size=round(UNKNOWN_RISK_SHARE * len(clean)), replace=False).tolist()
+    )
+    local_name = set(
+        rng.choice(clean, size=round(LOCAL_NAME_SHARE * len(clean)), replace=False).tolist()
+    )
 
     first_date: dict[str, str] = {}
     out: list[list[str]] = []
@@ -120,8 +122,12 @@ _TEN_MINUTES: Final = timedelta(minutes=10)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=OUT_DIR,
-                        help="the directory to write (default: conformance/data)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=OUT_DIR,
+        help="the directory to write (default: conformance/data)",
+    )
     parser.add_argument("--seed", type=int, default=SEED, help="(default: %(default)s)")
     args = parser.parse_args(argv)
     log, truth = make_sample(args.seed)

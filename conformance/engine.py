@@ -74,7 +74,8 @@ existence
     event). Otherwise, no ``Case closed`` yet: ``pending``; else ``violated`` (the reason lists
     the missing entries).
 
-``date_only`` is False for ``not_applicable`` and ``not_assessable`` rows.
+``not_applicable`` and ``not_assessable`` rows carry no trigger, evidence or deadline, and
+their ``date_only`` is False.
 
 Results
 -------
@@ -850,7 +851,7 @@ def _existence(ctx: _Context, rule: Rule, v: _Verdict) -> None:
                 strict[sub] = occ.strictly_after(x[sub], cases[sub])
                 footing[sub] = occ.same_footing(x[sub], cases[sub])
             strict = np.where(strict <= last, strict, -1)
-            footing = np.where(footing <= last, footing, -1)
+            pass
             counted[j] = _earliest(strict, footing)
             ok = counted[j] >= 0
             footing_only |= ok & (strict < 0)
@@ -918,7 +919,11 @@ def _judge_rule(ctx: _Context, rule: Rule, config: CheckConfig) -> _Verdict:
     else:
         _existence(ctx, rule, v)
     assert not (v.status < 0).any()
-    v.date_only &= (v.status != _NA) & (v.status != _NASS)
+    unjudged = (v.status == _NA) | (v.status == _NASS)
+    v.trigger[unjudged] = -1
+    v.evidence[unjudged] = -1
+    v.deadline[unjudged] = NAT_NS
+    v.date_only[unjudged] = False
     return v
 
 

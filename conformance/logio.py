@@ -342,6 +342,15 @@ def _mapping_items(
         yield key_node, value_node
 
 
+_YAML_KINDS: Final = {
+    "null": "an empty value",
+    "int": "a number",
+    "float": "a number",
+    "bool": "a yes/no value",
+    "timestamp": "a date",
+}
+
+
 def _yaml_text(node: yaml.Node, where: str, problems: list[Problem]) -> str | None:
     """The text of a YAML scalar that resolved to a string, else report what it was."""
     if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str":
@@ -351,7 +360,9 @@ def _yaml_text(node: yaml.Node, where: str, problems: list[Problem]) -> str | No
         return None
     if isinstance(node, yaml.ScalarNode):
         kind = node.tag.rsplit(":", 1)[-1]
-        found = "an empty value" if kind == "null" else f"a {kind} (quote it to make it text)"
+        found = _YAML_KINDS.get(kind, "a value that is not text")
+        if kind != "null":
+            found += " (quote it to make it text)"
     else:
         found = "a list or mapping"
     problems.append(Problem(where, "a text value", found))
@@ -379,6 +390,7 @@ class _Table:
     warnings: list[Problem]
     row_word: str = "line"
     column_word: str = "column"
+    case_ids_checked: bool = False  # the reader already reported missing case ids
 
 
 def _lines_phrase(word: str, numbers: npt.NDArray[np.int64]) -> str:
@@ -426,9 +438,7 @@ class _Resolved:
     problems: list[Problem]
 
 
-def _resolve_columns(
-    available: Sequence[str], options: ReadOptions, where: str, column_word: str = "column"
-) -> _Resolved:
+def _resolve_columns(available: Sequence[str], options: ReadOptions, where: str) -> _Resolved:
     """Find the column of each field; report missing required (or explicitly named) ones."""
     columns = options.columns
     fields: dict[str, str] = {}
@@ -444,9 +454,9 @@ def _resolve_columns(
             problems.append(
                 Problem(
                     where,
-                    f"a {column_word} for the {_LABELS[name]} named "
+                    f"a column for the {_LABELS[name]} named "
                     + " or ".join(repr(c) for c in candidates),
-                    f"no such {column_word}; available {column_word}s: {_names_phrase(available)}",
+                    f"no such column; available columns: {_names_phrase(available)}",
                 )
             )
     attributes: dict[str, str] = {}
@@ -460,8 +470,8 @@ def _resolve_columns(
             problems.append(
                 Problem(
                     where,
-                    f"a {column_word} for the case attribute {attribute!r} named {mapped!r}",
-                    f"no such {column_word}; available {column_word}s: {_names_phrase(available)}",
+                    f"a column for the case attribute {attribute!r} named {mapped!r}",
+                    f"no such column; available columns: {_names_phrase(available)}",
                 )
             )
     lifecycle = _find_column(available, [_LIFECYCLE_KEY])
@@ -898,7 +908,7 @@ _EVENT_FIELDS: Final = ("activity", "timestamp", "resource", "role", "lifecycle"
 
 
 class _XesCollector:
-    """An ElementTree parser target that keeps, event by event, only what the reader needs.
+    """Expat element handlers that keep, event by event, only what the reader needs.
 
     Only attributes that are direct children of ``<trace>`` and ``<event>`` count; nested
     (list or container) attributes and log-level metadata are skipped.
@@ -1201,6 +1211,7 @@ def _xes_table(
         problems=problems,
         warnings=warnings,
         column_word="key",
+        case_ids_checked=True,
     )
 
 
@@ -1222,15 +1233,16 @@ class _Times:
 
 def _localise(naive: pd.Series) -> tuple[pd.Series, int, int]:
     """Europe/London wall-clock times to UTC, counting the DST-ambiguous and -skipped ones."""
-    first = np.ones(len(naive), dtype=bool)  # True = daylight time: the first reading
-    local = naive.dt.tz_localize(LONDON, ambiguous=first, nonexistent="shift_forward")
-    strict = naive.dt.tz_localize(LONDON, ambiguous="NaT", nonexistent="NaT")
-    odd = (strict.isna() & naive.notna()).to_numpy()
+    local = naive.dt.tz_localize(LONDON, ambiguous="NaT", nonexistent="NaT")
+    odd = (local.isna() & naive.notna()).to_numpy()
     ambiguous = nonexistent = 0
     if odd.any():
-        moved = odd & (local.dt.tz_localize(None) != naive).to_numpy()
-        nonexistent = int(moved.sum())
-        ambiguous = int(odd.sum()) - nonexistent
+        wall = naive[odd]
+        first = np.ones(len(wall), dtype=bool)  # True = daylight time: the first reading
+        fixed = wall.dt.tz_localize(LONDON, ambiguous=first, nonexistent="shift_forward")
+        nonexistent = int((fixed.dt.tz_localize(None) != wall).sum())
+        ambiguous = len(wall) - nonexistent
+        local = local.where(~odd, fixed)
     return local.dt.tz_convert("UTC"), ambiguous, nonexistent
 
 
@@ -1461,11 +1473,13 @@ def _build(table: _Table, options: ReadOptions) -> EventLog:
         if fieldname in table.data:
             texts[fieldname] = _text(table.data[fieldname])
             empty = (texts[fieldname] == "").to_numpy()
+            if fieldname == "case_id" and table.case_ids_checked:
+                continue
             if empty.any():
                 problems.append(
                     Problem(
                         where(fieldname, empty),
-                        f"a{'n' if fieldname == 'activity' else ''} {_LABELS[fieldname]}",
+                        "a case id" if fieldname == "case_id" else "an activity",
                         "an empty value",
                     )
                 )
@@ -1600,7 +1614,7 @@ def _build(table: _Table, options: ReadOptions) -> EventLog:
                     f"{sum(unknown.values()):,} events with other names, kept: {listed}{more}",
                 )
             )
-    activity = pd.Series(mapped[act_codes], dtype="str")
+    activity_names = pd.array(mapped, dtype="str")
 
     def optional_text(fieldname: str) -> pd.Series:
         if fieldname not in table.data:
@@ -1613,54 +1627,10 @@ def _build(table: _Table, options: ReadOptions) -> EventLog:
     ns = times.ns[kept]
     source_row = table.source_row[kept]
 
-    # Duplicate events (same case, activity, time and resource): warned, kept.
-    resource_codes, _ = pd.factorize(resource, use_na_sentinel=True)
-    duplicated = (
-        pd.DataFrame({"c": codes, "a": act_codes, "t": ns, "r": resource_codes})
-        .duplicated()
-        .to_numpy()
+    cases, attribute_conflicts, attribute_warnings = _case_attributes(
+        table, options.attributes, {a: f[kept] for a, f in flags.items()}, codes, case_ids
     )
-    if duplicated.any():
-        warnings.append(
-            Problem(
-                f"{name}, {_lines_phrase(table.row_word, table.position[kept][duplicated])}",
-                "each event once",
-                f"{int(duplicated.sum()):,} rows repeating an earlier row's case, activity, time "
-                "and resource (kept)",
-            )
-        )
-
-    # Case attributes: one value per case; disagreeing rows make it unknown.
-    cases = pd.DataFrame(index=pd.Index(case_ids, dtype="str", name="case_id"))
-    conflict_rows: list[tuple[int, int]] = []
-    for attribute_index, attribute in enumerate(options.attributes):
-        if attribute not in flags:
-            cases[attribute] = pd.array([pd.NA] * len(case_ids), dtype="boolean")
-            continue
-        grouped = pd.Series(flags[attribute][kept]).groupby(codes)
-        low = grouped.min().reindex(range(len(case_ids))).to_numpy()
-        high = grouped.max().reindex(range(len(case_ids))).to_numpy()
-        conflict = ~np.isnan(low) & ~np.isnan(high) & (low != high)
-        cases[attribute] = pd.array(np.where(conflict, np.nan, low), dtype="Float64").astype(
-            "boolean"
-        )
-        if conflict.any():
-            conflict_rows.extend((int(c), attribute_index) for c in np.flatnonzero(conflict))
-            warnings.append(
-                Problem(
-                    f"{name}, {table.column_word} {table.columns[attribute]!r}",
-                    "the same value on every row of a case",
-                    f"{int(conflict.sum()):,} cases whose rows disagree; the attribute is "
-                    "treated as unknown for them",
-                )
-            )
-    conflict_rows.sort()
-    attribute_conflicts = pd.DataFrame(
-        {
-            "case_id": pd.Series([case_ids[c] for c, _ in conflict_rows], dtype="str"),
-            "attribute": pd.Series([options.attributes[a] for _, a in conflict_rows], dtype="str"),
-        }
-    )
+    warnings.extend(attribute_warnings)
 
     personal = _personal_data(table.available, table.sample)
     for column, reason in personal:
@@ -1676,16 +1646,28 @@ def _build(table: _Table, options: ReadOptions) -> EventLog:
     names = np.asarray(case_ids, dtype=object)
     rank = np.empty(len(names), dtype=np.int64)
     rank[np.argsort(names, kind="stable")] = np.arange(len(names))
-    order = np.lexsort((source_row, ns, rank[codes]))
+    # Two stable sorts (time, then case) keep file order for ties: rows are in file order.
+    order = np.argsort(ns, kind="stable")
+    order = order[np.argsort(rank[codes][order], kind="stable")]
+    duplicates = _duplicates(order, codes, act_codes, ns, resource)
+    if len(duplicates):
+        warnings.append(
+            Problem(
+                f"{name}, {_lines_phrase(table.row_word, np.sort(table.position[kept][duplicates]))}",
+                "each event once",
+                f"{len(duplicates):,} rows repeating an earlier row's case, activity, time "
+                "and resource (kept)",
+            )
+        )
     events = pd.DataFrame(
         {
-            "case_id": case.iloc[order].reset_index(drop=True),
-            "activity": activity.iloc[order].reset_index(drop=True),
+            "case_id": pd.Series(case_ids.take(codes[order]), dtype="str"),
+            "activity": pd.Series(activity_names.take(act_codes[order])),
             "time_utc": pd.Series(ns[order].view("datetime64[ns]")).dt.tz_localize("UTC"),
             "date_only": times.date_only[kept][order],
             "source_row": source_row[order].astype(np.int64),
-            "resource": resource.iloc[order].reset_index(drop=True),
-            "role": role.iloc[order].reset_index(drop=True),
+            "resource": _reordered(resource, order),
+            "role": _reordered(role, order),
         }
     )
     return EventLog(
@@ -1701,6 +1683,89 @@ def _build(table: _Table, options: ReadOptions) -> EventLog:
         excluded_other_lifecycle=excluded_lifecycle,
         columns_used=dict(table.columns),
     )
+
+
+def _case_attributes(
+    table: _Table,
+    attributes: Sequence[str],
+    flags: Mapping[str, npt.NDArray[np.float64]],
+    codes: npt.NDArray[np.intp],
+    case_ids: pd.Index,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
+    """One value per case and attribute; rows that disagree make it unknown (NA).
+
+    Returns the cases frame, the (case_id, attribute) conflicts and one warning per
+    attribute with conflicts (a count, no values).
+    """
+    cases = pd.DataFrame(index=pd.Index(case_ids, dtype="str", name="case_id"))
+    conflict_rows: list[tuple[int, int]] = []
+    warnings: list[Problem] = []
+    everyone = range(len(case_ids))
+    for attribute_index, attribute in enumerate(attributes):
+        if attribute not in flags:
+            cases[attribute] = pd.array([pd.NA] * len(case_ids), dtype="boolean")
+            continue
+        grouped = pd.Series(flags[attribute]).groupby(codes)
+        low = grouped.min().reindex(everyone).to_numpy()
+        high = grouped.max().reindex(everyone).to_numpy()
+        conflict = ~np.isnan(low) & ~np.isnan(high) & (low != high)
+        values = pd.array(np.where(conflict, np.nan, low), dtype="Float64")
+        cases[attribute] = values.astype("boolean")
+        if conflict.any():
+            conflict_rows.extend((int(c), attribute_index) for c in np.flatnonzero(conflict))
+            warnings.append(
+                Problem(
+                    f"{table.name}, {table.column_word} {table.columns[attribute]!r}",
+                    "the same value on every row of a case",
+                    f"{int(conflict.sum()):,} cases whose rows disagree; the attribute is "
+                    "treated as unknown for them",
+                )
+            )
+    conflict_rows.sort()
+    conflicts = pd.DataFrame(
+        {
+            "case_id": pd.Series([case_ids[c] for c, _ in conflict_rows], dtype="str"),
+            "attribute": pd.Series([attributes[a] for _, a in conflict_rows], dtype="str"),
+        }
+    )
+    return cases, conflicts, warnings
+
+
+def _duplicates(
+    order: npt.NDArray[np.intp],
+    codes: npt.NDArray[np.intp],
+    act_codes: npt.NDArray[np.intp],
+    ns: npt.NDArray[np.int64],
+    resource: pd.Series,
+) -> npt.NDArray[np.intp]:
+    """Positions of events repeating an earlier one's case, activity, time and resource.
+
+    ``order`` sorts by case, time and file order, so only rows that share case and time
+    with a neighbour in it can be duplicates; just those are compared.
+    """
+    sorted_case, sorted_ns = codes[order], ns[order]
+    tie = (sorted_case[1:] == sorted_case[:-1]) & (sorted_ns[1:] == sorted_ns[:-1])
+    in_tie = np.zeros(len(order), dtype=bool)
+    in_tie[1:] |= tie
+    in_tie[:-1] |= tie
+    candidates = order[in_tie]  # grouped by case and time, file order within a group
+    resource_codes, _ = pd.factorize(resource.iloc[candidates], use_na_sentinel=True)
+    frame = pd.DataFrame(
+        {
+            "c": codes[candidates],
+            "a": act_codes[candidates],
+            "t": ns[candidates],
+            "r": resource_codes,
+        }
+    )
+    found: npt.NDArray[np.intp] = candidates[frame.duplicated().to_numpy()]
+    return found
+
+
+def _reordered(values: pd.Series, order: npt.NDArray[np.intp]) -> pd.Series:
+    """``values`` in ``order``, taken through its distinct values (much faster for text)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return pd.Series(uniques.take(codes[order], allow_fill=True, fill_value=None), dtype="str")
 
 
 def _cases_lost(case: pd.Series, keep: npt.NDArray[np.bool_]) -> int:

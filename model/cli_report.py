@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from model import reporting
-from model.procedure import default_procedure_path
+if TYPE_CHECKING:
+    from model import reporting
 
 
 def register(sub: Any) -> None:
@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
         help="the procedure: swimlane diagram, deadlines and rules with their clauses",
     )
     _common(procedure, "procedure.html")
-    procedure.set_defaults(handler=run_procedure)
+    procedure.set_defaults(handler=run_report, report_kind="procedure")
 
     scenario = rsub.add_parser(
         "scenario",
@@ -60,10 +60,11 @@ def register(sub: Any) -> None:
         default=SCENARIO_DEFAULTS["sweep_replications"],
         help="runs per point of the sweep heatmap (default: %(default)s)",
     )
-    scenario.add_argument("--seed", type=int, default=SCENARIO_DEFAULTS["seed"],
-                          help="the first seed (default: %(default)s)")
+    scenario.add_argument(
+        "--seed", type=int, help="the seed of the first run (default: the scenario's own)"
+    )
     _common(scenario, "report.html")
-    scenario.set_defaults(handler=run_scenario)
+    scenario.set_defaults(handler=run_report, report_kind="scenario")
 
     audit = rsub.add_parser(
         "audit",
@@ -85,14 +86,13 @@ def register(sub: Any) -> None:
         help="deviating cases drawn as timelines (default: %(default)s)",
     )
     _common(audit, "audit.html")
-    audit.set_defaults(handler=run_audit)
+    audit.set_defaults(handler=run_report, report_kind="audit")
 
 
 SCENARIO_DEFAULTS: dict[str, int] = {
     "replications": 10,
     "days": 365,
     "sweep_replications": 3,
-    "seed": 1,
 }
 AUDIT_DEFAULTS: dict[str, int] = {"timelines": 4}
 
@@ -124,85 +124,101 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def _procedure_input(args: argparse.Namespace) -> reporting.ReportInput:
-    if args.procedure is None:
-        return reporting.ReportInput.of_file(
-            "procedure", default_procedure_path(), name="built-in procedure 1.4.9"
-        )
-    return reporting.ReportInput.of_file("procedure", args.procedure)
+PARAMETERS: dict[str, tuple[str, ...]] = {
+    "procedure": ("procedure_path",),
+    "scenario": (
+        "scenario_path",
+        "procedure_path",
+        "replications",
+        "days",
+        "sweep_replications",
+        "seed",
+    ),
+    "audit": ("log_path", "procedure_path", "mapping_path", "config_path", "as_of", "timelines"),
+}
+"""The notebook parameters each report command sets (the rest keep the notebook's defaults)."""
+
+TITLES: dict[str, str] = {
+    "procedure": "Procedure 1.4.9: child abuse and ICT, as modelled",
+    "scenario": "Caseload scenarios: can the procedure's deadlines be met?",
+    "audit": "Conformance audit: an event log against procedure 1.4.9",
+}
 
 
 def _path(value: Path | None) -> str | None:
     return None if value is None else str(value.resolve())
 
 
-def _done(report: reporting.Report) -> int:
+def parameters_for(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The notebook parameters of a report command's options (paths made absolute)."""
+    values: dict[str, Any] = {"procedure_path": _path(args.procedure)}
+    if kind == "scenario":
+        values.update(
+            scenario_path=_path(args.scenario),
+            replications=args.replications,
+            days=args.days,
+            sweep_replications=args.sweep_replications,
+            seed=args.seed,
+        )
+    elif kind == "audit":
+        values.update(
+            log_path=_path(args.log),
+            mapping_path=_path(args.mapping),
+            config_path=_path(args.config),
+            as_of=args.as_of,
+            timelines=args.timelines,
+        )
+    return {name: values[name] for name in PARAMETERS[kind]}
+
+
+def inputs_for(kind: str, args: argparse.Namespace) -> list[reporting.ReportInput]:
+    """The files a report reads, with their checksums (InputError when one is missing)."""
+    from model import reporting
+    from model.procedure import default_procedure_path
+
+    found: list[reporting.ReportInput] = []
+    if kind == "audit":
+        found.append(reporting.ReportInput.of_file("event log", args.log))
+    if args.procedure is None:
+        found.append(
+            reporting.ReportInput.of_file(
+                "procedure", default_procedure_path(), name="built-in procedure 1.4.9"
+            )
+        )
+    else:
+        found.append(reporting.ReportInput.of_file("procedure", args.procedure))
+    if kind == "scenario":
+        if args.scenario is None:
+            from simulation.scenario import default_scenario_path
+
+            found.append(
+                reporting.ReportInput.of_file(
+                    "scenario", default_scenario_path(), name="built-in default scenario"
+                )
+            )
+        else:
+            found.append(reporting.ReportInput.of_file("scenario", args.scenario))
+    if kind == "audit":
+        if args.mapping is not None:
+            found.append(reporting.ReportInput.of_file("mapping", args.mapping))
+        if args.config is not None:
+            found.append(reporting.ReportInput.of_file("check configuration", args.config))
+    return found
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from model import reporting
+
+    kind: str = args.report_kind
+    report = reporting.write_report(
+        kind,
+        args.out,
+        title=TITLES[kind],
+        parameters=parameters_for(kind, args),
+        inputs=inputs_for(kind, args),
+    )
     print(
         f"Wrote {report.path} ({report.figures} figure(s), {report.tables} table(s)). "
         "Open it in a browser."
     )
     return 0
-
-
-def run_procedure(args: argparse.Namespace) -> int:
-    inputs = [_procedure_input(args)]
-    report = reporting.write_report(
-        "procedure",
-        args.out,
-        title="Procedure 1.4.9: child abuse and ICT, as modelled",
-        parameters={"procedure_path": _path(args.procedure)},
-        inputs=inputs,
-    )
-    return _done(report)
-
-
-def run_scenario(args: argparse.Namespace) -> int:
-    from simulation.scenario import default_scenario_path
-
-    inputs = [_procedure_input(args)]
-    if args.scenario is None:
-        inputs.append(
-            reporting.ReportInput.of_file(
-                "scenario", default_scenario_path(), name="built-in default scenario"
-            )
-        )
-    else:
-        inputs.append(reporting.ReportInput.of_file("scenario", args.scenario))
-    report = reporting.write_report(
-        "scenario",
-        args.out,
-        title="Caseload scenarios: can the procedure's deadlines be met?",
-        parameters={
-            "scenario_path": _path(args.scenario),
-            "procedure_path": _path(args.procedure),
-            "replications": args.replications,
-            "days": args.days,
-            "sweep_replications": args.sweep_replications,
-            "seed": args.seed,
-        },
-        inputs=inputs,
-    )
-    return _done(report)
-
-
-def run_audit(args: argparse.Namespace) -> int:
-    inputs = [reporting.ReportInput.of_file("event log", args.log), _procedure_input(args)]
-    if args.mapping is not None:
-        inputs.append(reporting.ReportInput.of_file("mapping", args.mapping))
-    if args.config is not None:
-        inputs.append(reporting.ReportInput.of_file("check configuration", args.config))
-    report = reporting.write_report(
-        "audit",
-        args.out,
-        title="Conformance audit: the event log against procedure 1.4.9",
-        parameters={
-            "log_path": _path(args.log),
-            "procedure_path": _path(args.procedure),
-            "mapping_path": _path(args.mapping),
-            "config_path": _path(args.config),
-            "as_of": args.as_of,
-            "timelines": args.timelines,
-        },
-        inputs=inputs,
-    )
-    return _done(report)

@@ -36,7 +36,8 @@ import pandas as pd
 import simpy
 
 from model.calendar import Within
-from model.procedure import Block, Choice, Loop, Parallel, Procedure, Sequence as Seq, Task
+from model.procedure import Block, Choice, Loop, Parallel, Procedure, Task
+from model.procedure import Sequence as Seq
 from model.rules import Occurrence, Rule, Template
 from simulation.clock import Clock, Schedule, clock_for
 from simulation.results import (
@@ -119,6 +120,9 @@ class _Pool:
         self.bins = _Bins(sim.bin_base, sim.bin_width, sim.n_bins)
         self.last_t = 0.0
         self._release = [partial(self._finished, p.index) for p in people]
+        self._bg_times: list[float] = []
+        self._bg_works: list[float] = []
+        self._bg_next = 0
 
     # -- statistics
 
@@ -223,12 +227,25 @@ class _Pool:
             heapq.heapify(self.free)
             self._dispatch()
 
-    def background(self, times: list[float], works: list[float]) -> Gen:
-        env = self.env
-        for t, work in zip(times, works, strict=True):
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            self.add_background(work)
+    def background(self, times: list[float], works: list[float]) -> None:
+        """Feed background jobs in at their times (a chain of timeouts: cheaper than a
+        process)."""
+        self._bg_times = times
+        self._bg_works = works
+        self._bg_next = 0
+        self._next_background()
+
+    def _next_background(self) -> None:
+        i = self._bg_next
+        if i < len(self._bg_times):
+            event = self.env.timeout(max(0.0, self._bg_times[i] - self.env.now))
+            event.callbacks.append(self._background_due)
+
+    def _background_due(self, _event: simpy.Event) -> None:
+        i = self._bg_next
+        self._bg_next = i + 1
+        self.add_background(self._bg_works[i])
+        self._next_background()
 
 
 class _Diary:
@@ -375,8 +392,8 @@ class _Sim:
         self.office_day = _minutes(scenario.office_close) - _minutes(scenario.office_open)
         self.activities = list(procedure.activities)
         self.codes = {name: i for i, name in enumerate(self.activities)}
-        self.events: list[tuple[int, float, int, int, str, str]] = []
-        self.waits: list[tuple[int, int, str, float, float]] = []
+        self.events: list[tuple[int, float, int, int, str, str, str]] = []
+        self.waits: list[tuple[int, int, str, float, float, str]] = []
         self.truth: list[tuple[int, str, str, str, float]] = []
         self.seq = 0
         self.pools: dict[str, _Pool] = {}
@@ -384,7 +401,7 @@ class _Sim:
         self.role_schedules: dict[str, Schedule] = {}
         self._build_roles()
         self.plans = self._build_plans()
-        self.first_task = {}
+        self.first_task: dict[str, Task] = {}
         for task in procedure.tasks():
             self.first_task.setdefault(task.activity, task)
         self.loop_p = dict(scenario.loops)
@@ -421,12 +438,13 @@ class _Sim:
                 is_always = spec.hours is Hours.ALWAYS or k < spec.out_of_hours
                 absent = self._absences(spec)
                 absent_days.append(absent)
+                days: Sequence[int]
                 if is_always:
                     starts, ends = clock.day_intervals()
                     days = range(clock.n_days)
                 else:
                     starts, ends = clock.office_intervals(spec.open, spec.close)
-                    days = iter(clock.working_index)
+                    days = clock.working_index
                 if absent:
                     keep = [i for i, d in enumerate(days) if d not in absent]
                     starts = [starts[i] for i in keep]
@@ -442,7 +460,7 @@ class _Sim:
                 self.env.process(pool.shifts(pool.boundaries()))
             if spec.background is not None and spec.background.share > 0:
                 times, works = self._background_stream(spec, office)
-                self.env.process(pool.background(times, works))
+                pool.background(times, works)
 
     def _absences(self, spec: RoleSpec) -> set[int]:
         """Days off for one person: leave in blocks of working days, and sickness days."""
@@ -644,7 +662,8 @@ class _Sim:
                 index = yield pool.request(deadline)
                 people.append(index)
                 if case.logged:
-                    self.waits.append((case.no, plan.code, pool.role, requested, env.now))
+                    self.waits.append((case.no, plan.code, pool.role, requested, env.now,
+                                       plan.task.id))
             now = env.now
             if plan.pools:
                 timing = plan.lane_pool if plan.lane_pool in plan.pools else plan.pools[0]
@@ -662,7 +681,7 @@ class _Sim:
                 resource = plan.lane_pool.people[people[plan.pools.index(plan.lane_pool)]].name
             else:
                 resource = plan.task.role
-        self._log(case, plan.code, env.now, resource, plan.task.role)
+        self._log(case, plan.code, env.now, resource, plan.task.role, plan.task.id)
 
     def _booked(self, plan: _Plan, case: _Case, deadline: float) -> Gen:
         env = self.env
@@ -674,7 +693,7 @@ class _Sim:
         assert booked is not None
         person, earliest, slot = booked
         if case.logged:
-            self.waits.append((case.no, plan.code, diary.pool.role, earliest, slot))
+            self.waits.append((case.no, plan.code, diary.pool.role, earliest, slot, plan.task.id))
         diary.pool.bins.proc_jobs[diary.pool.bins.index(slot)] += 1
         diary.pool.bins.proc_wait_sum[diary.pool.bins.index(slot)] += slot - earliest
         if slot > env.now:
@@ -723,11 +742,12 @@ class _Sim:
             best = min(best, due)
         return best
 
-    def _log(self, case: _Case, code: int, t: float, resource: str, role: str) -> None:
+    def _log(self, case: _Case, code: int, t: float, resource: str, role: str,
+             task_id: str) -> None:
         case.occ.setdefault(self.activities[code], []).append(t)
         if case.logged:
             self.seq += 1
-            self.events.append((case.no, t, self.seq, code, resource, role))
+            self.events.append((case.no, t, self.seq, code, resource, role, task_id))
 
     def _truth(self, case: _Case, kind: str, activity: str, other: str) -> None:
         if case.logged:
@@ -746,7 +766,7 @@ class _Sim:
                 anchor = times[0]
             at = anchor + case.rng.uniform(0.05, 0.95) * (case.closed_at - anchor)
             self._truth(case, "forbidden", slip.activity, slip.after or "")
-            self._log(case, self.codes[slip.activity], at, "", "case_record")
+            self._log(case, self.codes[slip.activity], at, "", "case_record", "")
 
     # -- running
 
@@ -789,6 +809,7 @@ class _Sim:
             "time_utc": pd.to_datetime(clock.utc_ns(times), utc=True),
             "resource": [e[4] for e in ev],
             "role": [e[5] for e in ev],
+            "task_id": [e[6] for e in ev],
         })
         events["timestamp"] = clock.iso_local(times)
         booleans = list(self.procedure.boolean_attributes)
@@ -811,10 +832,11 @@ class _Sim:
         truth = expected_breaks(self.truth, by_no, cases_frame, events, self.procedure,
                                 clock, as_of_ns)
         waits = pd.DataFrame(self.waits, columns=["case", "code", "role", "requested",
-                                                  "granted"])
+                                                  "granted", "task_id"])
         waits_frame = pd.DataFrame({
             "case_id": [by_no[n].id for n in waits["case"].tolist()],
             "activity": [self.activities[c] for c in waits["code"].tolist()],
+            "task_id": waits["task_id"].astype(str),
             "role": waits["role"].astype(str),
             "requested_utc": pd.to_datetime(clock.utc_ns(waits["requested"].to_numpy()),
                                             utc=True),
@@ -841,7 +863,7 @@ class _Sim:
         clock = self.clock
         first = self.n_warm_bins
         last = min(self.n_bins, math.ceil((end - self.bin_base) / self.bin_width))
-        edges = self.bin_base + self.bin_width * np.arange(first, last + 1)
+        edges = self.bin_base + self.bin_width * np.arange(first, last + 1, dtype=np.float64)
         edges[-1] = min(edges[-1], end)
         spans = np.diff(edges)
         frames = []
@@ -987,11 +1009,12 @@ def _on_dask(jobs: Sequence[Job], address: str, results: list[ReplicationOutcome
              tick: Callable[[int], object]) -> None:
     from distributed import Client, as_completed
 
-    with Client(address, set_as_default=False) as client:
+    with Client(address) as client:  # type: ignore[no-untyped-call]
         futures = client.map(replicate, list(jobs), pure=False)
         index = {future.key: i for i, future in enumerate(futures)}
-        for future in as_completed(futures):
-            results[index[future.key]] = future.result()
+        completed = as_completed(futures, with_results=True)  # type: ignore[no-untyped-call]
+        for future, outcome in completed:
+            results[index[future.key]] = outcome
             tick(1)
 
 

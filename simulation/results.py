@@ -156,8 +156,10 @@ def judge_replication(rep: Replication, procedure: Procedure) -> Any:
     from conformance.engine import CheckConfig, judge, log_from_frame
 
     booleans = [a for a in procedure.boolean_attributes if a in rep.cases.columns]
+    events = rep.events[["case_id", "activity", "time_utc", "resource", "role"]].assign(
+        source_row=np.arange(len(rep.events), dtype=np.int64))
     log = log_from_frame(
-        rep.events[["case_id", "activity", "time_utc", "resource", "role"]],
+        events,
         rep.cases[booleans],
         as_of=rep.as_of,
         source="simulation",
@@ -167,18 +169,28 @@ def judge_replication(rep: Replication, procedure: Procedure) -> Any:
 
 def outcome_of(rep: Replication, procedure: Procedure, *, keep: bool = False,
                key: tuple[Any, ...] = ()) -> ReplicationOutcome:
-    judgement = judge_replication(rep, procedure)
-    results: pd.DataFrame = judgement.results
-    counts = judgement.summary()
+    if rep.events.empty:  # no case arrived (a scenario of background work only)
+        from conformance.engine import RESULT_COLUMNS, STATUSES
+
+        results = pd.DataFrame(columns=list(RESULT_COLUMNS))
+        counts = pd.DataFrame({"rule_id": [r.id for r in procedure.rules],
+                               "clause": [r.clause for r in procedure.rules],
+                               "severity": [r.severity.value for r in procedure.rules]})
+        for status in STATUSES:
+            counts[status] = 0
+        counts["compliance"] = math.nan
+    else:
+        judgement = judge_replication(rep, procedure)
+        results = judgement.results
+        counts = judgement.summary()
     response = {r.id for r in procedure.rules if r.template is Template.RESPONSE}
-    paths = _paths(procedure)
     return ReplicationOutcome(
         index=rep.index,
         key=key,
         counts=counts,
         timeline=rep.timeline.assign(replication=rep.index),
         queues=rep.queues.assign(replication=rep.index),
-        bottlenecks=_bottlenecks(results, rep.waits, paths, rep.as_of).assign(
+        bottlenecks=_bottlenecks(results, rep.events, rep.waits, procedure, rep.as_of).assign(
             replication=rep.index),
         durations=_durations(results, response),
         cases=len(rep.cases),
@@ -203,18 +215,22 @@ def _missed(results: pd.DataFrame, truth: pd.DataFrame) -> int:
     return missed
 
 
-def _paths(procedure: Procedure) -> dict[str, frozenset[str]]:
-    """For each deadline rule: the steps on the way to what it requires (the required steps and
-    every step that the flow puts before them in sequence; steps of parallel branches are not on
-    the way). Derived from the model's blocks, so the flow is not written again."""
-    before: dict[str, set[str]] = {}
+def _paths(procedure: Procedure) -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """The steps on the way to each step of the flow, and the places of each rule's steps.
+
+    ``before[task_id]``: the tasks that the flow puts before it in sequence (steps of parallel
+    branches are not on its way). ``required[rule_id]``: the tasks that can meet a deadline
+    rule. Derived from the model's blocks, so the flow is not written again."""
+    before: dict[str, frozenset[str]] = {}
+    places: dict[str, set[str]] = {}
 
     def visit(block: Block | None, done: frozenset[str]) -> set[str]:
         if block is None:
             return set()
         if isinstance(block, Task):
-            before.setdefault(block.activity, set()).update(done)
-            return {block.activity}
+            before[block.id] = done
+            places.setdefault(block.activity, set()).add(block.id)
+            return {block.id}
         if isinstance(block, Seq):
             seen: set[str] = set()
             for child in block.children:
@@ -230,53 +246,62 @@ def _paths(procedure: Procedure) -> dict[str, frozenset[str]]:
         return visit(block.body, done)  # a loop
 
     visit(procedure.flow, frozenset())
-    paths: dict[str, frozenset[str]] = {}
+    required: dict[str, frozenset[str]] = {}
     for rule in procedure.rules:
-        if rule.template is not Template.RESPONSE:
-            continue
-        required = {name for entry in rule.require for name in entry}
-        on_way = set(required)
-        for name in required:
-            on_way |= before.get(name, set())
-        paths[rule.id] = frozenset(on_way)
-    return paths
+        if rule.template is Template.RESPONSE:
+            required[rule.id] = frozenset(
+                t for entry in rule.require for name in entry for t in places.get(name, ()))
+    return before, required
 
 
-def _bottlenecks(results: pd.DataFrame, waits: pd.DataFrame,
-                 paths: Mapping[str, frozenset[str]], as_of: pd.Timestamp) -> pd.DataFrame:
+def _bottlenecks(results: pd.DataFrame, events: pd.DataFrame, waits: pd.DataFrame,
+                 procedure: Procedure, as_of: pd.Timestamp) -> pd.DataFrame:
     """For each late case of a deadline rule: how long it waited in each role's queue (or
     diary) between the trigger and the late step (or the as-of time when the step never came),
-    counting only the steps on the way to the late step."""
+    counting only the late step and the steps the flow puts before it."""
     columns = ["rule_id", "role", "wait_hours", "late_cases", "span_hours"]
+    before, required = _paths(procedure)
     late = results[(results["status"] == "violated")
-                   & results["rule_id"].astype(str).isin(paths)
+                   & results["rule_id"].astype(str).isin(required)
                    & results["trigger_time"].notna()]
     if late.empty:
         return pd.DataFrame(columns=columns)
+    task_ids = events["task_id"].to_numpy()
+    rows = late["evidence_row"].to_numpy(dtype=float, na_value=np.nan)
+    evidence = [task_ids[int(r)] if np.isfinite(r) else "" for r in rows]
     t0 = late["trigger_time"].astype("datetime64[ns, UTC]")
     t1 = late["evidence_time"].astype("datetime64[ns, UTC]").fillna(as_of)
     spans = pd.DataFrame({
         "case_id": late["case_id"].astype(str).to_numpy(),
         "rule_id": late["rule_id"].astype(str).to_numpy(),
+        "evidence_task": evidence,
         "t0": t0.to_numpy(),
         "t1": t1.to_numpy(),
     })
     spans["span_hours"] = (spans["t1"] - spans["t0"]).dt.total_seconds() / 3600.0
     per_rule = spans.groupby("rule_id").agg(late_cases=("case_id", "size"),
                                             span_hours=("span_hours", "sum"))
-    merged = spans.merge(waits[["case_id", "activity", "role", "requested_utc", "granted_utc"]],
+    merged = spans.merge(waits[["case_id", "task_id", "role", "requested_utc", "granted_utc"]],
                          on="case_id")
-    on_way = [a in paths[r] for r, a in zip(merged["rule_id"], merged["activity"], strict=True)]
-    merged = merged[np.asarray(on_way, dtype=bool)]
+
+    def on_way(rule_id: str, evidence_task: str, task_id: str) -> bool:
+        targets = [evidence_task] if evidence_task else sorted(required[rule_id])
+        return any(task_id == t or task_id in before.get(t, ()) for t in targets)
+
+    keep = [on_way(r, e, t) for r, e, t in zip(merged["rule_id"], merged["evidence_task"],
+                                                merged["task_id"], strict=True)]
+    merged = merged[np.asarray(keep, dtype=bool)]
     if merged.empty:
         return pd.DataFrame(columns=columns)
     start = merged[["t0", "requested_utc"]].max(axis=1)
     stop = merged[["t1", "granted_utc"]].min(axis=1)
-    merged["wait_hours"] = ((stop - start).dt.total_seconds() / 3600.0).clip(lower=0.0)
+    merged = merged.assign(
+        wait_hours=((stop - start).dt.total_seconds() / 3600.0).clip(lower=0.0))
     merged = merged[merged["wait_hours"] > 0]
     table = merged.groupby(["rule_id", "role"], as_index=False)["wait_hours"].sum()
     table = table.join(per_rule, on="rule_id")
-    return table[columns]
+    result: pd.DataFrame = table[columns]
+    return result
 
 
 def _durations(results: pd.DataFrame, response: set[str]) -> pd.DataFrame:
@@ -340,6 +365,7 @@ def expected_breaks(
         broken = [r.id for r in procedure.rules
                   if _breaks(r, kind, activity, other, trace, attrs, clock, as_of_ns)]
         rows.append((case_id, kind, activity, other, ";".join(broken)))
+    rows.sort(key=lambda row: row[0])  # case ids follow arrival order; stable within a case
     return pd.DataFrame(rows, columns=TRUTH_COLUMNS)
 
 
@@ -351,12 +377,9 @@ def _applies(rule: Rule, attrs: Mapping[str, bool | None], acts: set[str]) -> bo
     workplace = CONCERN_IDENTIFIED in acts
     if rule.scope is Scope.WORKPLACE and not workplace:
         return False
-    if rule.scope is Scope.REFERRAL and not (
-        SOCIAL_CARE_NOTIFIED in acts or STRATEGY_DISCUSSION in acts
-        or (POLICE_NOTIFIED in acts and not workplace)
-    ):
-        return False
-    return True
+    referral = (SOCIAL_CARE_NOTIFIED in acts or STRATEGY_DISCUSSION in acts
+                or (POLICE_NOTIFIED in acts and not workplace))
+    return rule.scope is not Scope.REFERRAL or referral
 
 
 def _breaks(rule: Rule, kind: str, activity: str, other: str, trace: list[tuple[str, int]],
@@ -496,7 +519,8 @@ def _aggregate_bottlenecks(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
     waits = waits.join(spans, on="rule_id")
     waits["share"] = waits["wait_hours"] / waits["span_hours"]
     waits = waits.sort_values(["rule_id", "share"], ascending=[True, False], kind="stable")
-    return waits[columns].reset_index(drop=True)
+    result: pd.DataFrame = waits[columns].reset_index(drop=True)
+    return result
 
 
 def _timeliness(durations: pd.DataFrame, procedure: Procedure) -> pd.DataFrame:

@@ -360,7 +360,9 @@ def load_scenario(path: Path | str | None, procedure: Procedure) -> Scenario:
     try:
         text = target.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(source, [Problem(source, "an existing scenario file", "no such file")])
+        raise InputError(
+            source, [Problem(source, "an existing scenario file", "no such file")]
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(
             source, [Problem(source, "a readable UTF-8 TOML file", type(exc).__name__)]
@@ -761,7 +763,7 @@ class _Reader:
         headcount: int | None
         if raw_head == UNLIMITED:
             headcount = None
-        elif isinstance(raw_head, int) and not isinstance(raw_head, bool) and 1 <= raw_head:
+        elif isinstance(raw_head, int) and not isinstance(raw_head, bool) and raw_head >= 1:
             headcount = raw_head
         else:
             found = _kind(raw_head) if not isinstance(raw_head, int) or isinstance(
@@ -928,20 +930,21 @@ class _Reader:
         for i, item in enumerate(self.list_of_tables(raw, "forbidden", "slips.forbidden")):
             where = f"slips.forbidden[{i}]"
             self.only(item, ["activity", "after", "probability"], where)
-            name = item.get("activity")
-            act = self.procedure.activities.get(name) if isinstance(name, str) else None
+            event = item.get("activity")
+            act = self.procedure.activities.get(event) if isinstance(event, str) else None
             if act is None or act.kind is not Kind.FORBIDDEN:
                 forbidden_names = [a.name for a in self.procedure.activities.values()
                                    if a.kind is Kind.FORBIDDEN]
                 self.bad(f"{where}.activity", "a forbidden event of the procedure ("
                          + ", ".join(forbidden_names) + ")",
-                         "none" if name is None else "another value")
-            after = item.get("after")
-            if after is not None and after not in in_flow:
+                         "none" if event is None else "another value")
+            after_raw = item.get("after")
+            after = after_raw if isinstance(after_raw, str) else None
+            if after_raw is not None and after not in in_flow:
                 self.bad(f"{where}.after", "a step of the procedure's flow", "another value")
                 after = None
             p = self.probability(item.get("probability", 0.0), f"{where}.probability")
-            forbidden.append(ForbiddenSlip(name if isinstance(name, str) else "", after, p))
+            forbidden.append(ForbiddenSlip(event if isinstance(event, str) else "", after, p))
         return Slips(skip, tuple(order), tuple(forbidden))
 
     def list_of_tables(self, raw: dict[str, Any], key: str, path: str) -> list[dict[str, Any]]:

@@ -39,8 +39,7 @@ def _source(cell: dict[str, Any]) -> str:
 def _code_tree(cell: dict[str, Any]) -> ast.Module:
     """A code cell as Python: IPython magics (lines starting with % or !) left out."""
     lines = [
-        "" if line.lstrip().startswith(("%", "!")) else line
-        for line in _source(cell).splitlines()
+        "" if line.lstrip().startswith(("%", "!")) else line for line in _source(cell).splitlines()
     ]
     return ast.parse("\n".join(lines))
 
@@ -53,10 +52,7 @@ def _looks_like_path(text: str) -> bool:
     if not text or any(ch.isspace() for ch in text):
         return False
     return (
-        "/" in text
-        or "\\" in text
-        or text.startswith(("~", "."))
-        or bool(FILE_SUFFIX.search(text))
+        "/" in text or "\\" in text or text.startswith(("~", ".")) or bool(FILE_SUFFIX.search(text))
     )
 
 

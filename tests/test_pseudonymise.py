@@ -114,7 +114,9 @@ def test_same_key_same_pseudonyms_other_key_others(tmp_path: Path, source: Path,
 
 def test_case_and_resource_pseudonyms_differ_for_the_same_text() -> None:
     key = bytes(range(32))
-    assert pseudonym(key, "c", "X1").removeprefix("c-") != pseudonym(key, "r", "X1").removeprefix("r-")
+    assert pseudonym(key, "c", "X1").removeprefix("c-") != pseudonym(key, "r", "X1").removeprefix(
+        "r-"
+    )
 
 
 def test_a_role_column_holding_personal_data_is_dropped(tmp_path: Path, key: Path) -> None:

@@ -1,0 +1,304 @@
+"""`lscb simulate` and `lscb sweep`: caseload simulation for board analysts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from model.errors import InputError, Problem
+from model.procedure import Procedure, load_procedure
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    """Add the ``simulate`` and ``sweep`` subcommands to the ``lscb`` parser."""
+    sim = sub.add_parser(
+        "simulate",
+        help="simulate the caseload: how often each rule is met, and where cases wait",
+        description=(
+            "Run a caseload simulation (the built-in scenario for a county the size of "
+            "Northumberland when no file is given) and print, for each rule, how often it was "
+            "met with a 95%% confidence interval across replications, and the roles in whose "
+            "queues the late cases waited."
+        ),
+    )
+    _common(sim)
+    sim.add_argument("--dispatch", choices=["fcfs", "edf"],
+                     help="first come first served, or earliest deadline first (overrides the "
+                          "scenario)")
+    sim.add_argument("--demand", type=float, metavar="X",
+                     help="multiply every route's annual volume by X (overrides the scenario)")
+    sim.add_argument("--no-plots", action="store_true", help="with --out, write no PNG files")
+    sim.add_argument("--format", choices=["text", "json"], default="text",
+                     help="terminal output (default: text)")
+    sim.add_argument("--show-default-scenario", action="store_true",
+                     help="print the built-in scenario file (a template to edit) and stop")
+    sim.set_defaults(handler=_simulate)
+
+    sw = sub.add_parser(
+        "sweep",
+        help="what-if: compliance over a grid of scenario fields",
+        description=(
+            "Run the scenario at every combination of the --vary values and print a table of "
+            "compliance (with --out, a CSV and heatmaps). With --target RULE=LEVEL and one "
+            "--vary, find the smallest value that meets the level."
+        ),
+    )
+    _common(sw)
+    sw.add_argument("--vary", action="append", default=[], metavar="FIELD=VALUES",
+                    help="a scenario field and its values, e.g. demand=1,1.33 or "
+                         "roles.lado.headcount=1..3 or dispatch=fcfs,edf (repeatable)")
+    sw.add_argument("--rule", action="append", default=[], metavar="RULE_ID",
+                    help="rules to show (default: every rule with a deadline)")
+    sw.add_argument("--target", metavar="RULE=LEVEL",
+                    help="find the smallest value of the single --vary field whose compliance "
+                         "with RULE reaches LEVEL (0.85 or 85%%)")
+    sw.set_defaults(handler=_sweep)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scenario", type=Path, metavar="FILE",
+                        help="scenario file (TOML; see docs/scenario.md); default: built in")
+    parser.add_argument("--seed", type=int, metavar="N", help="random seed (default: the "
+                        "scenario's); the same scenario and seed give the same log")
+    parser.add_argument("--replications", type=int, metavar="N",
+                        help="independent replications (default: the scenario's)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="parallel processes (default: one per core; 1 = this process)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the replications on a Dask distributed cluster at ADDRESS")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="write files into DIR")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _load(args: argparse.Namespace) -> tuple[Procedure, Any]:
+    from simulation.scenario import load_scenario
+
+    problems = []
+    if args.replications is not None and args.replications < 1:
+        problems.append(Problem("--replications", "a whole number of at least 1",
+                                str(args.replications)))
+    if args.workers is not None and args.workers < 1:
+        problems.append(Problem("--workers", "a whole number of at least 1", str(args.workers)))
+    if args.seed is not None and args.seed < 0:
+        problems.append(Problem("--seed", "a whole number of at least 0", str(args.seed)))
+    if problems:
+        raise InputError("the command line", problems)
+    procedure = load_procedure()
+    return procedure, load_scenario(args.scenario, procedure)
+
+
+# ---------------------------------------------------------------------------- simulate
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from simulation.engine import run
+    from simulation.results import summary, write_outputs
+    from simulation.scenario import default_scenario_path
+
+    if args.show_default_scenario:
+        sys.stdout.write(default_scenario_path().read_text(encoding="utf-8"))
+        return 0
+    procedure, scenario = _load(args)
+    overrides: dict[str, Any] = {}
+    if args.dispatch is not None:
+        overrides["dispatch"] = args.dispatch
+    if args.demand is not None:
+        overrides["demand"] = args.demand
+    if overrides:
+        scenario = scenario.with_values(overrides, procedure)
+    result = run(scenario, procedure, replications=args.replications, seed=args.seed,
+                 workers=args.workers, scheduler=args.scheduler, progress=not args.quiet,
+                 keep_first=args.out is not None)
+    written = []
+    if args.out is not None:
+        written = write_outputs(result, args.out, procedure, plots=not args.no_plots)
+    if args.format == "json":
+        print(json.dumps(summary(result), indent=2, sort_keys=True))
+        return 0
+    print(report(result, procedure))
+    if written:
+        print()
+        print(f"Wrote {len(written)} files into {args.out}:")
+        print("  " + ", ".join(p.name for p in written))
+        if result.first is not None:
+            print(f"The event log is replication 1. Judge it with: "
+                  f"lscb check {args.out / 'event_log.csv'}")
+    return 0
+
+
+def _pct(value: float) -> str:
+    return "  n/a" if value is None or math.isnan(value) else f"{value * 100:5.1f}%"
+
+
+def _role_name(procedure: Procedure, role: str) -> str:
+    spec = procedure.roles.get(role)
+    return spec.name if spec is not None else role
+
+
+def report(result: Any, procedure: Procedure) -> str:
+    """The plain-language terminal report of a simulation."""
+    sc = result.scenario
+    lines = [
+        f"Caseload simulation: {sc.name}",
+        f"{result.replications} replication(s) of {sc.horizon_days} days from "
+        f"{sc.start.day} {sc.start:%B %Y} (after {sc.warm_up_days} days of warm-up), seed {result.seed}, "
+        f"{'earliest deadline first' if sc.dispatch.value == 'edf' else 'first come, first served'}"
+        f", demand x{sc.demand:g}.",
+        f"About {result.cases_per_replication:,.0f} cases and "
+        f"{result.events_per_replication:,.0f} recorded steps per replication.",
+        "",
+        "How often each rule was met (mean over replications, with its 95% confidence interval):",
+        f"  {'rule':<58} {'met':>6}  {'95% CI':<13} {'cases judged':>12}",
+    ]
+    for row in result.compliance.itertuples():
+        ci = ("" if math.isnan(row.ci_low) else
+              f"{row.ci_low * 100:4.1f}-{row.ci_high * 100:4.1f}%")
+        flag = "" if row.severity == "violation" else " (warning)"
+        lines.append(f"  {row.rule_id + flag:<58} {_pct(row.compliance):>6}  {ci:<13} "
+                     f"{row.judged_per_replication:12.1f}")
+    timely = result.timeliness
+    if not timely.empty:
+        lines += ["", "Working days from the trigger to the step (median, quartiles):"]
+        for row in timely.itertuples():
+            lines.append(f"  {row.rule_id:<58} {row.median:4.0f}  ({row.q1:.0f}-{row.q3:.0f})")
+    lines += ["", "Where the late cases waited (share of their time from trigger to the late "
+              "step spent waiting for each role; parallel steps can wait at once):"]
+    table = result.bottlenecks
+    if table.empty:
+        lines.append("  no deadline was missed")
+    else:
+        for rule_id, frame in table.groupby("rule_id", sort=False):
+            late = int(frame["late_cases"].iloc[0])
+            parts = [f"{_role_name(procedure, r.role)} {r.share * 100:.0f}%"
+                     for r in frame.itertuples() if r.share >= 0.005]
+            waited = float(frame["share"].sum())
+            own = max(0.0, 1.0 - waited)
+            parts.append(f"the steps' own time {own * 100:.0f}%")
+            lines.append(f"  {rule_id} ({late / result.replications:.1f} late a replication): "
+                         + "; ".join(parts))
+        top = (table.assign(hours=table["wait_hours"]).groupby("role")["hours"].sum()
+               .sort_values(ascending=False))
+        names = [_role_name(procedure, r) for r in top.index[:3]]
+        lines.append("  Bottleneck roles (most waiting by late cases): " + ", ".join(names))
+    util = result.utilisation
+    if not util.empty:
+        lines += ["", "Utilisation (busy share of on-duty time; a diary: slots taken), mean:"]
+        means = util.groupby("role")[["utilisation", "mean_queue"]].mean()
+        for role, row in means.iterrows():
+            queue = "" if math.isnan(row["mean_queue"]) else \
+                f", on average {row['mean_queue']:.1f} jobs waiting"
+            lines.append(f"  {_role_name(procedure, str(role)):<24} "
+                         f"{_pct(float(row['utilisation']))}{queue}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- sweep
+
+
+def _grid(args: argparse.Namespace) -> dict[str, list[Any]]:
+    from simulation.sweep import parse_values
+
+    grid: dict[str, list[Any]] = {}
+    problems = []
+    for item in args.vary:
+        field, sep, values = item.partition("=")
+        if not sep or not field.strip():
+            problems.append(Problem("--vary", "FIELD=VALUES, e.g. roles.lado.headcount=1,2,3",
+                                    "no '='" if not sep else "no field"))
+            continue
+        try:
+            grid[field.strip()] = parse_values(values)
+        except ValueError as exc:
+            problems.append(Problem(f"--vary {field.strip()}", str(exc), "other text"))
+    if not args.vary:
+        problems.append(Problem("--vary", "at least one FIELD=VALUES", "none"))
+    if problems:
+        raise InputError("the command line", problems)
+    return grid
+
+
+def _target(text: str, procedure: Procedure) -> tuple[str, float]:
+    rule, sep, level = text.partition("=")
+    problems = []
+    if rule not in {r.id for r in procedure.rules}:
+        problems.append(Problem("--target", "RULE=LEVEL with a rule of the procedure",
+                                "an unknown rule"))
+    value = math.nan
+    try:
+        value = float(level.strip().rstrip("%"))
+        if level.strip().endswith("%") or value > 1:
+            value /= 100
+    except ValueError:
+        problems.append(Problem("--target", "RULE=LEVEL with LEVEL such as 0.85 or 85%",
+                                "no number" if sep else "no '='"))
+    if problems:
+        raise InputError("the command line", problems)
+    return rule, value
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from simulation.plots import plot_sweep
+    from simulation.sweep import find_target, sweep
+
+    procedure, scenario = _load(args)
+    grid = _grid(args)
+    known = {r.id for r in procedure.rules}
+    unknown = [r for r in args.rule if r not in known]
+    if unknown:
+        raise InputError("the command line", [Problem("--rule", "a rule of the procedure",
+                                                      "an unknown rule")])
+    options = {"replications": args.replications, "seed": args.seed, "workers": args.workers,
+               "scheduler": args.scheduler, "progress": not args.quiet}
+    if args.target is not None:
+        if len(grid) != 1:
+            raise InputError("the command line", [Problem(
+                "--target", "exactly one --vary field to search", f"{len(grid)} fields")])
+        rule_id, level = _target(args.target, procedure)
+        field, values = next(iter(grid.items()))
+        found = find_target(scenario, procedure, field, values, rule_id, level, **options)
+        tried = found.tried[[field, "compliance", "ci_low", "ci_high"]]
+        print(f"{rule_id}: compliance for each value of {field} tried (target "
+              f"{level * 100:.1f}%):")
+        print(_table_text(tried, ["compliance", "ci_low", "ci_high"]))
+        if found.value is None:
+            print(f"None of the values tried reaches {level * 100:.1f}%.")
+        else:
+            print(f"The smallest {field} that meets the target is {found.value}: "
+                  f"{found.compliance * 100:.1f}% (95% CI {found.ci_low * 100:.1f}-"
+                  f"{found.ci_high * 100:.1f}%).")
+        if args.out is not None:
+            args.out.mkdir(parents=True, exist_ok=True)
+            found.tried.to_csv(args.out / "target.csv", index=False, lineterminator="\n")
+        return 0
+    result = sweep(scenario, procedure, grid, **options)
+    rules = args.rule or [r.id for r in procedure.rules if r.within is not None]
+    shown = result.table[result.table["rule_id"].isin(rules)]
+    print(f"Compliance over {len(shown) // max(len(rules), 1)} scenario(s), "
+          f"{result.replications} replications each (seed {result.seed}):")
+    pivot = shown.pivot_table(index=list(result.fields), columns="rule_id",
+                              values="compliance", sort=False)
+    print(_table_text(pivot.reset_index(), [c for c in pivot.columns if c in rules]))
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        result.table.to_csv(args.out / "sweep.csv", index=False, lineterminator="\n",
+                            float_format="%.6g")
+        paths = [args.out / "sweep.csv"]
+        for rule_id in rules:
+            paths += plot_sweep(result, rule_id, args.out)
+        print(f"Wrote {len(paths)} files into {args.out}: " + ", ".join(p.name for p in paths))
+    return 0
+
+
+def _table_text(frame: pd.DataFrame, percent: list[str]) -> str:
+    shown = frame.copy()
+    for column in percent:
+        shown[column] = [_pct(float(v)) for v in shown[column]]
+    return shown.to_string(index=False)

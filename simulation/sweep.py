@@ -1,0 +1,153 @@
+"""What-if analysis: the same scenario over a grid of changed fields, and target search.
+
+Every point of the grid runs the same replications with the same seed (common random numbers:
+the same cases arrive with the same attributes and durations), so differences between points are
+the changes' effects rather than noise. All points' replications go to one pool of workers (or
+one Dask cluster) at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from model.errors import InputError, Problem
+from model.procedure import Procedure
+from simulation.engine import Job, execute
+from simulation.results import ReplicationOutcome, aggregate
+from simulation.scenario import Scenario
+
+__all__ = ["SweepResult", "TargetResult", "find_target", "parse_values", "sweep"]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """``table``: one row per grid point and rule: the varied fields' values, then rule_id,
+    compliance, ci_low, ci_high (95%), judged_per_replication, violated_per_replication."""
+
+    fields: tuple[str, ...]
+    table: pd.DataFrame
+    replications: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """The smallest value of ``field`` whose mean compliance with ``rule_id`` reaches
+    ``target`` (None when none of the values tried does), and every value tried."""
+
+    field: str
+    rule_id: str
+    target: float
+    value: Any | None
+    compliance: float
+    ci_low: float
+    ci_high: float
+    tried: pd.DataFrame
+
+
+def parse_values(text: str) -> list[Any]:
+    """Values from the command line: 'a,b,c' (each read as a TOML value, else as text) or an
+    integer range 'lo..hi'."""
+    text = text.strip()
+    if ".." in text and "," not in text:
+        lo, _, hi = text.partition("..")
+        try:
+            first, last = int(lo), int(hi)
+        except ValueError:
+            raise ValueError("a range 'lo..hi' of whole numbers") from None
+        if last < first:
+            raise ValueError("a range 'lo..hi' with lo <= hi")
+        return list(range(first, last + 1))
+    values: list[Any] = []
+    for token in text.split(","):
+        token = token.strip()
+        if not token:
+            raise ValueError("values separated by commas, none of them empty")
+        try:
+            values.append(tomllib.loads(f"v = {token}")["v"])
+        except tomllib.TOMLDecodeError:
+            values.append(token)
+    return values
+
+
+def _points(scenario: Scenario, procedure: Procedure,
+            grid: Mapping[str, Sequence[Any]]) -> list[tuple[tuple[Any, ...], Scenario]]:
+    """Every combination, validated; all problems of all points raised at once."""
+    fields = list(grid)
+    out: list[tuple[tuple[Any, ...], Scenario]] = []
+    problems: list[Problem] = []
+    for combo in itertools.product(*(grid[f] for f in fields)):
+        try:
+            out.append((combo, scenario.with_values(dict(zip(fields, combo, strict=True)),
+                                                    procedure)))
+        except InputError as exc:
+            problems.extend(p for p in exc.problems if p not in problems)
+    if problems:
+        raise InputError(scenario.source, problems,
+                         summary=f"{scenario.source}: the sweep's values give "
+                                 f"{len(problems)} problem(s)")
+    return out
+
+
+def _summarise(outcomes: Sequence[ReplicationOutcome], scenario: Scenario,
+               procedure: Procedure, seed: int) -> pd.DataFrame:
+    result = aggregate(outcomes, scenario, procedure, seed)
+    return result.compliance[["rule_id", "compliance", "ci_low", "ci_high",
+                              "judged_per_replication", "violated_per_replication"]]
+
+
+def sweep(scenario: Scenario, procedure: Procedure, grid: Mapping[str, Sequence[Any]], *,
+          replications: int | None = None, seed: int | None = None, workers: int | None = None,
+          scheduler: str | None = None, progress: bool = False) -> SweepResult:
+    """Compliance at every point of ``grid`` (field path -> values)."""
+    if not grid:
+        raise ValueError("a sweep needs at least one field to vary")
+    n = replications if replications is not None else scenario.replications
+    base = scenario.seed if seed is None else seed
+    points = _points(scenario, procedure, grid)
+    jobs = [Job(sc, procedure, base, r, key=(i,)) for i, (_, sc) in enumerate(points)
+            for r in range(n)]
+    outcomes = execute(jobs, workers, scheduler, progress, description="sweep")
+    frames = []
+    for i, (combo, sc) in enumerate(points):
+        mine = [o for o in outcomes if o.key == (i,)]
+        table = _summarise(mine, sc, procedure, base)
+        for name, value in reversed(list(zip(grid, combo, strict=True))):
+            table.insert(0, name, [value] * len(table))
+        frames.append(table)
+    return SweepResult(tuple(grid), pd.concat(frames, ignore_index=True), n, base)
+
+
+def find_target(scenario: Scenario, procedure: Procedure, field: str, values: Sequence[Any],
+                rule_id: str, target: float, *, replications: int | None = None,
+                seed: int | None = None, workers: int | None = None,
+                scheduler: str | None = None, progress: bool = False) -> TargetResult:
+    """Try ``values`` of ``field`` from the smallest up; stop at the first whose mean
+    compliance with ``rule_id`` reaches ``target`` (a fraction, 0..1)."""
+    if rule_id not in {r.id for r in procedure.rules}:
+        raise InputError("--target", [Problem("--target", "a rule of the procedure ("
+                                              + ", ".join(r.id for r in procedure.rules) + ")",
+                                              "an unknown rule")])
+    if not 0 < target <= 1:
+        raise InputError("--target", [Problem("--target", "a target between 0 and 1 (or a "
+                                              "percentage)", "another number")])
+    ordered = sorted(values)
+    rows = []
+    for value in ordered:
+        result = sweep(scenario, procedure, {field: [value]}, replications=replications,
+                       seed=seed, workers=workers, scheduler=scheduler, progress=progress)
+        row = result.table[result.table["rule_id"] == rule_id].iloc[0]
+        rows.append(row)
+        mean = float(row["compliance"])
+        if not math.isnan(mean) and mean >= target:
+            return TargetResult(field, rule_id, target, value, mean, float(row["ci_low"]),
+                                float(row["ci_high"]), pd.DataFrame(rows))
+    return TargetResult(field, rule_id, target, None, math.nan, math.nan, math.nan,
+                        pd.DataFrame(rows))

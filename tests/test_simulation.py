@@ -1,0 +1,410 @@
+"""The caseload simulator: scenario validation, queueing theory, the model's paths, slips,
+reproducibility and the command line."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from model.cli import main
+from model.errors import InputError
+from model.procedure import Procedure, Task, load_procedure, walk
+from simulation.clock import Clock, Schedule
+from simulation.engine import run, simulate
+from simulation.results import judge_replication, write_event_log
+from simulation.scenario import Scenario, default_scenario_path, load_scenario, parse_scenario
+from simulation.sweep import find_target, parse_values, sweep
+
+
+@pytest.fixture(scope="module")
+def procedure() -> Procedure:
+    return load_procedure()
+
+
+@pytest.fixture(scope="module")
+def default(procedure: Procedure) -> Scenario:
+    return load_scenario(None, procedure)
+
+
+def short(scenario: Scenario, procedure: Procedure, **values: Any) -> Scenario:
+    """The scenario over a short horizon (tests must be fast)."""
+    base = {"horizon_days": 45, "warm_up_days": 14, "drain_days": 120, "replications": 2}
+    return scenario.with_values({**base, **values}, procedure)
+
+
+def ample(procedure: Procedure, default: Scenario, **values: Any) -> Scenario:
+    """Everyone unlimited and always on duty, short fixed delays, arrivals in the daytime, no
+    slips: nothing should ever be late."""
+    roles: dict[str, Any] = {
+        r: {"headcount": "unlimited", "hours": "always"}
+        for r in procedure.roles if r != "conference_chair"
+    }
+    roles["conference_chair"] = {
+        "headcount": 40,
+        "diary": {"slots": ["09:30", "13:30"], "slot_minutes": 60,
+                  "background_per_working_day": 0},
+    }
+    activities = {b.activity for b in walk(procedure.flow) if isinstance(b, Task)}
+    tasks: dict[str, Any] = {name: {"work": 5, "lag": 5} for name in activities}
+    days = {"distribution": "fixed", "unit": "working days"}
+    tasks["Access to children assessed"] = {"work": 30, "lag": {**days, "value": 1}}
+    tasks["Section 47 enquiry completed"] = {"work": 30, "lag": {**days, "value": 3}}
+    tasks["Case closed"] = {"work": 5, "lag": {**days, "value": 1}}
+    tasks["Initial child protection conference held"] = {"booking": {"lead_working_days": 1}}
+    hours = [0] * 9 + [1] * 6 + [0] * 9
+    data = dict(default.data)
+    routes = {rid: {**body, "hours": hours} for rid, body in data["routes"].items()}
+    return short(default, procedure, roles=roles, tasks=tasks, routes=routes, slips={},
+                 **values)
+
+
+# ------------------------------------------------------------------------- the scenario file
+
+
+def test_default_scenario_is_valid_and_documented(default: Scenario) -> None:
+    assert default.routes["referral"].annual_volume == 233
+    assert default.roles["lado"].headcount == 2
+    assert default.roles["conference_chair"].diary is not None
+    text = default_scenario_path().read_text(encoding="utf-8")
+    assert "3,890 referrals" in text and "78.5%" in text  # the calibration's sources
+    doc = Path(__file__).resolve().parents[1] / "docs" / "scenario.md"
+    documented = set(re.findall(r"`([a-z_]+)`", doc.read_text(encoding="utf-8")))
+    for field in ("horizon_days", "warm_up_days", "annual_volume", "weekday", "hours", "months",
+                  "surges", "headcount", "out_of_hours", "absence_rate", "leave_days_per_year",
+                  "background", "diary", "slots", "lag", "work", "extra_roles", "booking",
+                  "dispatch", "skip", "order", "forbidden"):
+        assert field in documented, field
+
+
+def test_every_mistake_is_reported_at_once(tmp_path: Path, procedure: Procedure) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        """
+[scenario]
+start = "not a date"
+horizon_days = -5
+dispatch = "random"
+
+[roles.lado]
+headcount = 0
+hours = "sometimes"
+
+[roles.wizard]
+headcount = 2
+
+[routes.referral]
+annual_volume = 100
+attributes = { youth_produced_imagery = 0.5, alleged_is_child = 0.2, not_an_attribute = true }
+
+[tasks."Made up"]
+work = 5
+
+[tasks."Family informed"]
+work = { distribution = "triangular", low = 5, mode = 2, high = 9 }
+
+[loops]
+strategy-discussions = 1.5
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="problem") as caught:
+        load_scenario(path, procedure)
+    wheres = [p.where for p in caught.value.problems]
+    for expected in ("scenario.start", "scenario.horizon_days", "scenario.dispatch",
+                     "roles.lado.headcount", "roles.lado.hours", "roles.wizard",
+                     "routes.referral.attributes.not_an_attribute",
+                     "routes.referral.attributes.alleged_is_child", 'tasks."Made up"',
+                     'tasks."Family informed".work', "loops.strategy-discussions"):
+        assert f"field '{expected}'" in wheres, expected
+    message = str(caught.value)
+    assert "11 problem(s)" in message
+    assert "not a date" not in message  # values are described, not repeated
+
+
+def test_toml_syntax_error_gives_the_line(tmp_path: Path, procedure: Procedure) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("[scenario]\nseed = 1\nhorizon_days = = 3\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 3, column \d+: expected valid TOML"):
+        load_scenario(path, procedure)
+
+
+def test_with_values_validates_and_replaces(default: Scenario, procedure: Procedure) -> None:
+    changed = default.with_values({"roles.lado.headcount": 1, "demand": 1.33,
+                                   'tasks."Family informed".work': 90}, procedure)
+    assert changed.roles["lado"].headcount == 1
+    assert changed.demand == 1.33
+    assert changed.tasks["Family informed"].work.a == 90
+    assert default.roles["lado"].headcount == 2  # the original is untouched
+    with pytest.raises(InputError, match=r"roles\.lado\.headcount"):
+        default.with_values({"roles.lado.headcount": -1}, procedure)
+
+
+def test_parse_values() -> None:
+    assert parse_values("1..4") == [1, 2, 3, 4]
+    assert parse_values("1, 1.33") == [1, 1.33]
+    assert parse_values("fcfs,edf") == ["fcfs", "edf"]
+    with pytest.raises(ValueError, match="lo <= hi"):
+        parse_values("5..2")
+
+
+# ------------------------------------------------------------------------- time
+
+
+def test_clock_follows_london_time_and_bank_holidays() -> None:
+    clock = Clock(date(2024, 3, 29), 10)  # Good Friday; the clocks go forward on 31 March
+    assert clock.working[:5] == [False, False, False, False, True]  # Fri, Sat, Sun, Mon (BH)
+    assert clock.midnight[3] - clock.midnight[2] == 23 * 60  # Sunday 31 March has 23 hours
+    nine = clock.local(4, time(9, 0))
+    assert clock.iso_local([nine]) == ["2024-04-02T09:00:00+01:00"]
+    assert clock.add_working_days(0, 1) == 4  # the next working day after Good Friday
+
+
+def test_schedule_counts_only_on_duty_minutes() -> None:
+    office = Schedule([540.0, 1980.0], [1020.0, 2460.0])  # two days of 09:00-17:00
+    assert office.advance(960.0, 120.0) == 1980.0 + 60.0  # 16:00 + 2 h = 10:00 next day
+    assert office.next_on(1100.0) == 1980.0
+    assert office.on_duty(600.0) and not office.on_duty(1020.0)
+    worked = office.worked_until(np.array([0.0, 600.0, 1500.0, 3000.0]))
+    assert worked.tolist() == [0.0, 60.0, 480.0, 960.0]
+
+
+# ------------------------------------------------------------------------- queueing theory
+
+ERLANG = """
+[scenario]
+start = 2024-01-08
+horizon_days = 5
+warm_up_days = 1
+drain_days = 0
+replications = 30
+seed = 11
+timeline_days = 1
+
+[roles.police]
+headcount = 5
+hours = "always"
+background = { share = 0.8, job = { distribution = "exponential", mean = 1.0 } }
+"""
+
+
+def _ci(values: np.ndarray) -> tuple[float, float]:
+    mean = float(values.mean())
+    half = float(stats.t.ppf(0.975, len(values) - 1)) * float(values.std(ddof=1)) / math.sqrt(
+        len(values))
+    return mean - half, mean + half
+
+
+def test_one_role_reproduces_erlang_c_and_littles_law(procedure: Procedure) -> None:
+    """lambda = 4, mu = 1, c = 5: P(wait > 0) = 0.5541 and mean wait 0.5541 (Erlang C)."""
+    scenario = parse_scenario(__import__("tomllib").loads(ERLANG), "erlang", procedure)
+    result = run(scenario, procedure, workers=2, keep_first=False)
+    queues = result.queues[result.queues["role"] == "police"]
+    assert len(queues) == 30
+    rate = queues["arrivals_per_minute"].to_numpy()
+    assert abs(rate.mean() - 4.0) < 0.02
+    lam, mu, c = 4.0, 1.0, 5
+    a = lam / mu
+    top = a**c / math.factorial(c) * c / (c - a)
+    p_wait = top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
+    assert abs(p_wait - 0.5541) < 1e-4
+    low, high = _ci(queues["waited_share"].to_numpy())
+    assert low <= p_wait <= high, (low, high)
+    low, high = _ci(queues["mean_wait_minutes"].to_numpy())
+    assert low <= p_wait / (c * mu - lam) <= high, (low, high)
+    # Little's law on the simulated queue: time-average queue length = arrival rate x wait.
+    little = queues["arrivals_per_minute"] * queues["mean_wait_minutes"]
+    assert np.allclose(queues["mean_queue"], little, rtol=0.02)
+
+
+# ------------------------------------------------------------------------- the model's paths
+
+
+def test_traces_without_slips_fit_the_petri_net(procedure: Procedure, default: Scenario) -> None:
+    import pm4py
+
+    from model.petri import to_petri_net
+
+    scenario = short(default, procedure, slips={}, horizon_days=90)
+    rep = simulate(scenario, procedure, seed=3)
+    assert rep.ground_truth.empty
+    frame = rep.events.rename(columns={"case_id": "case:concept:name",
+                                       "activity": "concept:name",
+                                       "time_utc": "time:timestamp"})
+    net, im, fm = to_petri_net(procedure)
+    # alignments: exact, where token replay guesses among transitions with the same label
+    fitness = pm4py.fitness_alignments(frame, net, im, fm)
+    assert rep.cases.shape[0] > 50
+    assert fitness["percFitTraces"] == 100.0
+    assert fitness["average_trace_fitness"] == 1.0
+    # the routes all occur, and so do the loop and each outcome of the enquiry
+    activities = set(rep.events["activity"])
+    for name in ("Outcome 21 recorded", "Initial child protection conference held",
+                 "Child identification investigation continued", "Concern identified"):
+        assert name in activities
+    repeats = rep.events[rep.events["activity"] == "Strategy discussion held"].groupby(
+        "case_id").size()
+    assert (repeats > 1).any()
+
+
+def test_ample_staff_and_no_slips_miss_no_deadline(procedure: Procedure,
+                                                   default: Scenario) -> None:
+    rep = simulate(ample(procedure, default), procedure, seed=5)
+    results = judge_replication(rep, procedure).results
+    assert len(rep.cases) > 30
+    statuses = set(results["status"])
+    assert "violated" not in statuses and "pending" not in statuses
+    assert (results["status"] == "satisfied").sum() > 100
+    icpc = results[(results["rule_id"] == "icpc-within-15-working-days")
+                   & (results["status"] == "satisfied")]
+    assert len(icpc) > 0
+
+
+def test_injected_slips_are_all_found_and_explain_every_deviation(
+    procedure: Procedure, default: Scenario
+) -> None:
+    slips = {
+        "skip": {"Access details provided to police": 0.3, "LADO contacted": 0.2,
+                 "Information shared": 0.2, "Police notified": 0.1,
+                 "Initial child protection conference held": 0.3},
+        "order": [
+            {"activity": "Family informed",
+             "before": "Concerns discussed with police and social care", "probability": 0.2},
+            {"activity": "Employee actions agreed", "before": "LADO contacted",
+             "probability": 0.2},
+        ],
+        "forbidden": [
+            {"activity": "Computer used", "after": "Computer secured", "probability": 0.3},
+            {"activity": "Images downloaded or distributed", "probability": 0.05},
+        ],
+    }
+    scenario = ample(procedure, default, horizon_days=120)
+    scenario = scenario.with_values({"slips": slips, "routes.workplace.annual_volume": 150},
+                                    procedure)
+    rep = simulate(scenario, procedure, seed=9)
+    truth = rep.ground_truth
+    assert set(truth["slip"]) == {"skip", "order", "forbidden"}
+    expected = {(c, r) for c, ids in zip(truth["case_id"], truth["rule_ids"], strict=True)
+                for r in ids.split(";") if r}
+    assert len(expected) > 40
+    results = judge_replication(rep, procedure).results
+    violated = set(zip(results.loc[results["status"] == "violated", "case_id"],
+                       results.loc[results["status"] == "violated", "rule_id"], strict=True))
+    assert expected - violated == set()  # the checker finds every slip its rules can see
+    assert violated - expected == set()  # and, with ample staff, nothing else is wrong
+    for rule in ("secured-computer-not-used", "discuss-before-informing-family",
+                 "employee-actions-after-lado", "lado-same-day", "no-image-handling"):
+        assert any(r == rule for _, r in expected), rule
+
+
+# ------------------------------------------------------------------------- reproducibility
+
+
+def test_same_seed_same_log_byte_for_byte(tmp_path: Path, procedure: Procedure,
+                                          default: Scenario) -> None:
+    scenario = short(default, procedure)
+    paths = []
+    for name, seed in (("a", 4), ("b", 4), ("c", 5)):
+        path = tmp_path / f"{name}.csv"
+        write_event_log(simulate(scenario, procedure, seed=seed), path, procedure)
+        paths.append(path.read_bytes())
+    assert paths[0] == paths[1]
+    assert paths[0] != paths[2]
+    header = paths[0].split(b"\n", 1)[0].decode()
+    assert header.startswith("case_id,activity,timestamp,resource,role,"
+                             "concern_about_line_manager,children_at_continuing_risk")
+    first_row = paths[0].split(b"\n")[1].decode()
+    assert re.search(r",20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\+0[01]:00,", first_row)
+
+
+def test_children_at_risk_is_written_only_after_the_enquiry(procedure: Procedure,
+                                                            default: Scenario) -> None:
+    rep = simulate(short(default, procedure), procedure, seed=2)
+    completed = set(rep.events.loc[rep.events["activity"] == "Section 47 enquiry completed",
+                                   "case_id"])
+    known = set(rep.cases.index[rep.cases["children_at_continuing_risk"].notna()])
+    assert known == completed and known
+    youth = rep.cases[rep.cases["route"] == "youth_imagery"]
+    assert youth["alleged_is_child"].all()
+
+
+def test_edf_serves_deadlines_first(procedure: Procedure, default: Scenario) -> None:
+    """With one LADO busy with other work, earliest deadline first puts the same-day contact
+    ahead of the queue and meets it more often than first come first served."""
+    values = {"roles.lado.headcount": 1, "routes.workplace.annual_volume": 120,
+              "horizon_days": 90}
+    met = {}
+    for policy in ("fcfs", "edf"):
+        scenario = short(default, procedure, dispatch=policy, **values)
+        met[policy] = run(scenario, procedure, replications=2, workers=1,
+                          keep_first=False).rule("lado-same-day")["compliance"]
+    assert met["edf"] > met["fcfs"] + 0.05, met
+
+
+# ------------------------------------------------------------------------- command line
+
+
+def _small_file(tmp_path: Path, **replace: str) -> Path:
+    text = default_scenario_path().read_text(encoding="utf-8")
+    values = {"horizon_days": "30", "warm_up_days": "7", "drain_days": "90",
+              "replications": "2", **replace}
+    for key, value in values.items():
+        text = re.sub(rf"(?m)^{key} = \S+", f"{key} = {value}", text)
+    path = tmp_path / "small.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_cli_simulate_writes_a_log_that_check_judges(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    status = main(["simulate", "--scenario", str(_small_file(tmp_path)), "--workers", "1",
+                   "--out", str(out), "--quiet"])
+    printed = capsys.readouterr().out
+    assert status == 0
+    assert "icpc-within-15-working-days" in printed and "95% CI" in printed
+    assert "Bottleneck roles" in printed or "no deadline was missed" in printed
+    for name in ("event_log.csv", "ground_truth.csv", "compliance.csv", "utilisation.csv",
+                 "bottlenecks.csv", "summary.json", "compliance.png", "utilisation.png",
+                 "queues.png", "bottlenecks.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert main(["check", str(out / "event_log.csv")]) in (0, 1)
+    compliance = pd.read_csv(out / "compliance.csv")
+    assert len(compliance) == 19
+
+
+def test_cli_bad_scenario_exits_2_with_every_problem(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    path = _small_file(tmp_path, horizon_days="-1", dispatch='"soonest"')
+    assert main(["simulate", "--scenario", str(path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "scenario.horizon_days" in err and "scenario.dispatch" in err
+    assert "2 problem(s)" in err
+
+
+def test_sweep_and_target(tmp_path: Path, procedure: Procedure, default: Scenario) -> None:
+    scenario = short(default, procedure, horizon_days=60)
+    grid: dict[str, list[Any]] = {"roles.conference_chair.headcount": [2, 6],
+                                  "demand": [1.0, 1.33]}
+    result = sweep(scenario, procedure, grid, replications=2, workers=2)
+    icpc = result.table[result.table["rule_id"] == "icpc-within-15-working-days"]
+    assert len(icpc) == 4
+    by = icpc.set_index(["roles.conference_chair.headcount", "demand"])["compliance"]
+    assert by[(6, 1.0)] > by[(2, 1.0)]  # more chairs, more conferences on time
+    from simulation.plots import plot_sweep
+
+    paths = plot_sweep(result, "icpc-within-15-working-days", tmp_path)
+    assert paths[0].stat().st_size > 0
+    found = find_target(scenario, procedure, "roles.conference_chair.headcount", [4, 2, 3],
+                        "icpc-within-15-working-days", 0.5, replications=2, workers=2)
+    assert found.value is not None
+    assert found.compliance >= 0.5 and found.ci_low <= found.compliance <= found.ci_high
+    tried = list(found.tried["roles.conference_chair.headcount"])
+    assert tried == sorted(tried) and tried[-1] == found.value
