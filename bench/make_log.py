@@ -146,7 +146,7 @@ def _referral(
         return
     sd_day = days.add(shared // _MIN_PER_DAY, int(rng.integers(1, 4)))
     last_sd = _at(sd_day, rng, 9, 12)
-    n_sd = 1 + int(rng.random() < 0.4) + int(rng.random() < 0.15)
+    n_sd = 1 + int(rng.random() < 0.5) + int(rng.random() < 0.2)
     for i in range(n_sd):
         if i:
             sd_day = days.add(sd_day, int(rng.integers(2, 6)))
@@ -197,7 +197,7 @@ def _workplace(
     case: _Case, day: int, days: _Days, rng: np.random.Generator, attrs: dict[str, bool | None],
     inject: str | None,
 ) -> int:
-    """The workplace route (§7, §4); returns the minute the referral part may start."""
+    """The workplace route (§7, §4); returns the minute it ends."""
     if inject == "late-escalation":
         concern = case.add("Concern identified", _at(day, rng, 16.25, 16.95))
         manager_day = days.add(day, 1)
@@ -249,7 +249,7 @@ def _workplace(
         case.add("Employee actions agreed", concern + 1)
     elif inject != "no-employee-actions":
         case.add("Employee actions agreed", _at(days.add(base, int(rng.integers(1, 6))), rng))
-    return agreed
+    return case.end()
 
 
 def _one_case(
@@ -266,28 +266,35 @@ def _one_case(
     attrs["adult_in_contact_with_children"] = not child and (
         bool(rng.random() < 0.5) or inject == "no-allegations-procedure"
     )
+    # The model's flow: how the case begins, then the referral in parallel with the allegations
+    # procedure, then Case closed.
     if kind == "workplace":
-        start = _workplace(case, day, days, rng, attrs, inject)
-        social_care = rng.random() < 0.7 or inject in _REFERRAL_ONLY
+        begun = _workplace(case, day, days, rng, attrs, inject) // _MIN_PER_DAY
+        social_care = rng.random() < 0.8 or inject in _REFERRAL_ONLY
+        start = _at(days.add(begun, int(rng.integers(1, 4))), rng)
         if social_care:
-            case.add("Social care notified", start + int(rng.integers(10, 120)))
+            case.add("Social care notified", start)
     elif kind == "youth":
-        police = case.add("Police notified", _at(day, rng))
-        case.add("Outcome 21 recorded", _at(days.add(day, int(rng.integers(1, 8))), rng))
-        start = case.add("Social care notified", police + int(rng.integers(30, 240)))
+        case.add("Police notified", _at(day, rng))
+        begun = case.add(
+            "Outcome 21 recorded", _at(days.add(day, int(rng.integers(1, 8))), rng)
+        ) // _MIN_PER_DAY
+        start = case.add("Social care notified", _at(days.add(begun, int(rng.integers(1, 3))), rng))
         social_care = True
     else:
         police = case.add("Police notified", _at(day, rng))
         start = police
         if inject != "no-social-care":
             start = case.add("Social care notified", police + int(rng.integers(-60, 60)))
+        begun = day
         social_care = True
     strategy = rng.random() < 0.8 or inject in _STRATEGY_ONLY
     if social_care:
         _referral(case, start, days, rng, attrs, inject, strategy)
     if attrs["adult_in_contact_with_children"] and inject != "no-allegations-procedure":
         case.add(
-            "Allegations procedure started", _at(days.add(day, int(rng.integers(1, 10))), rng)
+            "Allegations procedure started",
+            _at(days.add(begun, int(rng.integers(1, 10))), rng),
         )
     if inject == "images-downloaded":
         case.add("Images downloaded or distributed", _at(day + int(rng.integers(0, 3)), rng))
@@ -335,7 +342,7 @@ def _eligible(kind: str, inject: str) -> bool:
 
 
 def make_log(n_cases: int, seed: int = 0) -> GeneratedLog:
-    """Generate ``n_cases`` cases (about 17 events each) with injected deviations."""
+    """Generate ``n_cases`` cases (about 15 events each) with injected deviations."""
     rng = np.random.default_rng(seed)
     cal = WorkingCalendar()
     days = _Days(cal, FIRST_DAY - timedelta(days=10), AS_OF_LOCAL.date() + timedelta(days=400))
@@ -344,7 +351,7 @@ def make_log(n_cases: int, seed: int = 0) -> GeneratedLog:
     span = (LAST_START - FIRST_DAY).days
     as_of_minute = (AS_OF_LOCAL.date() - epoch).days * _MIN_PER_DAY + AS_OF_LOCAL.hour * 60
     finished_before = as_of_minute - 200 * _MIN_PER_DAY  # cases starting earlier are closed
-    kinds = rng.choice(["workplace", "referral", "youth"], size=n_cases, p=[0.45, 0.4, 0.15])
+    kinds = rng.choice(["workplace", "referral", "youth"], size=n_cases, p=[0.5, 0.37, 0.13])
     names = list(INJECTIONS)
     case_col: list[int] = []
     act_col: list[str] = []

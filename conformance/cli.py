@@ -49,15 +49,17 @@ def register(sub: Any) -> None:
     check.add_argument("log", type=Path, metavar="LOG", help="the event log")
     check.add_argument("--as-of", metavar="TIMESTAMP",
                        help="when the log was extracted (ISO 8601; without an offset, "
-                            "Europe/London); default: the latest timestamp in the log")
+                            "Europe/London; a date alone: the end of that day); default: the "
+                            "latest timestamp in the log")
     check.add_argument("--format", choices=("text", "json"), default="text",
                        help="text: a summary for people (default); json: one JSON object")
     check.add_argument("--out", type=Path, metavar="DIR",
                        help="also write deviations.csv, cases.csv, summary.json and report.html")
     check.add_argument("--config", type=Path, metavar="FILE.toml",
                        help="settings of the check (the options below override it)")
-    check.add_argument("--rules", type=Path, action="append", default=[], metavar="FILE.yaml",
-                       help="a local rules file, judged like the procedure's rules (repeatable)")
+    check.add_argument("--rules", type=Path, action="extend", nargs="+", default=[],
+                       metavar="FILE.yaml",
+                       help="local rules files, judged like the procedure's rules")
     check.add_argument("--procedure", type=Path, metavar="FILE",
                        help="a procedure file (default: the built-in procedure 1.4.9)")
     check.add_argument("--no-contract-rules", action="store_true",
@@ -76,8 +78,9 @@ def register(sub: Any) -> None:
                                "or day 1 (as the CIN census validator counts)")
     calendar.add_argument("--ignore-bank-holidays", action="store_true", default=None,
                           help="count bank holidays as working days")
-    calendar.add_argument("--closure", action="append", metavar="DATE",
-                          help="an extra closure date, YYYY-MM-DD (repeatable)")
+    calendar.add_argument("--closure", action="extend", nargs="+", metavar="DATE",
+                          help="extra closure dates, YYYY-MM-DD (they replace the config "
+                               "file's)")
     calendar.add_argument("--immediately", metavar="DURATION",
                           help="what 'immediately' allows, such as '1 hour' (default) or "
                                "'30 minutes'")

@@ -851,7 +851,7 @@ def _existence(ctx: _Context, rule: Rule, v: _Verdict) -> None:
                 strict[sub] = occ.strictly_after(x[sub], cases[sub])
                 footing[sub] = occ.same_footing(x[sub], cases[sub])
             strict = np.where(strict <= last, strict, -1)
-            pass
+            footing = np.where(footing <= last, footing, -1)
             counted[j] = _earliest(strict, footing)
             ok = counted[j] >= 0
             footing_only |= ok & (strict < 0)

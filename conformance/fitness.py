@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from model.procedure import Block, Choice, Kind, Loop, Parallel, Procedure, Sequence, Task
@@ -133,7 +134,7 @@ def fitness(
     forbidden = {a.name for a in procedure.activities.values() if a.kind is Kind.FORBIDDEN}
     ends = {a.name for a in procedure.activities.values() if a.kind is Kind.END}
     events = log.events
-    case_ids = pd.unique(events["case_id"])
+    case_ids = np.asarray(pd.unique(events["case_id"]), dtype=object)
     is_forbidden = events["activity"].isin(forbidden).to_numpy()
     excluded = _counts(events.loc[is_forbidden, "activity"])
     kept = events.loc[~is_forbidden, ["case_id", "activity", "time_utc"]]
@@ -142,12 +143,7 @@ def fitness(
     labels = {t.label for t in net.transitions if t.label is not None}
     outside = _counts(kept.loc[~kept["activity"].isin(labels), "activity"])
 
-    grouped = kept.groupby("case_id", sort=False)["activity"].agg(tuple).to_dict()
-    traces = pd.Series([grouped.get(case, ()) for case in case_ids], dtype=object)
-    codes, uniques = pd.factorize(traces, sort=False)
-    variants: list[tuple[str, ...]] = [tuple(v) for v in uniques]
-    # The first case of each variant carries its events (real times) into pm4py.
-    first_case = pd.Series(case_ids).groupby(codes, sort=True).first()
+    codes, variants, first_case = _variants(kept, case_ids)
 
     judge = _Judge(net, im, fm, labels, ends, _shortest_run(procedure.flow))
     everything = list(range(len(variants)))
@@ -162,7 +158,7 @@ def fitness(
     else:
         used = requested
         reason = f"{used.value.replace('-', ' ')}, as asked, on {len(variants):,} distinct variants"
-    found = judge.run(used, variants, everything, kept, first_case.to_numpy(), progress)
+    found = judge.run(used, variants, everything, kept, first_case, progress)
     verdicts = [found[i] for i in everything]
     if requested is Method.AUTO and used is Method.TOKEN_REPLAY:
         # Replay's "fits" is sound, but its "does not fit" is not always: with an activity at
@@ -173,7 +169,7 @@ def fitness(
                        key=lambda i: (-int(sizes[i]), i))
         again = sorted(unfit[:max_alignment_variants])
         if again:
-            aligned = judge.run(Method.ALIGNMENTS, variants, again, kept, first_case.to_numpy(),
+            aligned = judge.run(Method.ALIGNMENTS, variants, again, kept, first_case,
                                 progress)
             for index in again:
                 verdicts[index] = aligned[index]
@@ -216,6 +212,37 @@ class _Verdict:
     is_fit: bool
     deviations: str
     method: Method
+
+
+def _variants(kept: pd.DataFrame, case_ids: np.ndarray
+              ) -> tuple[npt.NDArray[np.intp], list[tuple[str, ...]], np.ndarray]:
+    """Each case's variant number, the variants (activity sequences) in order of first
+    appearance, and the first case of each variant (whose events, with their real times, go to
+    pm4py). Within a case, ``kept`` is in the log's order; a case without events has the empty
+    variant."""
+    case_of = pd.Index(case_ids).get_indexer(kept["case_id"])
+    activity_codes, names = pd.factorize(kept["activity"])
+    order = np.argsort(case_of, kind="stable")  # a no-op on a log sorted by case
+    case_of = case_of[order]
+    activity_codes = activity_codes[order].astype(np.int32)
+    starts = np.flatnonzero(np.r_[True, case_of[1:] != case_of[:-1]]) if len(case_of) else (
+        np.zeros(0, dtype=np.intp))
+    keys = [b""] * len(case_ids)
+    for case, segment in zip(case_of[starts].tolist(), np.split(activity_codes, starts[1:]),
+                             strict=True):
+        keys[case] = segment.tobytes()
+    numbers: dict[bytes, int] = {}
+    codes = np.fromiter((numbers.setdefault(k, len(numbers)) for k in keys), dtype=np.intp,
+                        count=len(keys))
+    names_list = [str(n) for n in names]
+    variants = [
+        tuple(names_list[c] for c in np.frombuffer(key, dtype=np.int32).tolist())
+        for key in numbers
+    ]
+    first = np.full(len(variants), -1, dtype=np.intp)
+    seen = np.unique(codes, return_index=True)
+    first[seen[0]] = seen[1]
+    return codes, variants, np.asarray(case_ids, dtype=object)[first]
 
 
 def _counts(values: pd.Series) -> dict[str, int]:
@@ -285,7 +312,7 @@ class _Judge:
             progress: Callable[[int, int], None] | None) -> dict[int, _Verdict]:
         """Verdicts for the variants numbered ``which``, by ``method``."""
         verdicts: dict[int, _Verdict] = {}
-        groups: dict[tuple[bool, bool], list[int]] = {}
+        groups: dict[tuple[bool, int], list[int]] = {}
         for index in which:
             trace = variants[index]
             if not trace:

@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from conformance.engine import STATUSES
 from model import contract
 from model.errors import Problem
 
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DEVIATION_COLUMNS",
     "LATENESS_BANDS",
-    "STATUSES",
     "Caveat",
     "CheckReport",
     "lateness_band",
@@ -54,7 +54,6 @@ __all__ = [
 ]
 
 LONDON: Final = "Europe/London"
-STATUSES: Final = ("satisfied", "violated", "pending", "not_applicable", "not_assessable")
 STATUS_LABELS: Final = {
     "satisfied": "satisfied",
     "violated": "violated",
@@ -113,22 +112,21 @@ class CheckReport:
         return {rule.id: index for index, rule in enumerate(self.judgement.rules)}
 
     @cached_property
+    def violated(self) -> pd.DataFrame:
+        """The violated judgements without messages (cheap: for counts and bands), by case then
+        rule order, with the ``lateness`` band."""
+        results = self.judgement.results
+        return _tidy(results[results["status"] == "violated"], self.case_order, self.rule_order)
+
+    @cached_property
     def deviations(self) -> pd.DataFrame:
-        """One row per violated rule per case, by case then rule order (DEVIATION_COLUMNS)."""
-        frame = self.judgement.deviations().copy()
-        for column in frame.columns:
-            if isinstance(frame[column].dtype, pd.CategoricalDtype):
-                frame[column] = frame[column].astype(object)
-        if "lateness" not in frame:
-            frame["lateness"] = [
-                lateness_band(h, d) for h, d in
-                zip(frame.get("late_hours", []), frame.get("late_working_days", []), strict=True)
-            ]
+        """One row per violated rule per case, by case then rule order (DEVIATION_COLUMNS), with
+        the engine's plain-language message."""
+        frame = _tidy(self.judgement.deviations(), self.case_order, self.rule_order)
         for column in DEVIATION_COLUMNS:
             if column not in frame:
                 frame[column] = pd.NA
-        frame = _ordered(frame, self.case_order, self.rule_order)
-        return frame.loc[:, list(DEVIATION_COLUMNS)].reset_index(drop=True)
+        return frame.loc[:, list(DEVIATION_COLUMNS)]
 
     @cached_property
     def summary(self) -> pd.DataFrame:
@@ -151,10 +149,15 @@ class CheckReport:
     def caveats(self) -> tuple[Caveat, ...]:
         return tuple(_caveats(self))
 
+    @cached_property
+    def json_object(self) -> dict[str, Any]:
+        """The JSON object of CONTRACT §6 (``to_json``); do not modify it."""
+        return _json(self)
+
     @property
     def violations(self) -> int:
         """Violated rules of severity ``violation`` (the count that makes the exit status 1)."""
-        return int((self.deviations["severity"] == "violation").sum())
+        return int((self.violated["severity"] == "violation").sum())
 
     @property
     def exit_status(self) -> int:
@@ -222,6 +225,22 @@ def _number(value: Any) -> float | None:
 
 
 # --------------------------------------------------------------------- ordering
+
+
+def _tidy(rows: pd.DataFrame, case_order: pd.Series, rule_order: Mapping[str, int]
+          ) -> pd.DataFrame:
+    """Judgement rows with plain (not categorical) columns, the lateness band, in order."""
+    frame = rows.copy()
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype(object)
+    if "lateness" not in frame:
+        frame["lateness"] = pd.Series(
+            [lateness_band(h, d) for h, d in zip(frame.get("late_hours", []),
+                                                 frame.get("late_working_days", []),
+                                                 strict=True)],
+            index=frame.index, dtype=object)
+    return _ordered(frame, case_order, rule_order).reset_index(drop=True)
 
 
 def _ordered(frame: pd.DataFrame, case_order: pd.Series, rule_order: Mapping[str, int]
@@ -300,8 +319,8 @@ def _caveats(report: CheckReport) -> list[Caveat]:
             "fitness.",
             int(n),
         ))
-    if log.excluded_after_as_of:
-        n = int(log.excluded_after_as_of)
+    n = int(log.excluded_after_as_of) + int(getattr(report.judgement, "excluded_after_as_of", 0))
+    if n:
         out.append(Caveat(
             "after_as_of",
             f"{_plural(n, 'event')} after the as-of time {_verb(n, 'was', 'were')} left out.",
@@ -511,6 +530,12 @@ def _fitness_summary(report: CheckReport) -> dict[str, Any] | None:
 
 
 def to_json(report: CheckReport) -> dict[str, Any]:
+    """The object ``lscb check --format json`` prints (computed once per report); see
+    ``_json``."""
+    return report.json_object
+
+
+def _json(report: CheckReport) -> dict[str, Any]:
     """The object ``lscb check --format json`` prints (CONTRACT §6), keys in a fixed order:
     ``as_of``, ``cases``, ``deviations`` (one per violated rule per case, by case then rule
     order), then ``events``, ``source``, ``summary`` (per rule), ``fitness`` (null when not
@@ -524,7 +549,8 @@ def to_json(report: CheckReport) -> dict[str, Any]:
             columns.append(_iso_texts(values))
         else:
             columns.append(_plain_column(values))
-    deviations = [dict(zip(DEVIATION_COLUMNS, row, strict=True)) for row in zip(*columns)]
+    deviations = [dict(zip(DEVIATION_COLUMNS, row, strict=True))
+                  for row in zip(*columns, strict=True)]
     summary = [
         {key: _plain(value) for key, value in row.items()}
         for row in report.summary.to_dict(orient="records")
@@ -588,7 +614,7 @@ def summary_text(report: CheckReport) -> str:
             f"{row['severity']:<9}{counts[0]:>8,}{counts[1]:>8,}{counts[2]:>8,}{counts[3]:>7,}"
             f"{counts[4]:>9,}{_percent(float(row['compliance'])):>8}"
         )
-    dev = report.deviations
+    dev = report.violated
     violations = dev[dev["severity"] == "violation"]
     warnings = dev[dev["severity"] == "warning"]
     lines += [
@@ -634,9 +660,11 @@ def neutralise_csv_cells(frame: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         values = out[column]
         if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-            out[column] = values.map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
-            ).astype(object)
+            text = values.astype(object)
+            risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+            if risky.any():
+                text = text.where(~risky, "'" + text.where(risky, ""))
+            out[column] = text
     return out
 
 
@@ -699,12 +727,15 @@ def _compliance_chart(summary: pd.DataFrame) -> str | None:
     return _png(figure)
 
 
-def _judgement_months(results: pd.DataFrame) -> pd.Series:
-    """Local month ('2024-03') of each judgement: its trigger's time, else its evidence's."""
-    when = pd.Series(pd.NaT, index=results.index, dtype="datetime64[ns, UTC]")
-    for column in ("trigger_time", "evidence_time"):
-        if column in results:
-            when = when.fillna(pd.to_datetime(results[column], utc=True))
+def _judgement_months(results: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
+    """Local month ('2024-03') of each judgement: its trigger's time or, for a rule without a
+    trigger (never / by Case closed), the case's first event. Never the evidence's time: only
+    violated judgements have one, which would make those months look worse."""
+    starts = events.groupby("case_id", sort=False)["time_utc"].min()
+    when = pd.to_datetime(results["case_id"].astype(object).map(starts), utc=True)
+    if "trigger_time" in results:
+        trigger = pd.to_datetime(results["trigger_time"], utc=True)
+        when = trigger.where(trigger.notna(), when)
     local = when.dt.tz_convert(LONDON)
     keys = (local.dt.year * 100 + local.dt.month).astype("Int64")
     labels = {k: f"{k // 100}-{k % 100:02d}" for k in keys.dropna().unique().tolist()}
@@ -719,7 +750,7 @@ def _monthly_chart(report: CheckReport) -> tuple[str | None, str]:
     judged = results[results["status"].isin(("satisfied", "violated"))]
     if judged.empty:
         return None, ""
-    months = _judgement_months(judged)
+    months = _judgement_months(judged, report.log.events)
     frame = pd.DataFrame({"rule_id": judged["rule_id"].to_numpy(), "month": months.to_numpy(),
                           "ok": (judged["status"] == "satisfied").to_numpy()}).dropna()
     if frame.empty:
@@ -747,12 +778,14 @@ def _monthly_chart(report: CheckReport) -> tuple[str | None, str]:
     step = max(1, len(all_months) // 24)
     axes.set_xticks(range(0, len(all_months), step), all_months[::step], rotation=90, fontsize=8)
     figure.colorbar(image, ax=axes, label="compliance, %", fraction=0.03, pad=0.01)
-    axes.set_xlabel("month of the trigger (Europe/London); empty: nothing judged")
+    axes.set_xlabel("month (Europe/London) of the trigger, or of the case's start; empty: "
+                    "nothing judged")
     return _png(figure), note
 
 
 def _lateness_chart(deviations: pd.DataFrame) -> str | None:
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     late = deviations[deviations["lateness"] != ""]
     if late.empty:
@@ -769,7 +802,8 @@ def _lateness_chart(deviations: pd.DataFrame) -> str | None:
     for xx, total in zip(x.tolist(), bottom.tolist(), strict=True):
         if total:
             axes.text(xx, total, f"{int(total):,}", ha="center", va="bottom", fontsize=8)
-    axes.set_xticks(x, list(LATENESS_BANDS), fontsize=8)
+    axes.set_xticks(x, [b.replace(" working", "\nworking") for b in LATENESS_BANDS], fontsize=8)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylabel("missed deadlines")
     axes.legend(frameon=False, fontsize=8)
     axes.spines[["top", "right"]].set_visible(False)
@@ -938,15 +972,15 @@ def to_html(report: CheckReport) -> str:
          "compliance"],
         numeric=[*STATUSES, "compliance_text"],
     )
-    dev = report.deviations.copy()
-    dev["when"] = [_shown(t) for t in dev["trigger_time"]]
-    dev["deadline_text"] = [_shown(t) for t in dev["deadline"]]
-    dev["lateness_text"] = [
+    dev = report.deviations
+    shown_dev = dev.iloc[:TABLE_CAP].copy()
+    shown_dev["when"] = [_shown(t) for t in shown_dev["trigger_time"]]
+    shown_dev["deadline_text"] = [_shown(t) for t in shown_dev["deadline"]]
+    shown_dev["lateness_text"] = [
         lateness_text(h, d, e is not None and not pd.isna(e))
-        for h, d, e in zip(dev["late_hours"], dev["late_working_days"], dev["evidence_time"],
-                           strict=True)
+        for h, d, e in zip(shown_dev["late_hours"], shown_dev["late_working_days"],
+                           shown_dev["evidence_time"], strict=True)
     ]
-    shown_dev = dev.iloc[:TABLE_CAP]
     dev_table = _table_html(
         shown_dev,
         ["case_id", "rule_id", "clause", "severity", "message", "when", "deadline_text",

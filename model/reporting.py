@@ -812,7 +812,7 @@ def monthly_compliance(report: CheckReport) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "rule": judged["rule_id"].to_numpy(),
-            "month": _judgement_months(judged).to_numpy(),
+            "month": _judgement_months(judged, report.log.events).to_numpy(),
             "met": (judged["status"] == "satisfied").to_numpy(),
         }
     ).dropna()

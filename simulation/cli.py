@@ -151,7 +151,7 @@ def report(result: Any, procedure: Procedure) -> str:
         f"{result.replications} replication(s) of {sc.horizon_days} days from "
         f"{sc.start.day} {sc.start:%B %Y} (after {sc.warm_up_days} days of warm-up), seed {result.seed}, "
         f"{'earliest deadline first' if sc.dispatch.value == 'edf' else 'first come, first served'}"
-        f", demand x{sc.demand:g}.",
+        f", demand x{sc.demand:g} (other work x{sc.background_demand:g}).",
         f"About {result.cases_per_replication:,.0f} cases and "
         f"{result.events_per_replication:,.0f} recorded steps per replication.",
         "",

@@ -47,9 +47,6 @@ class Clock:
         self.midnight: list[float] = midnights
         self.dates = [first_date + timedelta(days=i) for i in range(n_days)]
         self.working: list[bool] = [self.calendar.is_working_day(d) for d in self.dates]
-        self.bank_holiday: list[bool] = [
-            w is False and d.weekday() < 5 for d, w in zip(self.dates, self.working, strict=True)
-        ]
         # The n-th working day: ordinal of each day among working days (count up to and
         # including it) and the index of each working day.
         self.working_index: list[int] = [i for i, w in enumerate(self.working) if w]

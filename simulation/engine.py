@@ -25,8 +25,10 @@ import heapq
 import math
 import os
 import sys
+import zlib
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
@@ -65,6 +67,7 @@ __all__ = ["Job", "execute", "replicate", "run", "simulate"]
 _INF = math.inf
 _MARGIN_DAYS = 45  # calendar beyond the drain, so that late work still has on-duty time
 _S47_COMPLETED = "Section 47 enquiry completed"
+_ARRIVALS, _BACKGROUND, _LEAVE, _DIARY, _CASES = range(5)  # purposes of random streams
 _STRATEGY = "Strategy discussion held"
 Gen = Generator[simpy.Event, Any, Any]
 T = TypeVar("T")
@@ -271,7 +274,8 @@ class _Diary:
         self.taken_at: list[float] = []
         # Other bookings: a Poisson number each working day, at office times, with their lead.
         days = [d for d in range(clock.n_days) if clock.working[d]]
-        counts = rng.poisson(spec.background_per_working_day, len(days))
+        counts = rng.poisson(spec.background_per_working_day * sim.scenario.background_demand,
+                             len(days))
         request: list[float] = []
         for d, k in zip(days, counts.tolist(), strict=True):
             opening = clock.local(d, sim.scenario.office_open)
@@ -368,14 +372,8 @@ class _Sim:
         self.procedure = procedure
         self.index = index
         self.seed = seed
-        streams = np.random.SeedSequence(seed, spawn_key=(index,)).spawn(5)
-        self.rng_arrivals = np.random.default_rng(streams[0])
-        self.rng_background = np.random.default_rng(streams[1])
-        self.rng_leave = np.random.default_rng(streams[2])
-        self.rng_diary = np.random.default_rng(streams[3])
-        self.case_streams = streams[4]
         days = scenario.warm_up_days + scenario.horizon_days + scenario.drain_days
-        first = scenario.start - pd.Timedelta(days=scenario.warm_up_days).to_pytimedelta()
+        first = scenario.start - timedelta(days=scenario.warm_up_days)
         self.clock: Clock = clock_for(first, days + _MARGIN_DAYS)
         clock = self.clock
         self.log_start = clock.midnight[scenario.warm_up_days]
@@ -407,6 +405,14 @@ class _Sim:
         self.loop_p = dict(scenario.loops)
         self._deadline_cache: dict[tuple[Within, float], float] = {}
 
+    def _rng(self, purpose: int, *key: int | str) -> np.random.Generator:
+        """The random stream for one purpose (and route, role, person or case): each has its
+        own, so that changing one part of a scenario leaves the others' draws as they were
+        (common random numbers) and results do not depend on the order of the run."""
+        ints = tuple(zlib.crc32(k.encode()) if isinstance(k, str) else k for k in key)
+        return np.random.Generator(np.random.PCG64(
+            np.random.SeedSequence(self.seed, spawn_key=(self.index, purpose, *ints))))
+
     # -- roles
 
     def _needed_roles(self) -> list[str]:
@@ -436,7 +442,7 @@ class _Sim:
             absent_days: list[set[int]] = []
             for k in range(spec.headcount):
                 is_always = spec.hours is Hours.ALWAYS or k < spec.out_of_hours
-                absent = self._absences(spec)
+                absent = self._absences(spec, self._rng(_LEAVE, role_id, k))
                 absent_days.append(absent)
                 days: Sequence[int]
                 if is_always:
@@ -455,17 +461,17 @@ class _Sim:
             pool = _Pool(self, spec, people, rank)
             self.pools[role_id] = pool
             if spec.diary is not None:
-                self.diaries[role_id] = _Diary(self, pool, absent_days, self.rng_diary)
+                self.diaries[role_id] = _Diary(self, pool, absent_days,
+                                               self._rng(_DIARY, role_id))
             else:
                 self.env.process(pool.shifts(pool.boundaries()))
             if spec.background is not None and spec.background.share > 0:
                 times, works = self._background_stream(spec, office)
                 pool.background(times, works)
 
-    def _absences(self, spec: RoleSpec) -> set[int]:
+    def _absences(self, spec: RoleSpec, rng: np.random.Generator) -> set[int]:
         """Days off for one person: leave in blocks of working days, and sickness days."""
         clock = self.clock
-        rng = self.rng_leave
         absent: set[int] = set()
         n_working = len(clock.working_index)
         if spec.leave_days_per_year > 0 and n_working > spec.leave_block_days:
@@ -486,7 +492,7 @@ class _Sim:
         """Arrival times (a Poisson stream in proportion to the role's nominal headcount on
         duty) and lengths of background jobs, up to the end of the run."""
         assert spec.background is not None and spec.headcount is not None
-        rng = self.rng_background
+        rng = self._rng(_BACKGROUND, spec.id)
         n_always = spec.headcount if spec.hours is Hours.ALWAYS else spec.out_of_hours
         n_office = spec.headcount - n_always
         edges = sorted({0.0, self.stop_at, *(s for s in office.starts if s < self.stop_at),
@@ -494,7 +500,8 @@ class _Sim:
         xs = np.asarray(edges)
         capacity = n_always * xs + n_office * office.worked_until(xs)
         total = float(capacity[-1])
-        rate = spec.background.share / spec.background.job.mean()
+        rate = (spec.background.share * self.scenario.background_demand
+                / spec.background.job.mean())
         n = int(rng.poisson(rate * total))
         u = np.sort(rng.uniform(0.0, total, n))
         times = np.interp(u, capacity, xs)
@@ -545,15 +552,16 @@ class _Sim:
         last_day = scenario.warm_up_days + scenario.horizon_days
         out: list[tuple[float, str]] = []
         for route in scenario.routes.values():
+            rng = self._rng(_ARRIVALS, route.id)
             expected = self._expected_per_day(route, first_day, last_day)
-            counts = self.rng_arrivals.poisson(expected)
+            counts = rng.poisson(expected)
             hours = np.asarray(route.hours) / sum(route.hours)
             for offset, k in enumerate(counts.tolist()):
                 if not k:
                     continue
                 day = first_day + offset
-                hour = self.rng_arrivals.choice(24, size=k, p=hours)
-                minute = self.rng_arrivals.uniform(0.0, 60.0, k)
+                hour = rng.choice(24, size=k, p=hours)
+                minute = rng.uniform(0.0, 60.0, k)
                 for h, m in zip(hour.tolist(), minute.tolist(), strict=True):
                     out.append((clock.local_minutes(day, h * 60 + m), route.id))
         out.sort()
@@ -563,18 +571,18 @@ class _Sim:
         clock = self.clock
         scenario = self.scenario
 
-        def weight(d: int) -> float:
-            day = clock.dates[d]
-            wd = 6 if clock.bank_holiday[d] else day.weekday()
-            return route.weekday[wd] * route.months[day.month - 1]
+        calendar = clock.calendar
+
+        def weight(day: date) -> float:
+            holiday = day.weekday() < 5 and not calendar.is_working_day(day)
+            return route.weekday[6 if holiday else day.weekday()] * route.months[day.month - 1]
 
         # Normalise over the 365 days from the scenario's start, so the annual volume holds.
-        year = range(scenario.warm_up_days, scenario.warm_up_days + 365)
-        norm = sum(weight(d) if d < clock.n_days else 1.0 for d in year)
+        norm = sum(weight(scenario.start + timedelta(days=i)) for i in range(365))
         out = np.empty(last - first)
         for i, d in enumerate(range(first, last)):
-            w = weight(d)
             day = clock.dates[d]
+            w = weight(day)
             for surge in route.surges:
                 if surge.start <= day <= surge.end:
                     w *= surge.multiplier
@@ -584,9 +592,7 @@ class _Sim:
     def _new_case(self, no: int, t: float, route_id: str) -> _Case:
         scenario = self.scenario
         logged = self.log_start <= t < self.log_end
-        seq = np.random.SeedSequence(self.case_streams.entropy,
-                                     spawn_key=(*self.case_streams.spawn_key, no))
-        rng = np.random.Generator(np.random.PCG64(seq))
+        rng = self._rng(_CASES, no)
         case = _Case(no, route_id, t, logged, rng)
         route = scenario.routes[route_id]
         draws = rng.random(len(route.attributes))
@@ -638,7 +644,7 @@ class _Sim:
             case.early.discard(activity)
             return
         early = case.order_before.pop(activity, None)
-        if early is not None:
+        if early is not None and early not in case.skip:  # a skipped step is not done early
             case.early.add(early)
             self._truth(case, "order", early, activity)
             yield from self._perform(self.plans[self.first_task[early].id], case)

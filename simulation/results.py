@@ -63,8 +63,8 @@ class Replication:
     """One simulated caseload.
 
     ``events``: case_id, activity, time_utc (floored to the second, as written), resource, role,
-    timestamp (local ISO 8601 with offset), sorted by case (arrival order), time and order of
-    occurrence. ``cases``: one row per case (index case_id) with a nullable boolean column per
+    task_id (the place in the model's flow; not written to the log), timestamp (local ISO 8601
+    with offset), sorted by case (arrival order), time and order of occurrence. ``cases``: one row per case (index case_id) with a nullable boolean column per
     true/false attribute of the procedure (``children_at_continuing_risk`` is a finding of the
     Section 47 enquiry: empty unless it completed), then offence, route and arrival_utc.
     ``ground_truth``: the injected slips (case_id, slip, activity, detail, rule_ids: the rules
@@ -617,6 +617,7 @@ def summary(result: SimulationResult) -> dict[str, Any]:
         "warm_up_days": sc.warm_up_days,
         "dispatch": sc.dispatch.value,
         "demand": sc.demand,
+        "background_demand": sc.background_demand,
         "seed": result.seed,
         "replications": result.replications,
         "cases_per_replication": _clean(result.cases_per_replication),

@@ -280,7 +280,8 @@ class Scenario:
     replications: int
     seed: int
     dispatch: Dispatch
-    demand: float
+    demand: float  # multiplies the routes' volumes (this procedure's cases)
+    background_demand: float  # multiplies the background work and diary bookings
     timeline_days: int
     office_open: time
     office_close: time
@@ -329,7 +330,7 @@ class Scenario:
 
 _SHORT_PATHS: Final = {
     "name", "description", "start", "horizon_days", "warm_up_days", "drain_days",
-    "replications", "seed", "dispatch", "demand", "timeline_days",
+    "replications", "seed", "dispatch", "demand", "background_demand", "timeline_days",
 }
 
 
@@ -463,7 +464,8 @@ class _Reader:
                 bounds.append(f"{'more than' if low_open else 'at least'} {low:g}")
             if high is not None:
                 bounds.append(f"{'less than' if high_open else 'at most'} {high:g}")
-            self.bad(path, "a number " + " and ".join(bounds), f"{number:g}")
+            noun = "a whole number " if integer else "a number "
+            self.bad(path, noun + " and ".join(bounds), f"{number:g}")
             return fallback
         return number
 
@@ -640,6 +642,8 @@ class _Reader:
                      "(earliest deadline first)", _kind(dispatch_raw))
             dispatch = Dispatch.FCFS
         demand = self.number(head, "demand", "scenario.demand", 1.0, low=0.0, low_open=True)
+        background_demand = self.number(head, "background_demand", "scenario.background_demand",
+                                        1.0, low=0.0)
         timeline = self.integer(head, "timeline_days", "scenario.timeline_days", 7, low=1)
 
         cal = self.table(data, "calendar", "calendar")
@@ -662,6 +666,7 @@ class _Reader:
             for name, body in self.table(data, "tasks", "tasks").items()
             if (spec := self.task(name, body, roles)) is not None
         }
+        self.diaries_only_booked(roles, tasks)
         loops = self.loops(self.table(data, "loops", "loops"))
         slips = self.slips(self.table(data, "slips", "slips"))
         if self.problems:
@@ -672,7 +677,8 @@ class _Reader:
         return Scenario(
             name=name, description=description, start=start, horizon_days=horizon,
             warm_up_days=warm_up, drain_days=drain, replications=replications, seed=seed,
-            dispatch=dispatch, demand=demand, timeline_days=timeline, office_open=office_open,
+            dispatch=dispatch, demand=demand, background_demand=background_demand,
+            timeline_days=timeline, office_open=office_open,
             office_close=office_close, routes=routes, roles=roles, tasks=tasks, loops=loops,
             slips=slips, source=self.source, data=copy.deepcopy(dict(data)),
         )
@@ -812,6 +818,9 @@ class _Reader:
             if headcount is None:
                 self.bad(f"{path}.diary", "a diary only for a role with a headcount",
                          "an unlimited role")
+            if background is not None:
+                self.bad(f"{path}.background", "no background jobs for a role with a diary (its "
+                         "other meetings are the diary's background bookings)", "both")
         return RoleSpec(rid, headcount, hours, opening, closing, ooh, leave, block, absence,
                         background, diary)
 
@@ -881,6 +890,21 @@ class _Reader:
         if work is None:
             return None
         return TaskSpec(name, work.distribution, lag, tuple(extra), booking)
+
+    def diaries_only_booked(self, roles: Mapping[str, RoleSpec],
+                            tasks: Mapping[str, TaskSpec]) -> None:
+        """A role with a diary is only booked into slots: every step that needs it must be a
+        booked step in its lane."""
+        diary_roles = {r for r, spec in roles.items() if spec.diary is not None}
+        for task in self.procedure.tasks():
+            spec = tasks.get(task.activity)
+            act = self.procedure.activities[task.activity]
+            needed = {task.role, *act.participants, *(spec.extra_roles if spec else ())}
+            for role in sorted(needed & diary_roles):
+                if role != task.role or spec is None or spec.booking is None:
+                    self.bad(f'tasks."{task.activity}"', f"a booking in the diary of '{role}' "
+                             f"(a role with a diary is only booked into its slots)",
+                             "a step that needs the role without one")
 
     def loops(self, raw: dict[str, Any]) -> dict[str, float]:
         ids = [loop.id for loop in self.procedure.loops()]

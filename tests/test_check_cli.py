@@ -4,6 +4,7 @@ subprocess."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import subprocess
@@ -155,6 +156,31 @@ def test_text_summary_for_people(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Control-flow fitness against the model:" in out
     assert "'Coffee break' (1 event)" in out
     assert "rests on events known only to the day" in out
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("extra", "shown"), [
+    ((), True), (("--quiet",), False), (("--format", "json"), False)])
+def test_progress_bar_only_on_a_terminal_for_large_logs(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        extra: tuple[str, ...], shown: bool) -> None:
+    from conformance import cli
+
+    monkeypatch.setattr(cli, "LARGE_LOG_BYTES", 0)  # every log counts as large
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    status = main(["check", str(EVERY_RULE), "--as-of", AS_OF, *extra])
+    capsys.readouterr()
+    assert status == 1
+    if shown:
+        assert "judging the rules" in terminal.getvalue()
+        assert "fitness" in terminal.getvalue()
+    else:
+        assert terminal.getvalue() == ""
 
 
 def test_broken_file_exits_2_naming_file_line_and_column(

@@ -594,7 +594,7 @@ def test_section_47_after_strategy_discussion() -> None:
 
 # ------------------------------------------------------------------ icpc-within-15-working-days
 
-RISK = {"children_at_continuing_risk": True}
+RISK: dict[str, bool | None] = {"children_at_continuing_risk": True}
 TWO_DISCUSSIONS = [
     (SD, "2024-03-01 10:00"),
     (S47, "2024-03-04 10:00"),
@@ -635,9 +635,13 @@ def test_icpc_conditions_pending_and_not_done() -> None:
         "no-risk": [(SD, "2024-03-04 10:00")],
         "unknown": [(SD, "2024-03-04 10:00")],
         "no-discussion": [(ICPC, "2024-03-04 10:00")],
-        "conference-first": [(ICPC, "2024-03-04 10:00"), (SD, "2024-03-05 10:00")],
+        "conference-first": [
+            (ICPC, "2024-03-04 10:00"),
+            (SD, "2024-03-05 10:00"),
+            (SD, "2024-03-06 10:00"),
+        ],
     }
-    attrs = {
+    attrs: dict[str, dict[str, bool | None]] = {
         "risk": RISK,
         "no-risk": {"children_at_continuing_risk": False},
         "unknown": {"children_at_continuing_risk": None},
@@ -652,6 +656,10 @@ def test_icpc_conditions_pending_and_not_done() -> None:
         "no-discussion": "not_applicable",
         "conference-first": "satisfied",
     }
+    # No discussion before the conference: the clock runs from the first one (and the
+    # conference, held before it, meets the deadline).
+    first_after = row(early, "conference-first", rule)
+    assert first_after["trigger_time"] == stamp("2024-03-05 10:00")[0]
     late = run(cases, attrs, as_of="2024-03-28 12:00")
     r = row(late, "risk", rule)
     assert r["status"] == "violated" and pd.isna(r["evidence_row"])

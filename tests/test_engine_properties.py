@@ -66,7 +66,7 @@ WORKPLACE = [
     (IS, 2, 90), (APS, 3, 0), (SD, 3, 60), (S47, 4, 0), (ACA, 5, 0), (S47C, 6, 0),
     (ICPC, 8, 0), (CC, 30, 0),
 ]
-WORKPLACE_ATTRS = {
+WORKPLACE_ATTRS: dict[str, bool | None] = {
     "concern_about_line_manager": False,
     "children_at_continuing_risk": True,
     "adult_in_contact_with_children": True,
@@ -103,7 +103,7 @@ REFERRAL = [
     (PN, 0, 0), (SCN, 0, 30), (CD, 1, 0), (FI, 2, 0), (IS, 2, 30), (SD, 3, 0), (S47, 3, 60),
     (ACA, 4, 0), (S47C, 5, 0), (CIC, 6, 0), (NSS, 6, 30), (CC, 20, 0),
 ]
-REFERRAL_ATTRS = {
+REFERRAL_ATTRS: dict[str, bool | None] = {
     "concern_about_line_manager": None,
     "children_at_continuing_risk": False,
     "adult_in_contact_with_children": False,
@@ -124,12 +124,13 @@ REFERRAL_LOSSES: dict[str, set[str]] = {
     CC: set(),
 }
 CHILD_REFERRAL = [*REFERRAL[:9], (ABC, 6, 0), (CC, 20, 0)]
-CHILD_ATTRS = {**REFERRAL_ATTRS, "alleged_is_child": True}
+CHILD_ATTRS: dict[str, bool | None] = {**REFERRAL_ATTRS, "alleged_is_child": True}
 CHILD_LOSSES = {
     **{k: v for k, v in REFERRAL_LOSSES.items() if k not in (CIC, NSS)},
     ABC: {"child-alleged-procedure"},
 }
-ROUTES = {
+Route = tuple[list[tuple[str, int, int]], dict[str, bool | None], dict[str, set[str]]]
+ROUTES: dict[str, Route] = {
     "workplace": (WORKPLACE, WORKPLACE_ATTRS, WORKPLACE_LOSSES),
     "referral": (REFERRAL, REFERRAL_ATTRS, REFERRAL_LOSSES),
     "child": (CHILD_REFERRAL, CHILD_ATTRS, CHILD_LOSSES),
@@ -292,12 +293,12 @@ def reference_case(
             return Verdict("not_assessable")
         if differs:
             return Verdict("not_applicable")
-        before = [e for e in evs if e.activity == rule.preceded_by]
-        strict = any(a.pos < target.pos and not same_footing(a, target) for a in before)
-        footing = any(same_footing(a, target) for a in before)
-        if strict or footing:
-            return Verdict("satisfied", not strict, target, before[0])
-        later = next((a for a in before if a.pos > target.pos), None)
+        preceding = [e for e in evs if e.activity == rule.preceded_by]
+        known = any(a.pos < target.pos and not same_footing(a, target) for a in preceding)
+        footing = any(same_footing(a, target) for a in preceding)
+        if known or footing:
+            return Verdict("satisfied", not known, target, preceding[0])
+        later = next((a for a in preceding if a.pos > target.pos), None)
         return Verdict("violated", False, target, later)
 
     # response
@@ -333,16 +334,16 @@ def reference_case(
         return Verdict("satisfied", trig.date_only or evidence.date_only, trig, evidence, deadline)
     if deadline > as_of:
         return Verdict("pending", trig.date_only, trig, None, deadline)
-    evidence = firsts[met.index(False)]
-    at = evidence.t if evidence is not None else as_of
+    late_one = firsts[met.index(False)]
+    at = late_one.t if late_one is not None else as_of
     deadline_day = cal.to_local(deadline_dt).date()
     at_day = cal.to_local(pd.Timestamp(at, tz="UTC").to_pydatetime()).date()
     late_days = cal.working_days_between(deadline_day, at_day) if at_day > deadline_day else 0
     return Verdict(
         "violated",
-        trig.date_only or (evidence is not None and evidence.date_only),
+        trig.date_only or (late_one is not None and late_one.date_only),
         trig,
-        evidence,
+        late_one,
         deadline,
         late_days,
         (at - deadline) / 3.6e12,
@@ -375,7 +376,7 @@ def reference(
         ]
         attrs: dict[str, bool | None] = {}
         for name in ATTRIBUTES:
-            value = cases.at[case_id, name] if name in cases.columns else pd.NA
+            value: Any = cases.at[case_id, name] if name in cases.columns else pd.NA
             attrs[name] = None if pd.isna(value) else bool(value)
         for rule in rules:
             occurrence = rule.trigger_occurrence
@@ -401,9 +402,9 @@ MINUTES = st.one_of(
 
 @st.composite
 def random_logs(draw: Any) -> tuple[pd.DataFrame, pd.DataFrame, CheckConfig]:
-    # The activities of one to three rules (so that their parts meet often), sometimes with
-    # Case closed, the scope-deciding activities and an activity no rule names.
-    chosen = draw(st.lists(st.sampled_from(RULES), min_size=1, max_size=3))
+    # The activities of one or two rules (so that their parts meet often), sometimes with
+    # the scope-deciding activities and an activity no rule names.
+    chosen = draw(st.lists(st.sampled_from(RULES), min_size=1, max_size=2))
     vocabulary = sorted({a for rule in chosen for a in rule.activities()})
     for rule in chosen:
         if rule.scope is Scope.WORKPLACE:
@@ -481,7 +482,8 @@ def test_engine_agrees_with_the_reference_implementation(
     expected = reference(log.events, log.cases, RULES, config, as_of)
     results = judgement.results
     assert len(results) == len(expected)
-    for r in results.itertuples(index=False):
+    r: Any
+    for r in results.astype(object).itertuples(index=False):
         key = (str(r.case_id), str(r.rule_id))
         want = expected[key]
         got = (

@@ -156,7 +156,7 @@ def test_open_case_is_judged_on_its_steps_so_far(tmp_path: Path, method: str) ->
     assert cases.loc["prefix", "is_fit"]
     assert cases.loc["prefix", "fitness"] == 1.0
     assert not cases.loc["bad-prefix", "is_fit"]
-    assert "Family informed" in cases.loc["bad-prefix", "deviations"]
+    assert "Family informed" in str(cases.loc["bad-prefix", "deviations"])
 
 
 def test_auto_chooses_by_the_number_of_variants_and_says_so(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import ast
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +54,10 @@ def _looks_like_path(text: str) -> bool:
     if not text or any(ch.isspace() for ch in text):
         return False
     return (
-        "/" in text or "\\" in text or text.startswith(("~", ".")) or bool(FILE_SUFFIX.search(text))
+        "/" in text
+        or "\\" in text
+        or text.startswith(("~", "./", "../"))
+        or bool(FILE_SUFFIX.search(text))
     )
 
 
@@ -70,6 +75,18 @@ def test_stored_without_outputs(path: Path) -> None:
         assert "papermill" not in cell.get("metadata", {}), f"cell {index} has papermill metadata"
     assert "papermill" not in data["metadata"]
     assert data["metadata"]["kernelspec"]["name"] == reporting.KERNEL
+
+
+def test_nbstripout_would_change_nothing() -> None:
+    """The same check as a pre-commit hook or CI step running ``nbstripout --verify``."""
+    pytest.importorskip("nbstripout")
+    done = subprocess.run(
+        [sys.executable, "-m", "nbstripout", "--verify", *map(str, NOTEBOOK_FILES)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=IDS)
@@ -142,7 +159,10 @@ def test_executes_without_error(path: Path) -> None:
     executed = reporting.execute_notebook(kind, {})
     outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    images = [o for o in outputs if "image/png" in o.get("data", {})]
-    tables = [o for o in outputs if "<table" in o.get("data", {}).get("text/html", "")]
+    html = [o.get("data", {}).get("text/html", "") for o in outputs]
+    images = [o for o in outputs if "image/png" in o.get("data", {})] + [
+        h for h in html if "data:image/png;base64," in h or "<svg" in h
+    ]
+    tables = [h for h in html if "<table" in h]
     assert images, "the notebook shows no figure"
     assert tables, "the notebook shows no table"

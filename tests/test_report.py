@@ -108,7 +108,7 @@ def test_json_is_the_contract_object_in_a_fixed_order() -> None:
 def test_compliance_without_judged_cases_is_unknown_not_zero(tmp_path: Path) -> None:
     log = write(tmp_path, "case_id,activity,timestamp\nA,Case closed,2024-01-08T09:00:00\n")
     report = report_of(log)
-    icpc = report.summary.set_index("rule_id").loc["icpc-within-15-working-days"]
+    icpc = report.summary.set_index("rule_id").loc["icpc-within-15-working-days"].to_dict()
     assert icpc["not_applicable"] == 1 and math.isnan(icpc["compliance"])
     assert next(r for r in to_json(report)["summary"]
                 if r["rule_id"] == "icpc-within-15-working-days")["compliance"] is None

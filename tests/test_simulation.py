@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from model.cli import main
@@ -176,6 +178,22 @@ def test_schedule_counts_only_on_duty_minutes() -> None:
     assert worked.tolist() == [0.0, 60.0, 480.0, 960.0]
 
 
+def test_arrivals_follow_the_volume_and_profiles(procedure: Procedure,
+                                                 default: Scenario) -> None:
+    weekdays_only = [1, 1, 1, 1, 1, 0, 0]  # a bank holiday takes Sunday's weight: none either
+    scenario = ample(procedure, default).with_values(
+        {"horizon_days": 365, "warm_up_days": 0, "routes.referral.annual_volume": 1500,
+         "routes.referral.weekday": weekdays_only, "routes.workplace.annual_volume": 0,
+         "routes.youth_imagery.annual_volume": 0}, procedure)
+    rep = simulate(scenario, procedure, seed=1)
+    arrivals = rep.cases["arrival_utc"].dt.tz_convert("Europe/London")
+    assert abs(len(arrivals) - 1500) < 4 * math.sqrt(1500)
+    assert set(arrivals.dt.hour) <= set(range(9, 15))  # the hour-of-day profile, local time
+    clock = Clock(scenario.start, 366)
+    days = [(d.date() - scenario.start).days for d in arrivals]
+    assert all(clock.working[d] for d in days)  # no weekend, no bank holiday
+
+
 # ------------------------------------------------------------------------- queueing theory
 
 ERLANG = """
@@ -265,6 +283,30 @@ def test_ample_staff_and_no_slips_miss_no_deadline(procedure: Procedure,
     icpc = results[(results["rule_id"] == "icpc-within-15-working-days")
                    & (results["status"] == "satisfied")]
     assert len(icpc) > 0
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000),
+       p=st.lists(st.floats(0.0, 1.0), min_size=6, max_size=6),
+       repeat=st.floats(0.0, 0.9))
+def test_every_path_of_the_model_keeps_every_rule(procedure: Procedure, default: Scenario,
+                                                  seed: int, p: list[float],
+                                                  repeat: float) -> None:
+    """Whatever the case attributes and however often strategy discussions repeat, with ample
+    staff and no slips the checker finds nothing wrong: the model's paths obey its rules."""
+    names = ["whistleblowing_used", "concern_about_line_manager", "social_care_involved",
+             "strategy_discussion_needed", "children_at_continuing_risk",
+             "adult_in_contact_with_children"]
+    values: dict[str, Any] = {f"routes.workplace.attributes.{n}": v for n, v in zip(
+        names, p, strict=True)}
+    values.update({f"routes.referral.attributes.{n}": v for n, v in zip(names[2:], p[2:],
+                                                                         strict=True)})
+    values["routes.referral.attributes.alleged_is_child"] = p[0]
+    values["loops.strategy-discussions"] = repeat
+    scenario = ample(procedure, default, horizon_days=30).with_values(values, procedure)
+    rep = simulate(scenario, procedure, seed=seed)
+    results = judge_replication(rep, procedure).results
+    assert not (results["status"] == "violated").any()
 
 
 def test_injected_slips_are_all_found_and_explain_every_deviation(
