@@ -185,13 +185,13 @@ def fitness(
     n_outside = np.array([sum(a not in labels for a in v) for v in variants], dtype=np.int64)
     cases = pd.DataFrame(
         {
-            "case_id": pd.Series(case_ids, dtype="string").astype(object),
-            "fitness": fit[codes] if len(codes) else fit[:0],
-            "is_fit": ok[codes] if len(codes) else ok[:0],
-            "open": still_open[codes] if len(codes) else still_open[:0],
-            "deviations": text[codes] if len(codes) else text[:0],
-            "outside_model": n_outside[codes] if len(codes) else n_outside[:0],
-            "method": how[codes] if len(codes) else how[:0],
+            "case_id": case_ids,
+            "fitness": fit[codes],
+            "is_fit": ok[codes],
+            "open": still_open[codes],
+            "deviations": text[codes],
+            "outside_model": n_outside[codes],
+            "method": how[codes],
         },
         columns=list(CASE_COLUMNS),
     )

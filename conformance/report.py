@@ -366,6 +366,16 @@ def _caveats(report: CheckReport) -> list[Caveat]:
                 f"of control-flow fitness: {names}.",
                 sum(fit.excluded.values()),
             ))
+        replayed_unfit = int(((fit.cases["method"] == "token-replay")
+                              & ~fit.cases["is_fit"].astype(bool)).sum())
+        if replayed_unfit:
+            out.append(Caveat(
+                "token_replay",
+                f"{_plural(replayed_unfit, 'case')} judged unfit by token replay: it may call a "
+                "conforming case unfit when an activity appears at several places in the model "
+                "(such as 'Police notified'); alignments (--fitness alignments) tell for sure.",
+                replayed_unfit,
+            ))
         if fit.open_cases:
             out.append(Caveat(
                 "open_cases",

@@ -294,3 +294,11 @@ def test_every_injected_slip_is_a_deviation_of_the_sample_log() -> None:
     assert local_names and report.log.unknown_activities == {"Case note added": local_names}
     assert report.judgement.results["date_only"].any()
     assert (report.judgement.results["status"] == "not_assessable").any()
+
+
+def test_audit_as_of_leaves_later_events_out_and_deadlines_pending() -> None:
+    report = reporting.audit(as_of="2024-12-31T12:00", fitness_method="none")
+    assert report.judgement.as_of == pd.Timestamp("2024-12-31T12:00Z")
+    assert report.log.excluded_after_as_of > 0
+    assert (report.judgement.results["status"] == "pending").any()
+    assert any(c.kind == "pending" for c in report.caveats)
