@@ -29,8 +29,8 @@ from model.procedure import load_procedure
 EVERY_RULE = Path(__file__).parent / "data" / "check" / "every_rule.csv"
 
 
-def report_of(path: Path, *, as_of: str | None = None, with_fitness: bool = False
-              ) -> CheckReport:
+def report_of(path: Path, *, as_of: str | None = None, with_fitness: bool = False,
+              method: str = "auto") -> CheckReport:
     procedure = load_procedure()
     options = ReadOptions(
         vocabulary=frozenset(procedure.activities),
@@ -39,7 +39,7 @@ def report_of(path: Path, *, as_of: str | None = None, with_fitness: bool = Fals
     )
     log = read_log(path, options)
     judgement = judge(log, procedure.rules, CheckConfig())
-    result = fitness(log, procedure) if with_fitness else None
+    result = fitness(log, procedure, method) if with_fitness else None
     return CheckReport(log, judgement, result, "" if with_fitness else "not asked for")
 
 
@@ -179,3 +179,13 @@ def test_html_escapes_log_values_and_caps_the_timelines(tmp_path: Path) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert page.count('<svg class="timeline"') == TIMELINE_CAP
     assert "5 more deviating cases not drawn" in page
+
+
+def test_token_replay_verdicts_come_with_a_caveat() -> None:
+    report = report_of(EVERY_RULE, as_of="2024-03-01T12:00:00", with_fitness=True,
+                       method="token-replay")
+    caveat = next(c for c in report.caveats if c.kind == "token_replay")
+    assert "--fitness alignments" in caveat.message
+    assert caveat.count == int((~report.fitness.cases["is_fit"]).sum())  # type: ignore[union-attr]
+    aligned = report_of(EVERY_RULE, as_of="2024-03-01T12:00:00", with_fitness=True)
+    assert "token_replay" not in {c.kind for c in aligned.caveats}
