@@ -318,7 +318,7 @@ def _cli(data: Path, work: Path, extra: list[str], name: str) -> dict[str, Any]:
     events = sum(1 for _ in (data / "event_log.csv").open("rb")) - 1
     return {
         **process,
-        "command": " ".join(["lscb", "check", "LOG", *cmd[4:]]),
+        "command": " ".join(["lscb", "check", "LOG", *cmd[3:]]),
         "events": events,
         "events_per_s": events / process["wall_s"],
         "exact": found == truth,
@@ -384,6 +384,12 @@ def _table(results: dict[str, Any]) -> str:
         lines.append(
             f"engine / DECLARE speed: {engine['events_per_s'] / declare['events_per_s']:.1f}x"
         )
+    lines.append(
+        "load average (1, 5, 15 min) before: "
+        + ", ".join(f"{x:.2f}" for x in results["load_average_before"])
+        + "; after: "
+        + ", ".join(f"{x:.2f}" for x in results["load_average_after"])
+    )
     return "\n".join(lines)
 
 
@@ -412,25 +418,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
 
-    from bench.make_log import make_log, write_log
-
     with tempfile.TemporaryDirectory(prefix="lscb-bench-") as tmp:
         data = args.data or Path(tmp) / "data"
         work = Path(tmp)
-        start = time.perf_counter()
-        generated = make_log(args.cases, args.seed)
-        write_log(generated, data)
-        generate_s = time.perf_counter() - start
-        print(
-            f"generated {len(generated.events):,} events in {args.cases:,} cases with "
-            f"{len(generated.truth):,} injected deviations ({generate_s:.1f} s)",
-            flush=True,
+        # Every part runs in a child process of this small one, so that each peak RSS is the
+        # part's own (a child forked from a big parent starts with the parent's pages).
+        generate = _run(
+            [sys.executable, str(ROOT / "bench" / "make_log.py"), "--cases", str(args.cases),
+             "--seed", str(args.seed), "--out", str(data)],
+            work / "generate.out",
         )
-        del generated
+        if generate["exit"] != 0:
+            print(generate["stderr_tail"], file=sys.stderr)
+            return 1
+        print((work / "generate.out").read_text(encoding="utf-8").strip(),
+              f"({generate['wall_s']:.1f} s)", flush=True)
         results: dict[str, Any] = {
             "cases": args.cases,
             "seed": args.seed,
             "machine": _versions(),
+            "load_average_before": list(os.getloadavg()),
+            "generate": generate,
         }
         parts: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             ("engine", lambda: _worker("engine", args, data, work)),
@@ -442,6 +450,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for key, run in parts:
             print(f"running {key} ...", flush=True)
             results[key] = run()
+        results["load_average_after"] = list(os.getloadavg())
     if "skipped" not in results["engine"]:
         results["events"] = results["engine"]["events"]
     table = _table(results)

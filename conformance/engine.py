@@ -369,7 +369,7 @@ class _Log:
         self.t: I64 = t
         self.do: Bools = do
         self.row: I64 = row
-        self.case_ids = pd.Index(np.asarray(case_ids, dtype=object).astype(str), dtype="str")
+        self.case_ids = pd.Index(case_ids, dtype="str")
         self.activities = [str(a) for a in activities]
         self.code = {name: i for i, name in enumerate(self.activities)}
         self.n_cases = len(self.case_ids)
@@ -974,18 +974,21 @@ class Judgement:
         """The violated rows, in case then rule order, with a plain-language ``message``."""
         violated = self.results["status"].to_numpy() == "violated"
         rows: pd.DataFrame = self.results.loc[violated].reset_index(drop=True)
-        dates = self._event_dates.loc[violated].reset_index(drop=True)
+        trigger_date_only = self._event_dates["trigger_date_only"].to_numpy()[violated]
+        evidence_date_only = self._event_dates["evidence_date_only"].to_numpy()[violated]
         rules = {r.id: r for r in self.rules}
         messages = [
             _message(
                 rules[str(row.rule_id)],
                 row,
-                bool(dates.at[i, "trigger_date_only"]),
-                bool(dates.at[i, "evidence_date_only"]),
+                bool(trigger_only),
+                bool(evidence_only),
                 self._reason_entries.get(str(row.reason), ((), ())),
                 self,
             )
-            for i, row in enumerate(rows.itertuples(index=False))
+            for row, trigger_only, evidence_only in zip(
+                rows.itertuples(index=False), trigger_date_only, evidence_date_only, strict=True
+            )
         ]
         rows["message"] = pd.array(messages, dtype="str")
         return rows
