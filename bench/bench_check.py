@@ -113,12 +113,18 @@ def _pm4py_frame(events: Any) -> Any:
 
 
 def part_engine(log_path: Path, truth_path: Path, as_of: str, repeat: int) -> dict[str, Any]:
+    import resource
+
     from conformance.engine import judge
     from model.procedure import load_procedure
+
+    def peak_mb() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     start = time.perf_counter()
     log = _read(log_path, as_of)
     read_s = time.perf_counter() - start
+    after_read = peak_mb()
     rules = load_procedure().rules
     runs = []
     judgement = None
@@ -127,6 +133,7 @@ def part_engine(log_path: Path, truth_path: Path, as_of: str, repeat: int) -> di
         judgement = judge(log, rules)
         runs.append(time.perf_counter() - start)
     assert judgement is not None
+    after_judge = peak_mb()
     start = time.perf_counter()
     deviations = judgement.deviations()
     deviations_s = time.perf_counter() - start
@@ -140,6 +147,8 @@ def part_engine(log_path: Path, truth_path: Path, as_of: str, repeat: int) -> di
         "cases": int(judgement.cases),
         "rules": len(rules),
         "read_s": read_s,
+        "peak_rss_after_read_mb": after_read,
+        "peak_rss_after_judge_mb": after_judge,
         "judge_cold_s": runs[0],
         "judge_best_s": best,
         "judge_runs_s": runs,
@@ -269,12 +278,14 @@ def _run(cmd: Sequence[str], out: Path) -> dict[str, Any]:
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return {
+    result: dict[str, Any] = {
         "wall_s": wall,
         "peak_rss_mb": usage.ru_maxrss / 1024,
         "exit": proc.returncode,
-        "stderr_tail": err.read_text(encoding="utf-8", errors="replace")[-2000:],
     }
+    if proc.returncode not in (0, 1):
+        result["stderr_tail"] = err.read_text(encoding="utf-8", errors="replace")[-2000:]
+    return result
 
 
 def _worker(part: str, args: argparse.Namespace, data: Path, work: Path) -> dict[str, Any]:
@@ -429,7 +440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             work / "generate.out",
         )
         if generate["exit"] != 0:
-            print(generate["stderr_tail"], file=sys.stderr)
+            print(generate.get("stderr_tail", ""), file=sys.stderr)
             return 1
         print((work / "generate.out").read_text(encoding="utf-8").strip(),
               f"({generate['wall_s']:.1f} s)", flush=True)

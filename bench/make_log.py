@@ -94,10 +94,6 @@ class _Days:
             return day
         return self.working[bisect.bisect_right(self.working, day) + n - 1]
 
-    def is_working(self, day: int) -> bool:
-        i = bisect.bisect_left(self.working, day)
-        return i < len(self.working) and self.working[i] == day
-
 
 class _Case:
     """One case's events as (activity, local minute) pairs before writing."""
@@ -108,12 +104,6 @@ class _Case:
     def add(self, activity: str, minute: int) -> int:
         self.events.append((activity, minute))
         return minute
-
-    def drop(self, activity: str) -> None:
-        self.events = [e for e in self.events if e[0] != activity]
-
-    def time(self, activity: str) -> int:
-        return next(m for a, m in self.events if a == activity)
 
     def end(self) -> int:
         return max(m for _, m in self.events)

@@ -14,23 +14,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from model.errors import InputError, Problem
+from conformance.check import FITNESS_METHODS
 
 if TYPE_CHECKING:
+    from conformance.check import LogFormat
     from conformance.engine import CheckConfig
-    from conformance.logio import ColumnMap, ReadOptions
-    from model.procedure import Procedure
-    from model.rules import Rule
 
 __all__ = ["register", "run_check", "run_pseudonymise"]
 
-FITNESS_CHOICES: Final = ("auto", "alignments", "token-replay", "none")
 LARGE_LOG_BYTES: Final = 20_000_000  # a progress bar is shown for logs at least this big
 
 
@@ -64,7 +60,7 @@ def register(sub: Any) -> None:
                        help="a procedure file (default: the built-in procedure 1.4.9)")
     check.add_argument("--no-contract-rules", action="store_true",
                        help="judge only the rules of --rules files, not the procedure's")
-    check.add_argument("--fitness", choices=FITNESS_CHOICES, default="auto",
+    check.add_argument("--fitness", choices=FITNESS_METHODS, default="auto",
                        help="control-flow fitness: auto (alignments up to 2,000 distinct "
                             "variants, else token replay), alignments, token-replay or none")
     calendar = check.add_argument_group("calendar and deadlines (also settable in --config)")
@@ -129,29 +125,28 @@ def _add_log_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from conformance.engine import judge
-    from conformance.logio import read_log
-    from conformance.report import CheckReport, summary_text, to_json_text, write_outputs
-    from model.procedure import load_procedure
+    from conformance.check import check
+    from conformance.report import summary_text, to_json_text, write_outputs
 
-    procedure = load_procedure(args.procedure)
-    rules, vocabulary = _rules(args, procedure)
     config = _config(args)
-    options = _read_options(args, procedure, vocabulary, config)
     show_progress = (
         not args.quiet and args.format == "text" and sys.stderr.isatty()
         and _size(args.log) >= LARGE_LOG_BYTES
     )
-    with _stages(show_progress) as stage:
-        stage("reading the log")
-        log = read_log(args.log, options)
-        stage("judging the rules")
-        judgement = judge(log, rules, config)
-        stage("control-flow fitness")
-        result, note = _fitness(args.fitness, log, procedure, show_progress)
-        report = CheckReport(log, judgement, result, note, _settings(args, config))
+    with _progress(show_progress) as progress:
+        report = check(
+            args.log,
+            procedure=args.procedure,
+            rules_files=args.rules,
+            contract_rules=not args.no_contract_rules,
+            log_format=_log_format(args),
+            config=config,
+            fitness=args.fitness,
+            progress=progress,
+        )
         if args.out is not None:
-            stage("writing the reports")
+            if progress is not None:
+                progress.stage("writing the reports")
             paths = write_outputs(args.out, report)
     if args.format == "json":
         sys.stdout.write(to_json_text(report))
@@ -167,39 +162,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _rules(args: argparse.Namespace, procedure: Procedure
-           ) -> tuple[tuple[Rule, ...], frozenset[str]]:
-    """The rules to judge, and the activity names known to the model and to them."""
-    from model.rules import load_rules
-
-    rules: list[Rule] = [] if args.no_contract_rules else list(procedure.rules)
-    vocabulary = set(procedure.activities)
-    for path in args.rules:
-        extra = _declared_activities(path)
-        loaded = load_rules(path, set(procedure.activities), set(procedure.boolean_attributes),
-                            known_ids={r.id for r in rules})
-        rules.extend(loaded)
-        vocabulary |= extra
-        for rule in loaded:
-            vocabulary |= rule.activities()
-    if not rules:
-        raise InputError("options", [Problem(
-            "--no-contract-rules", "at least one rules file (--rules FILE.yaml) to judge",
-            "no rules at all")])
-    return tuple(rules), frozenset(vocabulary)
-
-
-def _declared_activities(path: Path) -> set[str]:
-    """The names a rules file declares under ``activities:`` (validated by ``load_rules``)."""
-    from model.yamlsource import read_yaml
-
-    data = read_yaml(path)
-    names = data.get("activities") if isinstance(data, dict) else None
-    if isinstance(names, list):
-        return {n for n in names if isinstance(n, str) and n.strip()}
-    return set()
 
 
 def _config(args: argparse.Namespace) -> CheckConfig:
@@ -227,146 +189,82 @@ def _config(args: argparse.Namespace) -> CheckConfig:
     return config_with_overrides(config, **values) if values else config
 
 
-def _column_map(args: argparse.Namespace, vocabulary: frozenset[str],
-                attributes: Sequence[str]) -> tuple[ColumnMap, Mapping[str, str]]:
-    from conformance.logio import ColumnMap, load_mapping
+def _log_format(args: argparse.Namespace) -> LogFormat:
+    from conformance.check import LogFormat
 
-    columns, activity_map = (
-        load_mapping(args.mapping, vocabulary, attributes) if args.mapping is not None
-        else (ColumnMap(), {})
-    )
-    given = {
-        "case_id": args.case_column,
-        "activity": args.activity_column,
-        "timestamp": args.timestamp_column,
-        "resource": args.resource_column,
-    }
-    columns = replace(columns, **{k: v for k, v in given.items() if v is not None})
-    return columns, activity_map
-
-
-def _read_options(args: argparse.Namespace, procedure: Procedure, vocabulary: frozenset[str],
-                  config: CheckConfig | None) -> ReadOptions:
-    from conformance.logio import ReadOptions
-
-    attributes = tuple(procedure.boolean_attributes)
-    columns, activity_map = _column_map(args, vocabulary, attributes)
-    as_of = None
-    if config is not None and config.as_of is not None:
-        as_of = config.as_of.to_pydatetime()
-    return ReadOptions(
-        columns=columns,
-        activity_map=activity_map,
-        vocabulary=vocabulary,
-        attributes=attributes,
+    return LogFormat(
+        mapping=args.mapping,
+        case_column=args.case_column,
+        activity_column=args.activity_column,
+        timestamp_column=args.timestamp_column,
+        resource_column=args.resource_column,
         timestamp_format=args.timestamp_format,
         delimiter=args.delimiter,
         encoding=args.encoding,
-        as_of=as_of,
     )
 
 
-def _fitness(method: str, log: Any, procedure: Procedure, show_progress: bool
-             ) -> tuple[Any, str]:
-    """The fitness result (None when not computed) and, then, why not."""
-    from conformance.fitness import fitness
+class _ProgressBars:
+    """Progress on standard error: the stages of a check, and the variants fitness has judged
+    (a second bar, shown while fitness runs)."""
 
-    if method == "none":
-        return None, "switched off with --fitness none"
-    if log.events.empty:
-        return None, "the log has no events"
-    in_flow = {task.activity for task in procedure.tasks()}
-    if method == "auto" and not log.events["activity"].isin(in_flow).any():
-        return None, "no event of the log is a step of the model"
-    with _variant_bar(show_progress) as progress:
-        return fitness(log, procedure, method, progress=progress), ""
+    def __init__(self) -> None:
+        from tqdm import tqdm
 
+        self._tqdm = tqdm
+        self._stages = tqdm(total=4, file=sys.stderr, unit="stage", leave=False,
+                            bar_format="{desc}: {n_fmt}/{total_fmt} stages")
+        self._started = False
+        self._variants: Any = None
 
-def _settings(args: argparse.Namespace, config: CheckConfig) -> dict[str, str]:
-    """The settings that shaped the check, for the report's reader (file names, not paths)."""
-    cal = config.calendar
-    settings = {
-        "procedure": args.procedure.name if args.procedure else "built-in (1.4.9)",
-        "rules": ("" if args.no_contract_rules else "the procedure's")
-        + ("" if not args.rules or args.no_contract_rules else " + ")
-        + ", ".join(p.name for p in args.rules),
-        "close of business": cal.close_of_business.strftime("%H:%M"),
-        "the same day": str(cal.same_day),
-        "day counting": str(cal.day_counting),
-        "bank holidays": "working days" if not cal.bank_holidays else "closed",
-        "extra closures": ", ".join(d.isoformat() for d in cal.extra_closures) or "none",
-        "immediately": _duration(cal.immediately.total_seconds()),
-        "ICPC clock": config.icpc_clock,
-        "control-flow fitness": args.fitness,
-    }
-    if args.mapping is not None:
-        settings["mapping"] = args.mapping.name
-    return settings
+    def stage(self, name: str) -> None:
+        self._close_variants()
+        if self._started:
+            self._stages.update(1)
+        self._started = True
+        self._stages.set_description_str(name)
 
-
-def _duration(seconds: float) -> str:
-    whole = int(seconds)
-    for size, unit in ((3600, "hour"), (60, "minute"), (1, "second")):
-        if whole % size == 0:
-            n = whole // size
-            return f"{n} {unit}{'s' if n != 1 else ''}"
-    return f"{seconds} seconds"
-
-
-@contextmanager
-def _stages(enabled: bool) -> Iterator[Callable[[str], None]]:
-    """A progress bar over the stages of a check, on standard error."""
-    if not enabled:
-        yield lambda _name: None
-        return
-    from tqdm import tqdm
-
-    bar = tqdm(total=4, file=sys.stderr, unit="stage", leave=False,
-               bar_format="{desc}: {n_fmt}/{total_fmt} stages")
-    started = [False]
-
-    def stage(name: str) -> None:
-        if started[0]:
-            bar.update(1)
-        started[0] = True
-        bar.set_description_str(name)
-
-    try:
-        yield stage
-    finally:
-        bar.close()
-
-
-@contextmanager
-def _variant_bar(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
-    if not enabled:
-        yield None
-        return
-    from tqdm import tqdm
-
-    bar = tqdm(file=sys.stderr, unit="variant", leave=False, desc="fitness")
-
-    def progress(done: int, total: int) -> None:
+    def variants(self, done: int, total: int) -> None:
+        if self._variants is None:
+            self._variants = self._tqdm(file=sys.stderr, unit="variant", leave=False,
+                                        desc="fitness")
+        bar = self._variants
         if bar.total != total:
             bar.reset(total=total)
         bar.n = done
         bar.refresh()
 
+    def close(self) -> None:
+        self._close_variants()
+        self._stages.close()
+
+    def _close_variants(self) -> None:
+        if self._variants is not None:
+            self._variants.close()
+            self._variants = None
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[_ProgressBars | None]:
+    if not enabled:
+        yield None
+        return
+    bars = _ProgressBars()
     try:
-        yield progress
+        yield bars
     finally:
-        bar.close()
+        bars.close()
 
 
 # ---------------------------------------------------------------------------- pseudonymise
 
 
 def run_pseudonymise(args: argparse.Namespace) -> int:
+    from conformance.check import read_options
     from conformance.pseudonymise import new_key_file, pseudonymise_log
     from model.procedure import load_procedure
 
-    procedure = load_procedure()
-    options = _read_options(args, procedure, frozenset(procedure.activities), None)
+    options = read_options(load_procedure(), _log_format(args))
     if args.new_key:
         new_key_file(args.key_file)
     summary = pseudonymise_log(args.log, args.key_file, args.out, options)

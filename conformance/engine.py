@@ -19,9 +19,9 @@ Cases and order
     or ``Strategy discussion held``, or ``Police notified`` and is not a workplace case.
 
 As-of
-    ``config.as_of`` (or else the log's as-of time) is when the log was extracted. Events after
-    a given ``config.as_of`` are left out before judging and counted in
-    ``Judgement.excluded_after_as_of``.
+    ``config.as_of`` (or else the log's as-of time; or else its latest event) is when the log
+    was extracted. Events after it are left out before judging (the reader has already left out
+    those after its own as-of time) and counted in ``Judgement.excluded_after_as_of``.
 
 Order of judgement for each (case, rule)
     1. ``scope`` excludes the case (workplace / referral): ``not_applicable``.
@@ -74,13 +74,17 @@ existence
     event). Otherwise, no ``Case closed`` yet: ``pending``; else ``violated`` (the reason lists
     the missing entries).
 
-``not_applicable`` and ``not_assessable`` rows carry no trigger, evidence or deadline, and
-their ``date_only`` is False.
-
 Results
 -------
 ``Judgement.results`` is ordered by case (in the order the log's cases first appear) and, within
 a case, by rule; see ``RESULT_COLUMNS``. Times are UTC; messages show Europe/London local time.
+``trigger_*`` describe the event the judgement starts from: a response rule's trigger, a
+precedence rule's target, an absence rule's ``after``, an existence rule's ``trigger`` (or else
+its ``after``). ``evidence_*`` describe the event that decided it, as said above; ``*_row`` is the
+event's ``source_row``. ``deadline``, ``late_working_days`` and ``late_hours`` belong to response
+rules. ``not_applicable`` and ``not_assessable`` rows carry no trigger, evidence or deadline, and
+their ``date_only`` is False. ``reason`` is a short fixed text (why violated, pending, not
+applicable or not assessable; empty when satisfied).
 """
 
 from __future__ import annotations
@@ -89,7 +93,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -931,27 +935,47 @@ def _judge_rule(ctx: _Context, rule: Rule, config: CheckConfig) -> _Verdict:
 
 
 def _times(ns: I64) -> pd.arrays.DatetimeArray:
-    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize(UTC).array
+    """UTC times from nanoseconds (``NAT_NS`` = missing)."""
+    return pd.DatetimeIndex(ns.view("datetime64[ns]"), dtype="datetime64[ns, UTC]", copy=False).array
 
 
-def _rows(pos: I64, values: I64) -> pd.arrays.IntegerArray:
-    none = pos < 0
-    return pd.arrays.IntegerArray(np.where(none, 0, values[pos]), none)
-
-
-def _categorical(codes: npt.NDArray[np.integer], categories: Sequence[str]) -> pd.Categorical:
-    """A categorical from codes (-1 = missing) and category names."""
-    index = pd.Index(list(categories), dtype="str")
-    result: pd.Categorical = pd.Categorical.from_codes(codes, categories=index)
+def _categorical(
+    codes: npt.NDArray[np.integer], categories: pd.Index | Sequence[str]
+) -> pd.Categorical:
+    """A categorical from codes (-1 = missing) and distinct category names."""
+    index = categories if isinstance(categories, pd.Index) else pd.Index(list(categories), dtype="str")
+    result: pd.Categorical = pd.Categorical.from_codes(codes, categories=index, validate=False)
     return result
 
 
-def _categories(pos: I64, codes: I64, categories: list[str]) -> pd.Categorical:
-    """The category of the event at each position (missing where the position is -1)."""
-    return _categorical(np.where(pos < 0, -1, codes[np.maximum(pos, 0)]), categories)
-
-
 @dataclass(frozen=True)
+class _Events:
+    """The events at some positions (-1 = none), as result columns."""
+
+    activity: pd.Categorical
+    time: pd.arrays.DatetimeArray
+    row: pd.arrays.IntegerArray
+    date_only: Bools
+
+    @classmethod
+    def at(cls, log: _Log, pos: I64) -> _Events:
+        none = pos < 0
+        if not log.n:  # no events: every position is -1
+            safe = np.zeros(0, np.int64)
+            return cls(
+                _categorical(safe, log.activities), _times(np.full(0, NAT_NS, np.int64)),
+                pd.arrays.IntegerArray(safe, none), np.zeros(0, bool),
+            )
+        safe = np.where(none, 0, pos)
+        return cls(
+            activity=_categorical(np.where(none, -1, log.act[safe]), log.activities),
+            time=_times(np.where(none, NAT_NS, log.t[safe])),
+            row=pd.arrays.IntegerArray(log.row[safe], none),
+            date_only=~none & log.do[safe],
+        )
+
+
+@dataclass(frozen=True, eq=False)
 class Judgement:
     """Every rule judged on every case. See the module docstring for the semantics."""
 
@@ -972,7 +996,7 @@ class Judgement:
 
     def deviations(self) -> pd.DataFrame:
         """The violated rows, in case then rule order, with a plain-language ``message``."""
-        violated = self.results["status"].to_numpy() == "violated"
+        violated = self.results["status"].cat.codes.to_numpy() == _VIO
         rows: pd.DataFrame = self.results.loc[violated].reset_index(drop=True)
         trigger_date_only = self._event_dates["trigger_date_only"].to_numpy()[violated]
         evidence_date_only = self._event_dates["evidence_date_only"].to_numpy()[violated]
@@ -1058,69 +1082,46 @@ def _assemble(
     """The results frame, ordered by case then rule, and the per-row date-only flags."""
     n_rules, n_cases = len(rules), log.n_cases
 
-    def stacked(name: str) -> npt.NDArray[np.generic]:
-        # (rules, cases) stacked, then transposed to case-major order.
-        return np.stack([getattr(v, name) for v in verdicts]).T.reshape(-1) if verdicts else (
-            np.zeros(0)
-        )
+    def stacked(name: str, dtype: type[np.generic]) -> npt.NDArray[Any]:
+        """One column of every verdict, (rules, cases) transposed to case-major order."""
+        if not verdicts or not n_cases:
+            return np.zeros(0, dtype)
+        return np.stack([getattr(v, name) for v in verdicts], axis=1).reshape(-1)
 
-    if n_rules == 0 or n_cases == 0:
-        status = np.zeros(0, np.int8)
-        trigger = evidence = deadline = late_days = reason = np.zeros(0, np.int64)
-        late_hours = np.zeros(0, np.float64)
-        date_only = np.zeros(0, bool)
-    else:
-        status = stacked("status").astype(np.int8)
-        trigger = stacked("trigger").astype(np.int64)
-        evidence = stacked("evidence").astype(np.int64)
-        deadline = stacked("deadline").astype(np.int64)
-        late_days = stacked("late_days").astype(np.int64)
-        late_hours = stacked("late_hours").astype(np.float64)
-        date_only = stacked("date_only").astype(bool)
-        reason = stacked("reason").astype(np.int64)
+    trigger = _Events.at(log, stacked("trigger", np.int64))
+    evidence = _Events.at(log, stacked("evidence", np.int64))
+    late_days = stacked("late_days", np.int64)
     rule_codes = np.tile(np.arange(n_rules, dtype=np.int64), n_cases)
     case_codes = np.repeat(np.arange(n_cases, dtype=np.int64), n_rules)
     severities = [s.value for s in Severity]
     clauses = list(dict.fromkeys(r.clause for r in rules))
     severity_of = np.array([severities.index(r.severity.value) for r in rules], dtype=np.int64)
     clause_of = np.array([clauses.index(r.clause) for r in rules], dtype=np.int64)
-    safe_evidence = np.maximum(evidence, 0)
-    evidence_time = np.where(evidence >= 0, log.t[safe_evidence], NAT_NS) if log.n else evidence
-    trigger_time = np.where(trigger >= 0, log.t[np.maximum(trigger, 0)], NAT_NS) if log.n else (
-        trigger
-    )
     results = pd.DataFrame(
         copy=False,
         data={
             "case_id": _categorical(case_codes, log.case_ids),
             "rule_id": _categorical(rule_codes, [r.id for r in rules]),
-            "status": _categorical(status, list(STATUSES)),
+            "status": _categorical(stacked("status", np.int8), STATUSES),
             "severity": _categorical(severity_of[rule_codes], severities),
             "clause": _categorical(clause_of[rule_codes], clauses),
-            "trigger_activity": _categories(trigger, log.act, log.activities),
-            "trigger_time": _times(trigger_time),
-            "trigger_row": _rows(trigger, log.row),
-            "deadline": _times(deadline),
-            "evidence_activity": _categories(evidence, log.act, log.activities),
-            "evidence_time": _times(evidence_time),
-            "evidence_row": _rows(evidence, log.row),
+            "trigger_activity": trigger.activity,
+            "trigger_time": trigger.time,
+            "trigger_row": trigger.row,
+            "deadline": _times(stacked("deadline", np.int64)),
+            "evidence_activity": evidence.activity,
+            "evidence_time": evidence.time,
+            "evidence_row": evidence.row,
             "late_working_days": pd.arrays.IntegerArray(
                 np.maximum(late_days, 0), late_days < 0
             ),
-            "late_hours": late_hours,
-            "date_only": date_only,
-            "reason": _categorical(reason, reasons.texts),
-        }
+            "late_hours": stacked("late_hours", np.float64),
+            "date_only": stacked("date_only", np.bool_),
+            "reason": _categorical(stacked("reason", np.int64), reasons.texts),
+        },
     )
     event_dates = pd.DataFrame(
-        {
-            "trigger_date_only": (trigger >= 0) & log.do[np.maximum(trigger, 0)]
-            if log.n
-            else np.zeros(0, bool),
-            "evidence_date_only": (evidence >= 0) & log.do[safe_evidence]
-            if log.n
-            else np.zeros(0, bool),
-        }
+        {"trigger_date_only": trigger.date_only, "evidence_date_only": evidence.date_only}
     )
     return results, event_dates
 

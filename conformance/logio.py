@@ -1535,6 +1535,7 @@ def _build(table: _Table, options: ReadOptions) -> EventLog:
                     f"{excluded_lifecycle:,} events with another transition (such as start or "
                     f"schedule), left out"
                     + (f"; {lost:,} cases had no complete event" if lost else ""),
+                    topic="lifecycle",
                 )
             )
             if not keep.any():
@@ -1562,6 +1563,7 @@ def _build(table: _Table, options: ReadOptions) -> EventLog:
                 f"events at or before the as-of time {as_of.isoformat()}",
                 f"{excluded_after:,} events after it, left out"
                 + (f"; {lost:,} cases had no event before it" if lost else ""),
+                topic="after-as-of",
             )
         )
         keep = before
@@ -1612,6 +1614,7 @@ def _build(table: _Table, options: ReadOptions) -> EventLog:
                     f"{name}, {table.column_word} {table.columns['activity']!r}",
                     "activity names of the model, the rules or the mapping",
                     f"{sum(unknown.values()):,} events with other names, kept: {listed}{more}",
+                    topic="unknown-activities",
                 )
             )
     activity_names = pd.array(mapped, dtype="str")
@@ -1639,6 +1642,7 @@ def _build(table: _Table, options: ReadOptions) -> EventLog:
                 f"{name}, {table.column_word} {column!r}",
                 "no personal data in a log for auditing (pseudonymise it first)",
                 f"a {table.column_word} that looks like personal data: {reason}",
+                topic="personal-data",
             )
         )
 
@@ -1719,6 +1723,7 @@ def _case_attributes(
                     "the same value on every row of a case",
                     f"{int(conflict.sum()):,} cases whose rows disagree; the attribute is "
                     "treated as unknown for them",
+                    topic="attribute-conflicts",
                 )
             )
     conflict_rows.sort()

@@ -36,20 +36,35 @@ from model import contract
 from model.errors import Problem
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from conformance.engine import Judgement
     from conformance.fitness import FitnessResult
     from conformance.logio import EventLog
 
 __all__ = [
     "DEVIATION_COLUMNS",
+    "HEATMAP_MONTHS",
     "LATENESS_BANDS",
+    "TIMELINE_CAP",
     "Caveat",
     "CheckReport",
+    "compliance_figure",
+    "fitness_line",
+    "judgement_months",
     "lateness_band",
+    "lateness_figure",
     "lateness_text",
+    "monthly_figure",
+    "monthly_rates",
     "neutralise_csv_cells",
+    "png_bytes",
     "summary_text",
+    "timeline_cases",
+    "timeline_svg",
+    "to_html",
     "to_json",
+    "to_json_text",
     "write_outputs",
 ]
 
@@ -266,10 +281,26 @@ def _verb(n: int, one: str, many: str) -> str:
     return one if n == 1 else many
 
 
-def _said_elsewhere(problem: Problem) -> bool:
-    """Warnings of the reader that a caveat of its own already states (unknown activities,
-    events after the as-of time), so the reader is not told twice."""
-    return problem.expected.startswith(("activity names of the", "events at or before the as-of"))
+RESTATED_TOPICS: Final = frozenset(
+    {"unknown-activities", "after-as-of", "attribute-conflicts", "personal-data", "lifecycle"}
+)
+"""Reader warnings about these topics are stated by caveats built from the log's structured
+fields (``unknown_activities``, ``excluded_after_as_of``, ``attribute_conflicts``,
+``personal_data_columns``, ``excluded_other_lifecycle``), so they are not shown twice."""
+
+
+def _reader_warnings(log: EventLog) -> list[Problem]:
+    """The reader's warnings that no caveat restates, each once."""
+    out: list[Problem] = []
+    seen: set[str] = set()
+    for problem in log.warnings:
+        if problem.topic in RESTATED_TOPICS:
+            continue
+        text = str(problem)
+        if text not in seen:
+            seen.add(text)
+            out.append(problem)
+    return out
 
 
 def _caveats(report: CheckReport) -> list[Caveat]:
@@ -326,7 +357,7 @@ def _caveats(report: CheckReport) -> list[Caveat]:
             f"{_plural(n, 'event')} after the as-of time {_verb(n, 'was', 'were')} left out.",
             n,
         ))
-    excluded_lifecycle = int(getattr(log, "excluded_other_lifecycle", 0))
+    excluded_lifecycle = int(log.excluded_other_lifecycle)
     if excluded_lifecycle:
         out.append(Caveat(
             "lifecycle",
@@ -352,9 +383,7 @@ def _caveats(report: CheckReport) -> list[Caveat]:
             f"output: {names}. Consider removing them, or run 'lscb pseudonymise'.",
             len(log.personal_data_columns),
         ))
-    for problem in log.warnings:
-        if _said_elsewhere(problem):
-            continue
+    for problem in _reader_warnings(log):
         out.append(Caveat("log_warning", f"Reading the log: {problem}.", 1))
     fit = report.fitness
     if fit is not None:
@@ -644,6 +673,8 @@ def summary_text(report: CheckReport) -> str:
 
 
 def fitness_line(report: CheckReport) -> str:
+    """The control-flow fitness in one sentence: how many cases fit the model, the mean fitness
+    and the method; or why it was not computed."""
     fit = report.fitness
     if fit is None:
         note = f" ({report.fitness_note})" if report.fitness_note else ""
@@ -701,18 +732,27 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 # --------------------------------------------------------------------- charts
 
 
-def _png(figure: Any) -> str:
-    """A matplotlib figure as a data: URI (PNG, without the software version stamp)."""
+def png_bytes(figure: Figure) -> bytes:
+    """A chart as the HTML report embeds it: PNG at 100 dpi, cropped to what is drawn, without
+    the software version stamp (the same chart gives the same bytes)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None},
                    bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
 
 
-def _compliance_chart(summary: pd.DataFrame) -> str | None:
+def _png(figure: Figure) -> str:
+    """A chart as a data: URI (``png_bytes``)."""
+    return "data:image/png;base64," + base64.b64encode(png_bytes(figure)).decode("ascii")
+
+
+def compliance_figure(summary: pd.DataFrame) -> Figure | None:
+    """Compliance per rule (``CheckReport.summary``) as horizontal bars, dark for rules of
+    severity violation, light for warnings, each labelled with its rate and counts; the rules
+    no case was judged on are left out. None when no rule was judged."""
     from matplotlib.figure import Figure
 
     judged = summary[(summary["satisfied"] + summary["violated"]) > 0]
@@ -734,13 +774,14 @@ def _compliance_chart(summary: pd.DataFrame) -> str | None:
     axes.set_xticks([0, 25, 50, 75, 100])
     axes.set_xlabel("compliance: satisfied / (satisfied + violated), %")
     axes.spines[["top", "right"]].set_visible(False)
-    return _png(figure)
+    return figure
 
 
-def _judgement_months(results: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
-    """Local month ('2024-03') of each judgement: its trigger's time or, for a rule without a
-    trigger (never / by Case closed), the case's first event. Never the evidence's time: only
-    violated judgements have one, which would make those months look worse."""
+def judgement_months(results: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
+    """Local month ('2024-03', Europe/London) of each judgement (rows of
+    ``Judgement.results``): its trigger's time or, for a rule without a trigger (never / by
+    Case closed), the case's first event (``events``: the log's events). Never the evidence's
+    time: only violated judgements have one, which would make those months look worse."""
     starts = events.groupby("case_id", sort=False)["time_utc"].min()
     when = pd.to_datetime(results["case_id"].astype(object).map(starts), utc=True)
     if "trigger_time" in results:
@@ -753,28 +794,44 @@ def _judgement_months(results: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
     return months
 
 
-def _monthly_chart(report: CheckReport) -> tuple[str | None, str]:
-    from matplotlib.figure import Figure
-
+def monthly_rates(report: CheckReport) -> pd.DataFrame:
+    """Compliance (0 to 1: satisfied / (satisfied + violated)) per rule and month: one row per
+    rule judged in some month (index ``rule_id``, in rule order), one column per month
+    (``judgement_months``, ascending); NaN where nothing was judged. Empty when no judgement
+    has a month."""
     results = report.judgement.results
     judged = results[results["status"].isin(("satisfied", "violated"))]
     if judged.empty:
-        return None, ""
-    months = _judgement_months(judged, report.log.events)
+        return pd.DataFrame()
+    months = judgement_months(judged, report.log.events)
     frame = pd.DataFrame({"rule_id": judged["rule_id"].to_numpy(), "month": months.to_numpy(),
                           "ok": (judged["status"] == "satisfied").to_numpy()}).dropna()
     if frame.empty:
-        return None, ""
+        return pd.DataFrame()
     all_months = sorted(frame["month"].unique())
-    note = ""
-    if len(all_months) > HEATMAP_MONTHS:
-        note = (f"The latest {HEATMAP_MONTHS} of {len(all_months)} months are shown.")
-        all_months = all_months[-HEATMAP_MONTHS:]
-        frame = frame[frame["month"].isin(all_months)]
     present = set(frame["rule_id"])
     rules = [r.id for r in report.judgement.rules if r.id in present]
-    rate = frame.groupby(["rule_id", "month"])["ok"].mean().unstack().reindex(
+    rates: pd.DataFrame = frame.groupby(["rule_id", "month"])["ok"].mean().unstack().reindex(
         index=rules, columns=all_months)
+    return rates
+
+
+def monthly_figure(report: CheckReport, *, months: int = HEATMAP_MONTHS
+                   ) -> tuple[Figure | None, str]:
+    """A heatmap of ``monthly_rates`` (rules by month, red to green, with the percentages when
+    the grid is small) of the latest ``months`` months, and a note saying so when there are more
+    (else ''). The figure is None when no judgement has a month."""
+    from matplotlib.figure import Figure
+
+    rate = monthly_rates(report)
+    if rate.empty:
+        return None, ""
+    note = ""
+    if rate.shape[1] > months:
+        note = (f"The latest {months} of {rate.shape[1]} months are shown.")
+        rate = rate.iloc[:, -months:].dropna(how="all")
+    all_months = [str(m) for m in rate.columns]
+    rules = [str(r) for r in rate.index]
     figure = Figure(figsize=(min(2.5 + 0.45 * len(all_months), 18), 0.32 * len(rules) + 1.6))
     axes = figure.add_subplot()
     data = np.ma.masked_invalid(100 * rate.to_numpy(dtype=float))
@@ -790,10 +847,12 @@ def _monthly_chart(report: CheckReport) -> tuple[str | None, str]:
     figure.colorbar(image, ax=axes, label="compliance, %", fraction=0.03, pad=0.01)
     axes.set_xlabel("month (Europe/London) of the trigger, or of the case's start; empty: "
                     "nothing judged")
-    return _png(figure), note
+    return figure, note
 
 
-def _lateness_chart(deviations: pd.DataFrame) -> str | None:
+def lateness_figure(deviations: pd.DataFrame) -> Figure | None:
+    """Missed deadlines (``CheckReport.deviations`` with a lateness band) per band of
+    LATENESS_BANDS, stacked by severity. None when no deadline was missed."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -817,7 +876,7 @@ def _lateness_chart(deviations: pd.DataFrame) -> str | None:
     axes.set_ylabel("missed deadlines")
     axes.legend(frameon=False, fontsize=8)
     axes.spines[["top", "right"]].set_visible(False)
-    return _png(figure)
+    return figure
 
 
 # --------------------------------------------------------------------- timelines (inline SVG)
@@ -827,8 +886,9 @@ def _esc(value: Any) -> str:
     return html.escape("" if value is None or value is pd.NA else str(value), quote=True)
 
 
-def _timeline_cases(report: CheckReport) -> tuple[list[Any], int]:
-    """The deviating cases to draw (largest lateness first, then log order) and how many more."""
+def timeline_cases(report: CheckReport, limit: int = TIMELINE_CAP) -> tuple[list[Any], int]:
+    """The deviating cases to draw as timelines, at most ``limit``: the latest missed deadline
+    first, then in log order; and how many more deviating cases there are."""
     dev = report.deviations
     if dev.empty:
         return [], 0
@@ -841,8 +901,8 @@ def _timeline_cases(report: CheckReport) -> tuple[list[Any], int]:
         "late": per_case.to_numpy(),
         "order": [order.get(case, len(order)) for case in per_case.index],
     }).sort_values(["late", "order"], ascending=[False, True], kind="stable")
-    chosen = list(ranked["case_id"][:TIMELINE_CAP])
-    return chosen, max(0, len(ranked) - TIMELINE_CAP)
+    chosen = list(ranked["case_id"][:limit])
+    return chosen, max(0, len(ranked) - limit)
 
 
 def _ticks(start_ns: int, end_ns: int) -> list[tuple[int, str]]:
@@ -852,9 +912,11 @@ def _ticks(start_ns: int, end_ns: int) -> list[tuple[int, str]]:
     return [(int(s.value), s.tz_convert(LONDON).strftime(fmt)) for s in stamps]
 
 
-def _timeline_svg(case_id: Any, events: pd.DataFrame, deviations: pd.DataFrame) -> str:
-    """One case: each event a point on its activity's row along a time axis; each missed
-    deadline a dashed vertical line labelled with its rule."""
+def timeline_svg(case_id: Any, events: pd.DataFrame, deviations: pd.DataFrame) -> str:
+    """A timeline of one case as inline SVG (its values escaped): each of its ``events`` (rows
+    of the log's events) a point on its activity's row along a time axis, green for a trigger
+    and orange for evidence of its ``deviations`` (rows of ``CheckReport.deviations``), hollow
+    when known only to the day; each missed deadline a dashed red line labelled with its rule."""
     activities = list(dict.fromkeys(str(a) for a in events["activity"]))
     times = pd.to_datetime(events["time_utc"], utc=True).astype("int64").to_numpy()
     deadlines = [
@@ -924,7 +986,7 @@ def _timeline_svg(case_id: Any, events: pd.DataFrame, deviations: pd.DataFrame) 
 
 
 def _timelines_html(report: CheckReport) -> str:
-    chosen, more = _timeline_cases(report)
+    chosen, more = timeline_cases(report)
     if not chosen:
         return "<p>No case has a violated rule.</p>"
     events = report.log.events
@@ -939,7 +1001,7 @@ def _timelines_html(report: CheckReport) -> str:
             items.append(f"<li><b>{_esc(row.rule_id)}</b> ({_esc(row.clause)}, "
                          f"{_esc(row.severity)}): {_esc(row.message)}</li>")
         case_events = by_case.get(case)
-        svg = "" if case_events is None else _timeline_svg(case, case_events, case_dev)
+        svg = "" if case_events is None else timeline_svg(case, case_events, case_dev)
         blocks.append(f'<div class="case"><h3>Case {_esc(case)}</h3><ul>{"".join(items)}</ul>'
                       f"{svg}</div>")
     if more:
@@ -965,10 +1027,10 @@ def _table_html(frame: pd.DataFrame, columns: Sequence[str], headers: Sequence[s
     return f'<table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def _image(uri: str | None, alt: str, empty: str) -> str:
-    if uri is None:
+def _image(figure: Figure | None, alt: str, empty: str) -> str:
+    if figure is None:
         return f"<p>{_esc(empty)}</p>"
-    return f'<img src="{uri}" alt="{_esc(alt)}">'
+    return f'<img src="{_png(figure)}" alt="{_esc(alt)}">'
 
 
 def to_html(report: CheckReport) -> str:
@@ -1001,7 +1063,7 @@ def to_html(report: CheckReport) -> str:
     if len(dev) > TABLE_CAP:
         dev_table += (f"<p>The first {TABLE_CAP:,} of {len(dev):,} deviations are listed; all "
                       "are in deviations.csv.</p>")
-    monthly, monthly_note = _monthly_chart(report)
+    monthly, monthly_note = monthly_figure(report)
     caveats = "".join(f"<li>{_esc(c.message)}</li>" for c in report.caveats)
     fit = report.fitness
     fitness_detail = ""
@@ -1028,13 +1090,13 @@ def to_html(report: CheckReport) -> str:
         violations=f"{report.violations:,}",
         warnings=f"{len(report.deviations) - report.violations:,}",
         settings=settings or "<li>defaults</li>",
-        compliance_chart=_image(_compliance_chart(report.summary),
+        compliance_chart=_image(compliance_figure(report.summary),
                                 "compliance per rule", "No rule could be judged."),
         summary_table=summary_table,
         monthly_chart=_image(monthly, "compliance per rule by month",
                              "No judgement has a date to place it in a month."),
         monthly_note=_esc(monthly_note),
-        lateness_chart=_image(_lateness_chart(report.deviations),
+        lateness_chart=_image(lateness_figure(report.deviations),
                               "missed deadlines by how late", "No deadline was missed."),
         fitness_line=_esc(fitness_line(report)),
         fitness_detail=fitness_detail,

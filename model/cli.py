@@ -9,6 +9,7 @@ row or field, what was expected and what was found.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -39,6 +40,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        status = _run(argv)
+        sys.stdout.flush()  # here, so that a closed pipe is noticed while it can be handled
+    except BrokenPipeError:
+        # The reader of standard output went away (``lscb model show | head``): stop quietly.
+        # Standard output is pointed at devnull so that Python's final flush at exit does not
+        # fail again (the Python docs' "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    return status
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

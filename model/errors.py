@@ -21,6 +21,9 @@ class Problem:
     where: str
     expected: str
     found: str
+    topic: str = (
+        ""  # what a warning is about, for code that restates it (e.g. "unknown-activities")
+    )
 
     def __str__(self) -> str:
         return f"{self.where}: expected {self.expected}; found {self.found}"

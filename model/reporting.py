@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import importlib.resources
 import io
 import math
 import re
@@ -79,18 +78,6 @@ def notebook_path(kind: str) -> Path:
     if not path.is_file():
         raise LscbError(f"the notebook of the {kind} report is missing: expected {path}")
     return path
-
-
-def sample_log_path() -> Path:
-    """The simulated event log with injected slips that ships with the package."""
-    return Path(str(importlib.resources.files("conformance").joinpath("data", "sample_log.csv")))
-
-
-def sample_ground_truth_path() -> Path:
-    """What was injected into the sample log: one row per (case, rule) the log breaks."""
-    return Path(
-        str(importlib.resources.files("conformance").joinpath("data", "sample_ground_truth.csv"))
-    )
 
 
 def sha256_of(path: Path) -> str:
@@ -371,11 +358,12 @@ def _png_image(figure: Any) -> Any:
     )
 
 
-def _file_image(path: Path) -> Any:
+def _png_bytes_image(data: bytes) -> Any:
+    """PNG bytes as an IPython image, shown at their own size."""
     from IPython.display import Image
 
     return Image(  # type: ignore[no-untyped-call]
-        data=path.read_bytes(), format="png"
+        data=data, format="png"
     )
 
 
@@ -655,23 +643,23 @@ def scenario_findings(
 
 def simulation_figure(result: SimulationResult, name: str) -> Any:
     """One of the simulator's plots of ``result`` ('compliance', 'utilisation', 'queues',
-    'bottlenecks') as a PNG image."""
-    from simulation.plots import plot_result
+    'bottlenecks') as a PNG image, the same as ``lscb simulate --plots`` writes."""
+    from simulation import plots
 
-    with tempfile.TemporaryDirectory(prefix="lscb-plots-") as work:
-        paths = {p.stem: p for p in plot_result(result, Path(work))}
-        if name not in paths:
-            raise LscbError(f"no plot '{name}'; the plots are: {', '.join(sorted(paths))}")
-        return _file_image(paths[name])
+    if name not in plots.RESULT_FIGURES:
+        raise LscbError(
+            f"no plot '{name}'; the plots are: {', '.join(sorted(plots.RESULT_FIGURES))}"
+        )
+    return _png_bytes_image(plots.png_bytes(plots.result_figure(result, name)))
 
 
 def sweep_figure(result: SweepResult, rule_id: str) -> Any:
-    """The simulator's heatmap of compliance with ``rule_id`` over the sweep's grid."""
-    from simulation.plots import plot_sweep
+    """The simulator's heatmap of compliance with ``rule_id`` over the sweep's grid (the first,
+    when further fields are varied)."""
+    from simulation import plots
 
-    with tempfile.TemporaryDirectory(prefix="lscb-sweep-") as work:
-        paths = plot_sweep(result, rule_id, Path(work))
-        return _file_image(paths[0])
+    _name, figure = plots.sweep_figures(result, rule_id)[0]
+    return _png_bytes_image(plots.png_bytes(figure))
 
 
 def sweep_findings(result: SweepResult, rule_id: str, procedure: Procedure) -> list[str]:
@@ -699,7 +687,7 @@ def sweep_findings(result: SweepResult, rule_id: str, procedure: Procedure) -> l
 
 
 def audit(
-    log_path: Path | str | None = None,
+    log_path: Path | str,
     *,
     procedure_path: Path | str | None = None,
     mapping_path: Path | str | None = None,
@@ -707,56 +695,20 @@ def audit(
     as_of: str | None = None,
     fitness_method: str = "auto",
 ) -> CheckReport:
-    """Check an event log as ``lscb check`` does (the procedure's rules, a mapping file and a
-    check configuration file if given) and return the conformance report's data. ``log_path``
-    None is the sample log that ships with the package."""
-    from conformance.config import config_with_overrides, load_check_config
-    from conformance.engine import CheckConfig, judge
-    from conformance.fitness import fitness
-    from conformance.logio import ColumnMap, ReadOptions, load_mapping, read_log
-    from conformance.report import CheckReport
-    from model.procedure import load_procedure
+    """Check an event log as ``lscb check`` does (``conformance.check.check``: the procedure's
+    rules, a mapping file and a check configuration file if given) and return the conformance
+    report's data."""
+    from conformance.check import LogFormat, check
+    from conformance.config import load_check_config
 
-    procedure = load_procedure(procedure_path)
-    vocabulary = frozenset(procedure.activities)
-    attributes = tuple(procedure.boolean_attributes)
-    config = load_check_config(config_path) if config_path is not None else CheckConfig()
-    if as_of is not None:
-        config = config_with_overrides(config, as_of=as_of)
-    columns, activity_map = (
-        load_mapping(Path(mapping_path), vocabulary, attributes)
-        if mapping_path is not None
-        else (ColumnMap(), {})
+    return check(
+        log_path,
+        procedure=procedure_path,
+        log_format=LogFormat(mapping=None if mapping_path is None else Path(mapping_path)),
+        config=None if config_path is None else load_check_config(config_path),
+        as_of=as_of,
+        fitness=fitness_method,
     )
-    options = ReadOptions(
-        columns=columns,
-        activity_map=activity_map,
-        vocabulary=vocabulary,
-        attributes=attributes,
-        as_of=None if config.as_of is None else config.as_of.to_pydatetime(),
-    )
-    path = Path(log_path) if log_path is not None else sample_log_path()
-    log = read_log(path, options)
-    judgement = judge(log, procedure.rules, config)
-    in_flow = {task.activity for task in procedure.tasks()}
-    result, note = None, ""
-    if fitness_method == "none":
-        note = "switched off"
-    elif log.events.empty or not log.events["activity"].isin(in_flow).any():
-        note = "no event of the log is a step of the model"
-    else:
-        result = fitness(log, procedure, fitness_method)
-    cal = config.calendar
-    settings = {
-        "procedure": Path(procedure_path).name if procedure_path else "built-in (1.4.9)",
-        "close of business": cal.close_of_business.strftime("%H:%M"),
-        "the same day": str(cal.same_day),
-        "day counting": str(cal.day_counting),
-        "ICPC clock": config.icpc_clock,
-    }
-    if mapping_path is not None:
-        settings["mapping"] = Path(mapping_path).name
-    return CheckReport(log, judgement, result, note, settings)
 
 
 def audit_overview(report: CheckReport) -> str:
@@ -802,52 +754,46 @@ def compliance_summary(report: CheckReport) -> pd.DataFrame:
 
 def monthly_compliance(report: CheckReport) -> pd.DataFrame:
     """Compliance per rule (rows) and month of the trigger (columns, Europe/London), as
-    percentages; empty where nothing was judged that month."""
-    from conformance.report import _judgement_months
+    percentages; empty where nothing was judged that month (from
+    ``conformance.report.monthly_rates``)."""
+    from conformance.report import monthly_rates
 
-    results = report.judgement.results
-    judged = results[results["status"].isin(("satisfied", "violated"))]
-    if judged.empty:
+    rates = monthly_rates(report)
+    if rates.empty:
         return pd.DataFrame()
-    frame = pd.DataFrame(
-        {
-            "rule": judged["rule_id"].to_numpy(),
-            "month": _judgement_months(judged, report.log.events).to_numpy(),
-            "met": (judged["status"] == "satisfied").to_numpy(),
-        }
-    ).dropna()
-    rates = frame.groupby(["rule", "month"])["met"].mean().unstack()
-    order = [r.id for r in report.judgement.rules if r.id in rates.index]
-    rates = rates.reindex(order)
+    rates = rates.rename_axis(index="rule", columns="month")
     return rates.map(lambda v: "" if pd.isna(v) else f"{100 * v:.0f}%")
 
 
 def audit_chart(report: CheckReport, which: str) -> Any:
-    """One of the conformance report's charts as a PNG image: 'compliance' (per rule),
-    'monthly' (per rule and month) or 'lateness' (missed deadlines by how late); a Markdown
-    sentence when there is nothing to draw."""
-    from IPython.display import Image, Markdown
+    """One of the conformance report's charts as a PNG image (as its HTML report embeds it):
+    'compliance' (per rule), 'monthly' (per rule and month) or 'lateness' (missed deadlines by
+    how late); a Markdown sentence when there is nothing to draw."""
+    from IPython.display import Markdown
 
-    from conformance import report as conformance_report
+    from conformance.report import (
+        compliance_figure,
+        lateness_figure,
+        monthly_figure,
+        png_bytes,
+    )
 
     if which == "compliance":
-        uri = conformance_report._compliance_chart(report.summary)
+        figure = compliance_figure(report.summary)
         empty = "No rule could be judged."
     elif which == "monthly":
-        uri, _note = conformance_report._monthly_chart(report)
+        figure, _note = monthly_figure(report)
         empty = "No judgement has a date to place it in a month."
     elif which == "lateness":
-        uri = conformance_report._lateness_chart(report.deviations)
+        figure = lateness_figure(report.deviations)
         empty = "No deadline was missed."
     else:
         raise LscbError(f"no chart '{which}'; the charts are: compliance, monthly, lateness")
-    if uri is None:
+    if figure is None:
         return Markdown(  # type: ignore[no-untyped-call]
             f"*{empty}*"
         )
-    return Image(  # type: ignore[no-untyped-call]
-        data=base64.b64decode(uri.split(",", 1)[1]), format="png"
-    )
+    return _png_bytes_image(png_bytes(figure))
 
 
 def deviations_table(report: CheckReport, limit: int = 200) -> pd.DataFrame:
@@ -885,15 +831,14 @@ def deviations_table(report: CheckReport, limit: int = 200) -> pd.DataFrame:
 
 
 def case_timelines(report: CheckReport, cases: int = 4) -> Any:
-    """Timelines of the ``cases`` deviating cases that missed a deadline by most (then in log
-    order): each event on its activity's row, each missed deadline a dashed line; hollow points
-    are events known only to the day."""
+    """Timelines of the ``cases`` deviating cases (at most TIMELINE_CAP, as in the conformance
+    report) that missed a deadline by most (then in log order): each event on its activity's
+    row, each missed deadline a dashed line; hollow points are events known only to the day."""
     from IPython.display import HTML
 
-    from conformance import report as conformance_report
+    from conformance.report import TIMELINE_CAP, timeline_cases, timeline_svg
 
-    chosen, _more = conformance_report._timeline_cases(report)
-    chosen = chosen[:cases]
+    chosen, _more = timeline_cases(report, min(cases, TIMELINE_CAP))
     if not chosen:
         return HTML(  # type: ignore[no-untyped-call]
             "<p><em>No case has a violated rule.</em></p>"
@@ -908,7 +853,7 @@ def case_timelines(report: CheckReport, cases: int = 4) -> Any:
             f"{html.escape(str(r.severity))}): {html.escape(str(r.message))}</li>"
             for r in case_dev.itertuples(index=False)
         )
-        svg = conformance_report._timeline_svg(case, events[events["case_id"] == case], case_dev)
+        svg = timeline_svg(case, events[events["case_id"] == case], case_dev)
         blocks.append(f"<h4>Case {html.escape(str(case))}</h4><ul>{items}</ul>{svg}")
     return HTML(  # type: ignore[no-untyped-call]
         '<div class="lscb-timelines">' + "".join(blocks) + "</div>"

@@ -390,12 +390,21 @@ def parse_rule_list(
     return tuple(rules)
 
 
-def load_rules(
+@dataclass(frozen=True)
+class RulesFile:
+    """A local rules file as loaded: its rules, and the activity names it declares under
+    ``activities:`` (names it may use besides the procedure's, e.g. another log's vocabulary)."""
+
+    rules: tuple[Rule, ...]
+    activities: frozenset[str] = frozenset()
+
+
+def load_rules_file(
     path: Path | str,
     activities: set[str],
     boolean_attributes: set[str],
     known_ids: set[str] | None = None,
-) -> tuple[Rule, ...]:
+) -> RulesFile:
     """Load a local rules file: ``rules:`` (a list written with the templates) and, optionally,
     ``activities:`` (names the file may use besides the procedure's, e.g. for another log's
     vocabulary). Every problem is reported at once, with line numbers."""
@@ -444,4 +453,14 @@ def load_rules(
     )
     if problems:
         raise InputError(source, problems)
-    return rules
+    return RulesFile(rules=rules, activities=frozenset(extra))
+
+
+def load_rules(
+    path: Path | str,
+    activities: set[str],
+    boolean_attributes: set[str],
+    known_ids: set[str] | None = None,
+) -> tuple[Rule, ...]:
+    """The rules of a local rules file (``load_rules_file(...).rules``)."""
+    return load_rules_file(path, activities, boolean_attributes, known_ids).rules

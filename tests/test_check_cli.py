@@ -379,3 +379,79 @@ def test_pseudonymise_then_check_gives_the_same_judgements(
                    str(tmp_path / "again.csv"), "--new-key"])
     _, err = capsys.readouterr()
     assert status == 2 and "key" in err
+
+
+# ----------------------------------------------------------------------- the library function
+
+
+def test_the_command_and_the_audit_report_run_the_same_check(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.check import check
+    from conformance.report import to_json_text
+    from model import reporting
+
+    report = check(EVERY_RULE, as_of=AS_OF)
+    assert main(["check", str(EVERY_RULE), "--as-of", AS_OF, "--format", "json"]) == 1
+    assert to_json_text(report) == capsys.readouterr().out
+    audited = reporting.audit(EVERY_RULE, as_of=AS_OF)
+    assert to_json_text(audited) == to_json_text(report)
+    assert audited.options == report.options
+    assert report.options["rules"] == "the procedure's"
+    assert report.options["control-flow fitness"] == "auto"
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.stages: list[str] = []
+        self.done: list[tuple[int, int]] = []
+
+    def stage(self, name: str) -> None:
+        self.stages.append(name)
+
+    def variants(self, done: int, total: int) -> None:
+        self.done.append((done, total))
+
+
+def test_check_tells_its_progress_and_refuses_an_unknown_fitness_method() -> None:
+    from conformance.check import check
+
+    recorder = _Recorder()
+    report = check(EVERY_RULE, as_of=AS_OF, fitness="alignments", progress=recorder)
+    assert recorder.stages == ["reading the log", "judging the rules", "control-flow fitness"]
+    assert recorder.done and all(0 <= d <= t for d, t in recorder.done)
+    assert report.fitness is not None
+    assert recorder.done[-1][0] == recorder.done[-1][1] == report.fitness.variants
+    with pytest.raises(ValueError, match="fitness must be one of auto, alignments"):
+        check(EVERY_RULE, fitness="fast")
+
+
+def test_a_rules_file_declares_the_activities_it_knows(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from model.procedure import load_procedure
+    from model.rules import load_rules, load_rules_file
+
+    rules = tmp_path / "breaks.yaml"
+    rules.write_text(
+        "activities:\n  - Coffee break\n"
+        "rules:\n"
+        "  - id: no-coffee-break\n"
+        "    clause: local\n"
+        "    severity: warning\n"
+        "    template: absence\n"
+        "    activity: Coffee break\n",
+        encoding="utf-8",
+    )
+    procedure = load_procedure()
+    names, flags = set(procedure.activities), set(procedure.boolean_attributes)
+    loaded = load_rules_file(rules, names, flags)
+    assert loaded.activities == frozenset({"Coffee break"})
+    assert [r.id for r in loaded.rules] == ["no-coffee-break"]
+    assert load_rules(rules, names, flags) == loaded.rules
+    _, plain = check_json(capsys, str(EVERY_RULE), "--as-of", AS_OF, "--fitness", "none")
+    assert [w for w in plain["warnings"] if w["kind"] == "unknown_activity"]
+    _, report = check_json(capsys, str(EVERY_RULE), "--as-of", AS_OF, "--fitness", "none",
+                           "--rules", str(rules))
+    assert not [w for w in report["warnings"] if w["kind"] == "unknown_activity"]
+    assert not [w for w in report["warnings"] if "Coffee break" in w["message"]]
+    found = {(d["case_id"], d["rule_id"]) for d in report["deviations"]}
+    assert found == EXPECTED | {("R3", "no-coffee-break")}

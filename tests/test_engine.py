@@ -20,6 +20,7 @@ from conformance.engine import (
     judge,
     log_from_frame,
 )
+from conformance.logio import EventLog
 from model.calendar import LONDON, CalendarConfig, DayCounting, SameDay, Within
 from model.contract import RULE_IDS
 from model.errors import InputError
@@ -45,7 +46,7 @@ def make(
     cases: Mapping[str, Events],
     attrs: Mapping[str, Mapping[str, bool | None]] | None = None,
     as_of: str | None = None,
-) -> object:
+) -> EventLog:
     rows = []
     for case_id, events in cases.items():
         for activity, text in events:
@@ -69,7 +70,7 @@ def run(
     config: CheckConfig | None = None,
     rules: Sequence[Rule] = RULES,
 ) -> Judgement:
-    return judge(make(cases, attrs, as_of), rules, config)  # type: ignore[arg-type]
+    return judge(make(cases, attrs, as_of), rules, config)
 
 
 def row(j: Judgement, case: str, rule: str) -> pd.Series:
@@ -1045,6 +1046,16 @@ def test_unsorted_input_is_sorted_by_time_then_file_order() -> None:
     object.__setattr__(log, "events", shuffled)
     j = judge(log, RULES)
     assert statuses(j, "discuss-before-informing-family") == {"x": "satisfied", "y": "violated"}
+
+
+def test_categorical_columns_give_the_same_results() -> None:
+    cases = {"a": conformant_workplace(), "b": conformant_referral()}
+    log = make(cases)
+    plain = judge(log, RULES)
+    events = log.events.astype({"case_id": "category", "activity": "category"})
+    object.__setattr__(log, "events", events)
+    categorical = judge(log, RULES)
+    pd.testing.assert_frame_equal(categorical.results, plain.results)
 
 
 def test_check_config_validation() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -16,10 +17,18 @@ from conformance.report import (
     DEVIATION_COLUMNS,
     TIMELINE_CAP,
     CheckReport,
+    compliance_figure,
+    judgement_months,
     lateness_band,
+    lateness_figure,
     lateness_text,
+    monthly_figure,
+    monthly_rates,
     neutralise_csv_cells,
+    png_bytes,
     summary_text,
+    timeline_cases,
+    timeline_svg,
     to_html,
     to_json,
     write_outputs,
@@ -189,3 +198,84 @@ def test_token_replay_verdicts_come_with_a_caveat() -> None:
     assert caveat.count == int((~report.fitness.cases["is_fit"]).sum())  # type: ignore[union-attr]
     aligned = report_of(EVERY_RULE, as_of="2024-03-01T12:00:00", with_fitness=True)
     assert "token_replay" not in {c.kind for c in aligned.caveats}
+
+
+def test_reader_warnings_are_said_once_and_not_beside_their_caveats(tmp_path: Path) -> None:
+    log = write(tmp_path, (
+        "case_id,activity,timestamp,child_name,alleged_is_child\n"
+        "A,Police notified,2024-01-08T09:00:00,Jane Doe,false\n"
+        "A,Police notified,2024-01-08T09:00:00,Jane Doe,false\n"
+        "A,Tea,2024-01-09T09:00:00,Jane Doe,true\n"
+        "A,Case closed,2024-01-10T09:00:00,Jane Doe,false\n"
+        "B,Police notified,2024-10-27T01:30:00,Jane Doe,false\n"
+        "B,Case closed,2024-11-05T09:00:00,Jane Doe,false\n"
+    ))
+    report = report_of(log, as_of="2024-11-01T12:00:00")
+    assert len(report.log.warnings) == 6  # every kind below, from the reader
+    kinds = [c.kind for c in report.caveats]
+    for kind in ("unknown_activity", "after_as_of", "attribute_conflict", "personal_data"):
+        assert kinds.count(kind) == 1, kind
+    read = [c.message for c in report.caveats if c.kind == "log_warning"]
+    # Said by the caveats above, from the log's structured fields: not repeated.
+    for column in ("'activity'", "'alleged_is_child'", "'child_name'"):
+        assert not [m for m in read if column in m], column
+    assert not [m for m in read if "as-of" in m]
+    # The others as the reader wrote them, once each.
+    assert len(read) == 2
+    assert "column 'timestamp': expected unambiguous local times" in read[0]
+    assert "expected each event once" in read[1]
+    twice = replace(report.log, warnings=report.log.warnings * 2)
+    again = CheckReport(twice, report.judgement)
+    assert [c.message for c in again.caveats] == [c.message for c in report.caveats]
+
+
+def test_charts_are_public_figures_or_none(tmp_path: Path) -> None:
+    report = report_of(EVERY_RULE, as_of="2024-03-01T12:00:00")
+    figure = compliance_figure(report.summary)
+    assert figure is not None
+    data = png_bytes(figure)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png_bytes(compliance_figure(report.summary)) == data  # type: ignore[arg-type]
+    assert lateness_figure(report.deviations) is not None
+    whole, note = monthly_figure(report)
+    assert whole is not None and note == ""
+    latest, note = monthly_figure(report, months=1)
+    assert latest is not None and note == "The latest 1 of 2 months are shown."
+    nothing = report_of(write(tmp_path, "case_id,activity,timestamp\n"
+                                        "A,Case closed,2024-01-08T09:00:00\n"))
+    assert lateness_figure(nothing.deviations) is None
+    judged_none = nothing.summary.assign(satisfied=0, violated=0)
+    assert compliance_figure(judged_none) is None
+
+
+def test_monthly_rates_by_trigger_month(tmp_path: Path) -> None:
+    report = report_of(EVERY_RULE, as_of="2024-03-01T12:00:00")
+    rates = monthly_rates(report)
+    assert list(rates.columns) == ["2024-01", "2024-03"]
+    order = [r.id for r in report.judgement.rules]
+    assert list(rates.index) == [r for r in order if r in set(rates.index)]
+    assert ((rates >= 0) & (rates <= 1) | rates.isna()).all().all()
+    results = report.judgement.results
+    months = judgement_months(results, report.log.events)
+    assert months.dropna().isin(rates.columns).all()
+    # One month only: the month's rate is the rule's compliance.
+    january = report_of(write(tmp_path, "\n".join(
+        line for line in EVERY_RULE.read_text(encoding="utf-8").splitlines()
+        if line.split(",", 1)[0] in ("case_id", "W1", "W2", "W3")) + "\n"))
+    rates = monthly_rates(january)
+    assert list(rates.columns) == ["2024-01"]
+    summary = january.summary.set_index("rule_id")["compliance"].dropna()
+    assert rates["2024-01"].to_dict() == pytest.approx(summary.to_dict())
+
+
+def test_timeline_cases_latest_first_up_to_a_limit() -> None:
+    report = report_of(EVERY_RULE, as_of="2024-03-01T12:00:00")
+    every, more = timeline_cases(report)
+    assert (sorted(every), more) == (["R2", "R3", "W2", "W3"], 0)
+    assert every[0] == "R2"  # its ICPC came 6 working days late: the latest
+    two, more = timeline_cases(report, 2)
+    assert (two, more) == (every[:2], 2)
+    events = report.log.events
+    svg = timeline_svg("R2", events[events["case_id"] == "R2"],
+                       report.deviations[report.deviations["case_id"] == "R2"])
+    assert svg.startswith('<svg class="timeline"') and "icpc-within-15-working-days" in svg

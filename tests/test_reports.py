@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 import model
+from conformance import sample_ground_truth_path, sample_log_path
 from model import reporting
 from model.cli import main
 from model.errors import LscbError
@@ -49,7 +50,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     commands = {
         "procedure": ["report", "procedure"],
         "scenario": ["report", "scenario", *SMALL_SCENARIO],
-        "audit": ["report", "audit", str(reporting.sample_log_path())],
+        "audit": ["report", "audit", str(sample_log_path())],
     }
     paths = {}
     for kind, command in commands.items():
@@ -67,7 +68,7 @@ def _inputs(kind: str) -> list[tuple[str, str]]:
     if kind == "scenario":
         found.append(("built-in default scenario", _sha256(default_scenario_path())))
     if kind == "audit":
-        log = reporting.sample_log_path()
+        log = sample_log_path()
         found.append((log.name, _sha256(log)))
     return found
 
@@ -193,7 +194,7 @@ def test_audit_shows_the_caveats(reports: dict[str, Path]) -> None:
     assert "rest on events known only to the day" in text
     assert "could not be judged" in text
     assert "Case note added" in text
-    truth = pd.read_csv(reporting.sample_ground_truth_path(), dtype=str, keep_default_na=False)
+    truth = pd.read_csv(sample_ground_truth_path(), dtype=str, keep_default_na=False)
     breaking = truth.loc[truth["rule_ids"] != "", "case_id"]
     assert len(breaking)
     for case_id in breaking:
@@ -274,14 +275,14 @@ def test_sample_log_is_what_the_script_makes(tmp_path: Path) -> None:
         timeout=300,
     )
     for name in ("sample_log.csv", "sample_ground_truth.csv"):
-        shipped = (reporting.sample_log_path().parent / name).read_bytes()
+        shipped = (sample_log_path().parent / name).read_bytes()
         assert (tmp_path / name).read_bytes() == shipped, f"{name} is stale: rerun the script"
 
 
 def test_every_injected_slip_is_a_deviation_of_the_sample_log() -> None:
-    report = reporting.audit(fitness_method="none")
+    report = reporting.audit(sample_log_path(), fitness_method="none")
     violated = set(zip(report.deviations["case_id"], report.deviations["rule_id"], strict=True))
-    truth = pd.read_csv(reporting.sample_ground_truth_path(), dtype=str, keep_default_na=False)
+    truth = pd.read_csv(sample_ground_truth_path(), dtype=str, keep_default_na=False)
     expected = {
         (c, r)
         for c, rules in zip(truth["case_id"], truth["rule_ids"], strict=True)
@@ -289,7 +290,7 @@ def test_every_injected_slip_is_a_deviation_of_the_sample_log() -> None:
         if r
     }
     assert expected and expected <= violated
-    rows = pd.read_csv(reporting.sample_log_path(), dtype=str)
+    rows = pd.read_csv(sample_log_path(), dtype=str)
     local_names = int((rows["activity"] == "Case note added").sum())
     assert local_names and report.log.unknown_activities == {"Case note added": local_names}
     assert report.judgement.results["date_only"].any()
@@ -297,7 +298,7 @@ def test_every_injected_slip_is_a_deviation_of_the_sample_log() -> None:
 
 
 def test_audit_as_of_leaves_later_events_out_and_deadlines_pending() -> None:
-    report = reporting.audit(as_of="2024-12-31T12:00", fitness_method="none")
+    report = reporting.audit(sample_log_path(), as_of="2024-12-31T12:00", fitness_method="none")
     assert report.judgement.as_of == pd.Timestamp("2024-12-31T12:00Z")
     assert report.log.excluded_after_as_of > 0
     assert (report.judgement.results["status"] == "pending").any()

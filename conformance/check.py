@@ -1,0 +1,248 @@
+"""One check of an event log: read it, judge every case against the rules, measure how well its
+steps fit the model, and return the :class:`~conformance.report.CheckReport` that every output
+(terminal summary, JSON, CSV, HTML, the audit report) is built from.
+
+``lscb check`` and the audit report (``model.reporting.audit``) both call :func:`check`, so they
+read, judge and measure a log the same way::
+
+    from conformance import sample_log_path
+    from conformance.check import check
+
+    report = check(sample_log_path(), as_of="2024-12-31T12:00")
+    report.summary            # per rule: counts per status and compliance
+    report.deviations         # one row per violated rule per case
+
+Errors in the inputs (the log, the procedure, a rules, mapping or configuration file, an
+``as_of`` that is not a time) raise ``model.errors.InputError`` naming every problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from model.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from conformance.engine import CheckConfig
+    from conformance.fitness import FitnessResult
+    from conformance.logio import EventLog, ReadOptions
+    from conformance.report import CheckReport
+    from model.procedure import Procedure
+    from model.rules import Rule
+
+__all__ = [
+    "FITNESS_METHODS",
+    "CheckProgress",
+    "LogFormat",
+    "check",
+    "read_options",
+    "rules_to_judge",
+]
+
+FITNESS_METHODS: Final = ("auto", "alignments", "token-replay", "none")
+"""How control-flow fitness is measured: ``auto`` (alignments up to 2,000 distinct variants,
+else token replay), ``alignments``, ``token-replay``, or ``none`` (not measured)."""
+
+BUILT_IN_PROCEDURE: Final = "built-in (1.4.9)"
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    """How a log's file is laid out when it is not in the contract's schema. The defaults read
+    the contract's schema.
+
+    ``mapping``: a YAML file of column names and local activity names
+    (``conformance.logio.load_mapping``); the ``*_column`` fields name a column and override
+    the mapping's; ``timestamp_format``: a strptime format for timestamps that are not ISO 8601;
+    ``delimiter``: the CSV separator (None: guessed); ``encoding``: the file's encoding (None:
+    UTF-8).
+    """
+
+    mapping: Path | None = None
+    case_column: str | None = None
+    activity_column: str | None = None
+    timestamp_column: str | None = None
+    resource_column: str | None = None
+    timestamp_format: str | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
+
+
+class CheckProgress(Protocol):
+    """What :func:`check` reports while it works (for a progress bar)."""
+
+    def stage(self, name: str) -> None:
+        """A stage begins: 'reading the log', 'judging the rules', 'control-flow fitness'."""
+
+    def variants(self, done: int, total: int) -> None:
+        """Control-flow fitness has judged ``done`` of ``total`` distinct variants."""
+
+
+def rules_to_judge(
+    procedure: Procedure,
+    rules_files: Sequence[Path | str] = (),
+    *,
+    contract_rules: bool = True,
+) -> tuple[tuple[Rule, ...], frozenset[str]]:
+    """The rules to judge (the procedure's unless ``contract_rules`` is False, then those of
+    each rules file) and the activity names the model and those files know (the names the
+    files declare under ``activities:`` and those their rules use). Raises InputError when
+    there is no rule at all."""
+    from model.rules import load_rules_file
+
+    rules: list[Rule] = list(procedure.rules) if contract_rules else []
+    vocabulary = set(procedure.activities)
+    for path in rules_files:
+        loaded = load_rules_file(path, set(procedure.activities),
+                                 set(procedure.boolean_attributes),
+                                 known_ids={r.id for r in rules})
+        rules.extend(loaded.rules)
+        vocabulary |= loaded.activities
+        for rule in loaded.rules:
+            vocabulary |= rule.activities()
+    if not rules:
+        raise InputError("options", [Problem(
+            "--no-contract-rules", "at least one rules file (--rules FILE.yaml) to judge",
+            "no rules at all")])
+    return tuple(rules), frozenset(vocabulary)
+
+
+def read_options(
+    procedure: Procedure,
+    log_format: LogFormat = LogFormat(),
+    *,
+    vocabulary: frozenset[str] | None = None,
+    as_of: pd.Timestamp | None = None,
+) -> ReadOptions:
+    """How to read a log for ``procedure``: its case attributes, the activity names known
+    (``vocabulary``; default: the procedure's), the columns and local names of ``log_format``
+    (its mapping file is read here) and the as-of time (None: the log's latest timestamp)."""
+    from conformance.logio import ColumnMap, ReadOptions, load_mapping
+
+    known = frozenset(procedure.activities) if vocabulary is None else vocabulary
+    attributes = tuple(procedure.boolean_attributes)
+    columns, activity_map = (
+        load_mapping(log_format.mapping, known, attributes) if log_format.mapping is not None
+        else (ColumnMap(), {})
+    )
+    given: dict[str, Any] = {
+        "case_id": log_format.case_column,
+        "activity": log_format.activity_column,
+        "timestamp": log_format.timestamp_column,
+        "resource": log_format.resource_column,
+    }
+    columns = replace(columns, **{k: v for k, v in given.items() if v is not None})
+    return ReadOptions(
+        columns=columns,
+        activity_map=activity_map,
+        vocabulary=known,
+        attributes=attributes,
+        timestamp_format=log_format.timestamp_format,
+        delimiter=log_format.delimiter,
+        encoding=log_format.encoding,
+        as_of=None if as_of is None else as_of.to_pydatetime(),
+    )
+
+
+def check(
+    log_path: Path | str,
+    *,
+    procedure: Path | str | None = None,
+    rules_files: Sequence[Path | str] = (),
+    contract_rules: bool = True,
+    log_format: LogFormat = LogFormat(),
+    config: CheckConfig | None = None,
+    as_of: str | None = None,
+    fitness: str = "auto",
+    progress: CheckProgress | None = None,
+) -> CheckReport:
+    """Check the event log at ``log_path`` (CSV, Parquet or XES) and return the report's data.
+
+    ``procedure``: a procedure file (None: the built-in procedure 1.4.9). ``rules_files``: local
+    rules files, judged like the procedure's rules (which are left out when ``contract_rules``
+    is False). ``log_format``: how the file is laid out. ``config``: the calendar and other
+    settings (None: the defaults); ``as_of`` (ISO 8601 text, as on the command line) overrides
+    its as-of time. ``fitness``: one of FITNESS_METHODS. ``progress`` is told each stage and
+    how far fitness has got.
+    """
+    from conformance.config import config_with_overrides
+    from conformance.engine import CheckConfig, judge
+    from conformance.logio import read_log
+    from conformance.report import CheckReport
+    from model.procedure import load_procedure
+
+    if fitness not in FITNESS_METHODS:
+        raise ValueError(f"fitness must be one of {', '.join(FITNESS_METHODS)}; got {fitness!r}")
+    loaded = load_procedure(procedure)
+    rules, vocabulary = rules_to_judge(loaded, rules_files, contract_rules=contract_rules)
+    settings = config if config is not None else CheckConfig()
+    if as_of is not None:
+        settings = config_with_overrides(settings, as_of=as_of)
+    options = read_options(loaded, log_format, vocabulary=vocabulary, as_of=settings.as_of)
+    if progress is not None:
+        progress.stage("reading the log")
+    log = read_log(Path(log_path), options)
+    if progress is not None:
+        progress.stage("judging the rules")
+    judgement = judge(log, rules, settings)
+    if progress is not None:
+        progress.stage("control-flow fitness")
+    result, note = _fitness(fitness, log, loaded, progress)
+    described = _settings(procedure, rules_files, contract_rules, log_format, settings, fitness)
+    return CheckReport(log, judgement, result, note, described)
+
+
+def _fitness(method: str, log: EventLog, procedure: Procedure, progress: CheckProgress | None
+             ) -> tuple[FitnessResult | None, str]:
+    """The fitness result (None when not computed) and, then, why not."""
+    from conformance.fitness import fitness
+
+    if method == "none":
+        return None, "switched off with --fitness none"
+    if log.events.empty:
+        return None, "the log has no events"
+    in_flow = {task.activity for task in procedure.tasks()}
+    if method == "auto" and not log.events["activity"].isin(in_flow).any():
+        return None, "no event of the log is a step of the model"
+    return fitness(log, procedure, method,
+                   progress=None if progress is None else progress.variants), ""
+
+
+def _settings(procedure: Path | str | None, rules_files: Sequence[Path | str],
+              contract_rules: bool, log_format: LogFormat, config: CheckConfig, fitness: str
+              ) -> dict[str, str]:
+    """The settings that shaped the check, for the report's reader (file names, not paths)."""
+    cal = config.calendar
+    names = [Path(p).name for p in rules_files]
+    rules = "the procedure's" if contract_rules else ""
+    if names and contract_rules:
+        rules += " + "
+    settings = {
+        "procedure": Path(procedure).name if procedure else BUILT_IN_PROCEDURE,
+        "rules": rules + ", ".join(names),
+        "close of business": cal.close_of_business.strftime("%H:%M"),
+        "the same day": str(cal.same_day),
+        "day counting": str(cal.day_counting),
+        "bank holidays": "working days" if not cal.bank_holidays else "closed",
+        "extra closures": ", ".join(d.isoformat() for d in cal.extra_closures) or "none",
+        "immediately": _duration(cal.immediately.total_seconds()),
+        "ICPC clock": config.icpc_clock,
+        "control-flow fitness": fitness,
+    }
+    if log_format.mapping is not None:
+        settings["mapping"] = Path(log_format.mapping).name
+    return settings
+
+
+def _duration(seconds: float) -> str:
+    whole = int(seconds)
+    for size, unit in ((3600, "hour"), (60, "minute"), (1, "second")):
+        if whole % size == 0:
+            n = whole // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} seconds"
