@@ -45,8 +45,9 @@ __all__ = [
 ]
 
 FITNESS_METHODS: Final = ("auto", "alignments", "token-replay", "none")
-"""How control-flow fitness is measured: ``auto`` (alignments up to 2,000 distinct variants,
-else token replay), ``alignments``, ``token-replay``, or ``none`` (not measured)."""
+"""How control-flow fitness is measured: ``auto`` (exact replay of every distinct variant;
+alignments of the unfit ones, up to 2,000, for their explanation; token replay beyond),
+``alignments``, ``token-replay``, or ``none`` (not measured)."""
 
 BUILT_IN_PROCEDURE: Final = "built-in (1.4.9)"
 

@@ -61,8 +61,9 @@ def register(sub: Any) -> None:
     check.add_argument("--no-contract-rules", action="store_true",
                        help="judge only the rules of --rules files, not the procedure's")
     check.add_argument("--fitness", choices=FITNESS_METHODS, default="auto",
-                       help="control-flow fitness: auto (alignments up to 2,000 distinct "
-                            "variants, else token replay), alignments, token-replay or none")
+                       help="control-flow fitness: auto (exact replay; the cases that do not "
+                            "fit are aligned to explain them, up to 2,000 distinct variants), "
+                            "alignments, token-replay or none")
     calendar = check.add_argument_group("calendar and deadlines (also settable in --config)")
     calendar.add_argument("--close-of-business", metavar="HH:MM",
                           help="local close of business (default 17:00)")

@@ -16,12 +16,14 @@ Reported beside the rules (CONTRACT §5, last paragraph). Two methods, both from
     not allow it ("done out of turn") and the steps still enabled when the case ended
     ("missing"). pm4py's replay ignores activities outside the model; they are counted here.
 
-``auto`` uses alignments up to ``max_alignment_variants`` distinct variants and token replay
-beyond, and says which it chose. Token replay's "fits" can be trusted, its "does not fit" not
-always: with an activity at several places in the net (``Police notified`` is in the workplace,
-youth and referral routes) pm4py's replay may try the wrong place and call a conforming referral
-case unfit. So ``auto``, when it replays, then aligns the variants that replay found unfit (the
-most frequent first, up to the same budget), and each case says which method judged it.
+``auto`` first replays every distinct variant exactly on the net (``replay``: a search over the
+markings the trace can reach, silent steps included, so an activity at several places in the net,
+such as ``Police notified``, is tried at each of them). A variant that replays fits, with fitness
+1.0; this is fast (the reached states are memoised across variants) and sound. Only the variants
+that do not fit are aligned, the most frequent first, up to ``max_alignment_variants``, for their
+fitness and their explanation; any beyond the budget are judged by token replay, and each case
+says which method judged it. (pm4py's token replay is not used to say "fits": on this net it
+calls conforming referral cases unfit, because it may try the wrong ``Police notified``.)
 
 The forbidden events ("Computer used", "Images downloaded or distributed") are left out: they are
 never in the flow and are judged by the rules. An activity outside the model's vocabulary counts
@@ -78,6 +80,7 @@ class Method(enum.StrEnum):
     ALIGNMENTS = "alignments"
     TOKEN_REPLAY = "token-replay"
     AUTO = "auto"
+    REPLAY = "replay"  # exact replay: what AUTO uses for the variants that fit
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class FitnessResult:
     ``Case closed``: judged on the steps so far); ``deviations`` (readable text such as
     "missing: Computer secured; unexpected: Family informed", empty when the case fits);
     ``outside_model`` (how many of its events have an activity outside the model); ``method``
-    (``alignments`` or ``token-replay``: what judged this case).
+    (``replay``, ``alignments`` or ``token-replay``: what judged this case).
     """
 
     method: Method  # the method used for all cases first (never AUTO)
@@ -145,37 +148,39 @@ def fitness(
 
     codes, variants, first_case = _variants(kept, case_ids)
 
-    judge = _Judge(net, im, fm, labels, ends, _shortest_run(procedure.flow))
+    judge = _Judge(net, im, fm, labels, ends, _shortest_run(procedure.flow), kept)
     everything = list(range(len(variants)))
-    if requested is Method.AUTO and len(variants) <= max_alignment_variants:
-        used = Method.ALIGNMENTS
-        reason = (f"alignments on {len(variants):,} distinct variants "
-                  f"(up to {max_alignment_variants:,} are aligned)")
-    elif requested is Method.AUTO:
-        used = Method.TOKEN_REPLAY
-        reason = (f"token replay: {len(variants):,} distinct variants are more than "
-                  f"{max_alignment_variants:,}, the most that are aligned")
+    if requested is Method.AUTO:
+        used = Method.REPLAY
+        replayer = _Replayer(net, im, fm)
+        verdicts = [
+            _Verdict(1.0, True, "", Method.REPLAY)
+            if replayer.fits(v, is_open=not any(a in ends for a in v)) else _UNJUDGED
+            for v in variants
+        ]
+        sizes = np.bincount(codes, minlength=len(variants)) if len(codes) else np.zeros(0)
+        unfit = sorted((i for i in everything if verdicts[i] is _UNJUDGED),
+                       key=lambda i: (-int(sizes[i]), i))
+        aligned = sorted(unfit[:max_alignment_variants])
+        replayed = sorted(unfit[max_alignment_variants:])
+        reason = (f"exact replay of {len(variants):,} distinct variants; the "
+                  f"{len(unfit):,} that do not fit the model were ")
+        if not replayed:
+            reason += "aligned to measure and explain their deviations"
+        else:
+            reason += (f"aligned, the {len(aligned):,} most frequent of them (the budget), and "
+                       f"the other {len(replayed):,} judged by token replay")
+        for step_method, which in ((Method.ALIGNMENTS, aligned),
+                                   (Method.TOKEN_REPLAY, replayed)):
+            if which:
+                found = judge.run(step_method, variants, which, first_case, progress)
+                for index in which:
+                    verdicts[index] = found[index]
     else:
         used = requested
         reason = f"{used.value.replace('-', ' ')}, as asked, on {len(variants):,} distinct variants"
-    found = judge.run(used, variants, everything, kept, first_case, progress)
-    verdicts = [found[i] for i in everything]
-    if requested is Method.AUTO and used is Method.TOKEN_REPLAY:
-        # Replay's "fits" is sound, but its "does not fit" is not always: with an activity at
-        # several places in the net (Police notified) it may try the wrong one. Align the unfit
-        # variants, most frequent first, as many as the budget allows.
-        sizes = np.bincount(codes, minlength=len(variants)) if len(codes) else np.zeros(0)
-        unfit = sorted((i for i in everything if not verdicts[i].is_fit),
-                       key=lambda i: (-int(sizes[i]), i))
-        again = sorted(unfit[:max_alignment_variants])
-        if again:
-            aligned = judge.run(Method.ALIGNMENTS, variants, again, kept, first_case,
-                                progress)
-            for index in again:
-                verdicts[index] = aligned[index]
-            reason += (f"; the {len(again):,} variants it found unfit"
-                       + ("" if len(again) == len(unfit) else f" (of {len(unfit):,})")
-                       + " were aligned to confirm and explain them")
+        found = judge.run(used, variants, everything, first_case, progress)
+        verdicts = [found[i] for i in everything]
 
     fit = np.array([v.fitness for v in verdicts], dtype=np.float64)
     ok = np.array([v.is_fit for v in verdicts], dtype=np.bool_)
@@ -298,8 +303,13 @@ class _Judge:
     """Runs pm4py on distinct variants, in chunks, and turns its output into verdicts."""
 
     def __init__(self, net: Any, im: Any, fm: Any, labels: set[str], ends: set[str],
-                 shortest: int) -> None:
+                 shortest: int, kept: pd.DataFrame) -> None:
         self.net, self.im, self.fm = net, im, fm
+        self.kept = kept
+        # each case's row positions in ``kept``, in the log's order
+        self.rows: dict[Any, npt.NDArray[np.intp]] = dict(
+            kept.groupby("case_id", sort=False).indices  # type: ignore[arg-type]
+        )
         self.prefix_net, self.prefix_im, self.prefix_fm = _prefix_net(net, im)
         self.costs = _costs(net)
         self.prefix_costs = _costs(self.prefix_net)
@@ -308,7 +318,7 @@ class _Judge:
         self.shortest = shortest
 
     def run(self, method: Method, variants: list[tuple[str, ...]], which: list[int],
-            kept: pd.DataFrame, first_case: np.ndarray,
+            first_case: np.ndarray,
             progress: Callable[[int, int], None] | None) -> dict[int, _Verdict]:
         """Verdicts for the variants numbered ``which``, by ``method``."""
         verdicts: dict[int, _Verdict] = {}
@@ -328,7 +338,7 @@ class _Judge:
         for (is_open, length), members in sorted(groups.items()):
             for start in range(0, len(members), _CHUNK):
                 chunk = members[start : start + _CHUNK]
-                frame = _pm4py_frame(kept, [first_case[i] for i in chunk])
+                frame = _pm4py_frame(self.kept, self.rows, [first_case[i] for i in chunk])
                 results = self.pm4py(method, frame, is_open=is_open, length=length)
                 if len(results) != len(chunk):
                     raise RuntimeError("pm4py returned a different number of results than traces")
@@ -452,17 +462,108 @@ def _prefix_net(net: Any, im: Any) -> tuple[Any, Any, Any]:
     return prefix, start, Marking()
 
 
-def _pm4py_frame(events: pd.DataFrame, cases: list[Any]) -> pd.DataFrame:
+def _pm4py_frame(events: pd.DataFrame, rows: Mapping[Any, npt.NDArray[np.intp]],
+                 cases: list[Any]) -> pd.DataFrame:
     """The events of ``cases`` (one per variant, in order) as a pm4py DataFrame.
 
     Case keys are zero-padded positions: pm4py groups by the case column with pandas' sorting, so
     its results come back in key order, i.e. in the order of ``cases``. Rows keep the log's order
-    (case, time, file order), on which pm4py relies; times stay in UTC.
+    (case, time, file order), on which pm4py relies; times stay in UTC. ``rows`` gives each
+    case's row positions in ``events``.
     """
-    keys = {case: f"{position:09d}" for position, case in enumerate(cases)}
-    rows = events.loc[events["case_id"].isin(list(keys))]
+    positions = [rows[case] for case in cases]
+    picked = events.iloc[np.concatenate(positions)] if positions else events.iloc[:0]
+    keys = np.repeat(np.array([f"{i:09d}" for i in range(len(cases))], dtype=object),
+                     [len(p) for p in positions])
     return pd.DataFrame({
-        _CASE: rows["case_id"].map(keys).to_numpy(dtype=object),
-        _ACTIVITY: rows["activity"].to_numpy(dtype=object),
-        _TIME: pd.to_datetime(rows["time_utc"], utc=True).reset_index(drop=True),
+        _CASE: keys,
+        _ACTIVITY: picked["activity"].to_numpy(dtype=object),
+        _TIME: pd.to_datetime(picked["time_utc"], utc=True).reset_index(drop=True),
     })
+
+
+_UNJUDGED: Final = _Verdict(float("nan"), False, "", Method.AUTO)
+
+
+class _Replayer:
+    """Exact replay on a safe (1-bounded) net: the set of markings a trace can reach, firing
+    silent transitions as needed. Reached sets are interned and each (set, activity) step is
+    memoised, so variants that share a prefix share the work.
+
+    A closed case's trace fits when the final marking is reachable after its last step; an open
+    case's (no ``Case closed``) when the set is not empty: it is then a prefix of a run, since a
+    sound net can complete from every marking it reaches."""
+
+    def __init__(self, net: Any, im: Any, fm: Any) -> None:
+        places = sorted(net.places, key=lambda p: str(p.name))
+        index = {p: i for i, p in enumerate(places)}
+        silent: list[tuple[frozenset[int], frozenset[int]]] = []
+        visible: dict[str, list[tuple[frozenset[int], frozenset[int]]]] = {}
+        for t in sorted(net.transitions, key=lambda t: str(t.name)):
+            if any(a.weight != 1 for a in (*t.in_arcs, *t.out_arcs)):
+                raise ValueError("exact replay needs arcs of weight 1")
+            pre = frozenset(index[a.source] for a in t.in_arcs)
+            post = frozenset(index[a.target] for a in t.out_arcs)
+            if t.label is None:
+                silent.append((pre, post))
+            else:
+                visible.setdefault(str(t.label), []).append((pre, post))
+        self.silent = silent
+        self.visible = visible
+        self.final = frozenset(index[p] for p in fm)
+        self.states: dict[frozenset[frozenset[int]], int] = {}
+        self.sets: list[frozenset[frozenset[int]]] = []
+        self.steps: dict[tuple[int, str], int] = {}
+        self.empty = self._intern(frozenset())
+        self.start = self._intern(self._closure([frozenset(index[p] for p in im)]))
+
+    @staticmethod
+    def _fire(marking: frozenset[int], pre: frozenset[int], post: frozenset[int]
+              ) -> frozenset[int] | None:
+        if not pre <= marking:
+            return None
+        rest = marking - pre
+        if rest & post:
+            raise ValueError("exact replay needs a safe net (a place would hold two tokens)")
+        return rest | post
+
+    def _closure(self, markings: Iterable[frozenset[int]]) -> frozenset[frozenset[int]]:
+        seen = set(markings)
+        todo = list(seen)
+        while todo:
+            marking = todo.pop()
+            for pre, post in self.silent:
+                after = self._fire(marking, pre, post)
+                if after is not None and after not in seen:
+                    seen.add(after)
+                    todo.append(after)
+        return frozenset(seen)
+
+    def _intern(self, markings: frozenset[frozenset[int]]) -> int:
+        number = self.states.get(markings)
+        if number is None:
+            number = self.states[markings] = len(self.sets)
+            self.sets.append(markings)
+        return number
+
+    def step(self, state: int, activity: str) -> int:
+        """The set reached from set number ``state`` by one step ``activity``."""
+        key = (state, activity)
+        found = self.steps.get(key)
+        if found is None:
+            reached = []
+            for marking in self.sets[state]:
+                for pre, post in self.visible.get(activity, ()):
+                    after = self._fire(marking, pre, post)
+                    if after is not None:
+                        reached.append(after)
+            found = self.steps[key] = self._intern(self._closure(reached))
+        return found
+
+    def fits(self, trace: tuple[str, ...], *, is_open: bool) -> bool:
+        state = self.start
+        for activity in trace:
+            state = self.step(state, activity)
+            if state == self.empty:
+                return False
+        return is_open or self.final in self.sets[state]

@@ -125,7 +125,7 @@ def test_json_carries_evidence_lateness_and_what_could_not_be_judged(
     assert summary["no-image-handling"]["compliance"] == pytest.approx(7 / 8)
     kinds = {w["kind"] for w in report["warnings"]}
     assert {"date_only", "not_assessable", "pending", "unknown_activity", "after_as_of"} <= kinds
-    assert report["fitness"]["method"] == "alignments"
+    assert report["fitness"]["method"] == "replay"
     assert report["fitness"]["cases"] == 8
 
 

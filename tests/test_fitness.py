@@ -74,18 +74,53 @@ def test_token_replay_fits_a_conformant_workplace_trace(tmp_path: Path) -> None:
     assert (row["fitness"], row["is_fit"], row["deviations"]) == (1.0, True, "")
 
 
-def test_auto_aligns_what_token_replay_wrongly_finds_unfit(tmp_path: Path) -> None:
+def test_auto_replays_exactly_where_token_replay_is_wrong(tmp_path: Path) -> None:
     # "Police notified" sits at three places in the net; pm4py's replay tries the wrong one for
-    # a referral case and reports a conforming trace as unfit.
+    # a referral case and reports a conforming trace as unfit. Exact replay tries them all.
     log = write_log(tmp_path, {"w": WORKPLACE, "r": REFERRAL})
     replayed = by_case(log, "token-replay")
     assert not replayed.loc["r", "is_fit"]
-    result = fitness(log, load_procedure(), "auto", max_alignment_variants=1)
-    assert result.method is Method.TOKEN_REPLAY
-    assert "were aligned to confirm and explain them" in result.reason
+    result = fitness(log, load_procedure(), "auto")
+    assert result.method is Method.REPLAY
     cases = result.cases.set_index("case_id")
-    assert cases["is_fit"].all()
-    assert cases["method"].to_dict() == {"w": "token-replay", "r": "alignments"}
+    assert cases["is_fit"].all() and (cases["fitness"] == 1.0).all()
+    assert cases["method"].to_dict() == {"w": "replay", "r": "replay"}
+
+
+def test_auto_aligns_the_unfit_within_its_budget_then_replays_tokens(tmp_path: Path) -> None:
+    skipped = tuple(a for a in WORKPLACE if a != "Computer secured")
+    swapped = list(REFERRAL)
+    k = swapped.index("Family informed")
+    swapped.insert(0, swapped.pop(k))
+    traces = {"ok": WORKPLACE, "a": skipped, "a2": skipped, "b": tuple(swapped)}
+    log = write_log(tmp_path, traces)
+    result = fitness(log, load_procedure(), "auto", max_alignment_variants=1)
+    cases = result.cases.set_index("case_id")
+    # the most frequent unfit variant is aligned; the other is left to token replay
+    assert cases["method"].to_dict() == {
+        "ok": "replay", "a": "alignments", "a2": "alignments", "b": "token-replay"}
+    assert cases.loc["a", "deviations"] == "missing: Computer secured"
+    assert not cases.loc["b", "is_fit"]
+    assert "1 most frequent of them (the budget)" in result.reason
+    full = fitness(log, load_procedure(), "alignments").cases.set_index("case_id")
+    assert full["is_fit"].to_dict() == cases["is_fit"].to_dict()
+    assert full.loc["a", "fitness"] == cases.loc["a", "fitness"]
+
+
+def test_exact_replay_agrees_with_alignments_on_every_model_path() -> None:
+    from conformance.fitness import _Replayer
+    from model.graph import paths
+    from model.petri import to_petri_net
+
+    net, im, fm = to_petri_net(load_procedure())
+    replayer = _Replayer(net, im, fm)
+    all_paths = paths(load_procedure(), max_loops=1)
+    assert all(replayer.fits(tuple(p), is_open=False) for p in all_paths)
+    for p in all_paths[:40]:
+        assert all(replayer.fits(tuple(p[:n]), is_open=True) for n in range(len(p)))
+        assert not replayer.fits(tuple(p[:-1]), is_open=False)  # without Case closed
+        assert not replayer.fits((*p, p[0]), is_open=False)  # a step after closure
+        assert not replayer.fits(tuple(p[1:]), is_open=True)  # the first step skipped
 
 
 def test_skipped_step_is_named_missing_and_fitness_comes_from_the_moves(tmp_path: Path) -> None:
@@ -159,16 +194,12 @@ def test_open_case_is_judged_on_its_steps_so_far(tmp_path: Path, method: str) ->
     assert "Family informed" in str(cases.loc["bad-prefix", "deviations"])
 
 
-def test_auto_chooses_by_the_number_of_variants_and_says_so(tmp_path: Path) -> None:
+def test_auto_says_what_it_did(tmp_path: Path) -> None:
     log = write_log(tmp_path, {"a": WORKPLACE, "b": REFERRAL, "c": WORKPLACE})
-    few = fitness(log, load_procedure(), "auto")
-    assert few.method is Method.ALIGNMENTS
-    assert few.variants == 2
-    assert "2 distinct variants" in few.reason
-    many = fitness(log, load_procedure(), "auto", max_alignment_variants=1)
-    assert many.method is Method.TOKEN_REPLAY
-    assert "token replay: 2 distinct variants are more than 1" in many.reason
-    assert many.requested is Method.AUTO
+    result = fitness(log, load_procedure(), "auto")
+    assert result.method is Method.REPLAY and result.requested is Method.AUTO
+    assert result.variants == 2
+    assert result.reason.startswith("exact replay of 2 distinct variants; the 0 that do not fit")
 
 
 def test_each_case_gets_its_own_variants_result(tmp_path: Path) -> None:
