@@ -18,11 +18,12 @@ import pytest
 
 from model import contract
 from model.cli import main
+from tests.conftest import PUBLIC_LOGS
 
 DATA = Path(__file__).parent / "data" / "check"
 EVERY_RULE = DATA / "every_rule.csv"
 AS_OF = "2024-03-01T12:00:00"
-ROAD_FINES = Path("/work/shared/data/public-logs/road-traffic-fines-100.xes")
+ROAD_FINES = PUBLIC_LOGS / "road-traffic-fines-100.xes"
 
 # every_rule.csv was written by hand so that each rule of CONTRACT §5 is violated at least once
 # (and satisfied, pending, not applicable or not assessable elsewhere). The cases:

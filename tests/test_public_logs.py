@@ -11,14 +11,13 @@ README's 262,200 events are the kept events plus that count.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
 from conformance.logio import ColumnMap, EventLog, ReadOptions, read_log
+from tests.conftest import PUBLIC_LOGS
 
-LOGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "public-logs"
+LOGS = PUBLIC_LOGS
 
 # file -> (cases, events) from the README's table
 EXPECTED = {
