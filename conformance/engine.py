@@ -27,10 +27,11 @@ Order of judgement for each (case, rule)
     1. ``scope`` excludes the case (workplace / referral): ``not_applicable``.
     2. The trigger never occurs (response rules; existence rules that name a ``trigger``):
        ``not_applicable``.
-    3. A ``when`` attribute is unknown (empty, missing, or disagreeing between the rows of the
-       case): ``not_assessable``, with a reason naming the attribute; never ``violated``.
-       (Absence rules: see below.)
-    4. A ``when`` attribute is known and differs: ``not_applicable``.
+    3. A ``when`` attribute is known and differs: ``not_applicable`` (whatever the others are:
+       the rule cannot apply).
+    4. Otherwise a ``when`` attribute is unknown (empty, missing, or disagreeing between the rows
+       of the case): ``not_assessable``, with a reason naming the attribute; never
+       ``violated``. (Absence rules: see below.)
     5. The template decides.
 
 response
@@ -68,11 +69,12 @@ absence
 existence
     Judged on the events up to and including the first ``Case closed`` (for the trigger, the
     ``after`` anchor and the required events alike). Each ``require`` entry must occur, after
-    the first ``after`` when one is given (same footing counts as after). All do:
-    ``satisfied``. A required event that occurred only before ``after``, or while ``after``
-    never occurred, breaks the order: ``violated`` at once, even before closure (evidence: that
-    event). Otherwise, no ``Case closed`` yet: ``pending``; else ``violated`` (the reason lists
-    the missing entries).
+    the first ``after`` when one is given (same footing counts as after). With ``only_after``,
+    an occurrence before the first ``after`` (not on the same footing), or any occurrence while
+    ``after`` never occurred, breaks the rule: ``violated`` at once, even before closure
+    (evidence: the first such occurrence). Otherwise all entries met: ``satisfied``; not all
+    and no ``Case closed`` yet: ``pending`` (they may still come); else ``violated`` (evidence:
+    an entry's occurrence before ``after``, when there is one; the reason lists the entries).
 
 Results
 -------
@@ -664,8 +666,8 @@ def _apply_conditions(ctx: _Context, rule: Rule, v: _Verdict) -> None:
         return
     cases = v.open()
     unknown, codes, differs = _conditions(ctx, rule, cases)
-    v.decide(cases[unknown], _NASS, codes[unknown])
-    v.decide(cases[~unknown & differs], _NA, ctx.reasons.code(_condition_text(rule)))
+    v.decide(cases[differs], _NA, ctx.reasons.code(_condition_text(rule)))
+    v.decide(cases[unknown & ~differs], _NASS, codes[unknown & ~differs])
 
 
 def _scope(ctx: _Context, rule: Rule, v: _Verdict) -> None:
@@ -801,13 +803,14 @@ def _absence(ctx: _Context, rule: Rule, v: _Verdict) -> None:
     tail = f" after {rule.after}" if rule.after else ""
     if rule.when:
         unknown, codes, differs = _conditions(ctx, rule, cases)
+        v.decide(cases[differs], _NA, reasons.code(_condition_text(rule)))
+        unknown &= ~differs
         v.decide(cases[unknown & occurs], _NASS, codes[unknown & occurs])
         v.decide(
             cases[unknown & ~occurs],
             _NA,
             reasons.code(f"{rule.activity} not recorded{tail}; a case attribute is unknown"),
         )
-        v.decide(cases[~unknown & differs], _NA, reasons.code(_condition_text(rule)))
         still = v.status[cases] < 0
         cases, counted, footing, occurs = cases[still], counted[still], footing[still], occurs[still]
     v.evidence[cases] = np.where(occurs, counted, -1)
@@ -839,9 +842,10 @@ def _existence(ctx: _Context, rule: Rule, v: _Verdict) -> None:
         x = np.where(x <= last, x, -1)
     has_x = x >= 0
     sub = np.flatnonzero(has_x)
-    state = np.zeros((k, m), dtype=np.int64)  # 0 met, 1 order broken, 2 missing
+    state = np.zeros((k, m), dtype=np.int64)  # 0 met, 1 only before `after`, 2 missing
     counted = np.full((k, m), -1, dtype=np.int64)
     first = np.full((k, m), -1, dtype=np.int64)
+    early = np.zeros((k, m), dtype=bool)  # only_after: an occurrence before `after`
     footing_only = np.zeros(m, dtype=bool)
     for j, entry in enumerate(rule.require):
         occ = log.occ(entry)
@@ -851,20 +855,24 @@ def _existence(ctx: _Context, rule: Rule, v: _Verdict) -> None:
         if rule.after:
             strict = np.full(m, -1, dtype=np.int64)
             footing = np.full(m, -1, dtype=np.int64)
+            before = np.zeros(m, dtype=bool)
             if sub.size:
                 strict[sub] = occ.strictly_after(x[sub], cases[sub])
                 footing[sub] = occ.same_footing(x[sub], cases[sub])
+                before[sub] = occ.strictly_before_exists(x[sub], cases[sub])
             strict = np.where(strict <= last, strict, -1)
             footing = np.where(footing <= last, footing, -1)
             counted[j] = _earliest(strict, footing)
             ok = counted[j] >= 0
             footing_only |= ok & (strict < 0)
+            if rule.only_after:
+                early[j] = occurred & np.where(has_x, before, True)
         else:
             counted[j] = first[j]
             ok = occurred
-        state[j] = np.where(ok, 0, np.where(occurred, 1, 2))
+        state[j] = np.where(early[j], 1, np.where(ok, 0, np.where(occurred, 1, 2)))
+    broken = early.any(axis=0)
     satisfied = (state == 0).all(axis=0)
-    broken = (state == 1).any(axis=0)
     pending = ~satisfied & ~broken & ~ctx.closed[cases]
     missing = ~satisfied & ~broken & ~pending
     if rule.trigger:
@@ -875,7 +883,7 @@ def _existence(ctx: _Context, rule: Rule, v: _Verdict) -> None:
     v.evidence[cases] = np.where(
         satisfied,
         counted.max(axis=0),
-        np.where(broken, first[broken_entry, np.arange(m)], -1),
+        np.where(~pending & (state == 1).any(axis=0), first[broken_entry, np.arange(m)], -1),
     )
     v.date_only[cases] = footing_only
     key = (state * (3 ** np.arange(k, dtype=np.int64))[:, None]).sum(axis=0) + has_x * 3**k
@@ -897,7 +905,9 @@ def _existence(ctx: _Context, rule: Rule, v: _Verdict) -> None:
 
     def describe_pending(code: int) -> tuple[str, _Entries, _Entries]:
         _, early, absent = describe(code)
-        return "case not closed yet; not yet recorded: " + _entries(absent), early, absent
+        tail = f" after {after}" if after else ""
+        return (f"case not closed yet; not yet recorded{tail}: " + _entries(early + absent),
+                early, absent)
 
     v.decide(cases[satisfied], _SAT)
     v.decide(cases[pending], _PEN, reasons.codes(key[pending], describe_pending))

@@ -15,7 +15,8 @@ Templates:
     ``activity`` never occurs (after the first ``after``, when given).
 ``existence``
     every ``require`` entry occurs by ``Case closed`` (after the first ``after``, when given;
-    only in cases where ``trigger`` occurred, when given).
+    with ``only_after: true``, an occurrence before ``after`` breaks the rule at once; only in
+    cases where ``trigger`` occurred, when given).
 
 Every template takes ``when`` (case attributes that must hold for the rule to apply) and
 ``scope`` (``any``, ``workplace``: cases with ``Concern identified``; ``referral``: cases with
@@ -89,7 +90,7 @@ TEMPLATE_FIELDS: dict[Template, tuple[set[str], set[str]]] = {
     Template.RESPONSE: ({"trigger", "require", "within"}, {"trigger_occurrence"}),
     Template.PRECEDENCE: ({"activity", "preceded_by"}, set()),
     Template.ABSENCE: ({"activity"}, {"after"}),
-    Template.EXISTENCE: ({"require"}, {"after", "trigger"}),
+    Template.EXISTENCE: ({"require"}, {"after", "only_after", "trigger"}),
 }
 COMMON_REQUIRED = {"id", "clause", "severity", "template"}
 COMMON_OPTIONAL = {"description", "when", "scope"}
@@ -111,6 +112,7 @@ class Rule:
     activity: str | None = None
     preceded_by: str | None = None
     after: str | None = None
+    only_after: bool = False  # existence: every occurrence after `after`, not just one
     when: Mapping[str, bool] = field(default_factory=dict)
     scope: Scope = Scope.ANY
     origin: str = ""  # "file:line" where the rule was written
@@ -138,6 +140,8 @@ class Rule:
             tail = f" after {self.after}" if self.after else ""
             return f"{self.activity} does not occur{tail}"
         tail = f" after {self.after}" if self.after else ""
+        if self.only_after:
+            tail = f", and only after {self.after},"
         return f"{need} occurs{tail} by Case closed"
 
 
@@ -247,6 +251,12 @@ def parse_rule(
     activity = activity_field("activity", many=False)
     preceded_by = activity_field("preceded_by", many=False)
     after = activity_field("after", many=False)
+    only_after = raw.get("only_after", False)
+    if not isinstance(only_after, bool):
+        bad("only_after", "true or false", repr(only_after))
+        only_after = False
+    elif only_after and "after" not in raw:
+        bad("only_after", "a field 'after' naming the activity everything must follow", "none")
     require: list[tuple[str, ...]] = []
     if "require" in raw:
         entries = raw["require"]
@@ -340,6 +350,7 @@ def parse_rule(
         activity=activity[0] if activity else None,
         preceded_by=preceded_by[0] if preceded_by else None,
         after=after[0] if after else None,
+        only_after=only_after,
         when=when,
         scope=scope,
         origin=f"{source}:{line}",

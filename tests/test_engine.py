@@ -442,6 +442,11 @@ def test_access_details_provided() -> None:
                    (CC, "2024-04-01 10:00")],
             "before-police": [(CI, "2024-03-04 09:00"), (ADP, "2024-03-04 10:00"),
                               (PN, "2024-03-05 10:00")],
+            "before-police-closed": [(CI, "2024-03-04 09:00"), (ADP, "2024-03-04 10:00"),
+                                     (PN, "2024-03-05 10:00"), (CC, "2024-04-01 10:00")],
+            "again-after-police": [(CI, "2024-03-04 09:00"), (ADP, "2024-03-04 10:00"),
+                                   (PN, "2024-03-05 10:00"), (ADP, "2024-03-06 10:00"),
+                                   (CC, "2024-04-01 10:00")],
             "missing-closed": [(CI, "2024-03-04 09:00"), (PN, "2024-03-04 10:00"),
                                (CC, "2024-04-01 10:00")],
             "missing-open": [(CI, "2024-03-04 09:00"), (PN, "2024-03-04 10:00")],
@@ -455,7 +460,11 @@ def test_access_details_provided() -> None:
     rule = "access-details-provided"
     assert statuses(j, rule) == {
         "ok": "satisfied",
-        "before-police": "violated",  # order broken: violated before closure
+        # "occurs after Police notified, by Case closed": details given too early can still be
+        # given again after the police are told, so the case is pending until it is closed
+        "before-police": "pending",
+        "before-police-closed": "violated",
+        "again-after-police": "satisfied",
         "missing-closed": "violated",
         "missing-open": "pending",
         "after-closure": "violated",  # events after Case closed are not looked at
@@ -468,7 +477,7 @@ def test_access_details_provided() -> None:
         "Access details provided to police was not recorded after Police notified before the "
         "case was closed"
     )
-    assert message(j, "before-police", rule) == (
+    assert message(j, "before-police-closed", rule) == (
         "Access details provided to police was recorded (10:00 on 4 Mar 2024) before Police "
         "notified (10:00 on 5 Mar 2024)"
     )
@@ -485,6 +494,13 @@ def test_employee_actions_after_lado() -> None:
             "same-date": [(CI, "2024-03-04 09:00"), (EAA, "2024-03-04"),
                           (LADO, "2024-03-04 10:00")],
             "waiting": [(CI, "2024-03-04 09:00"), (LADO, "2024-03-04 10:00")],
+            # "only after LADO contacted" (§7.7): actions agreed before the LADO was contacted
+            # break the rule at once, even if they are agreed again afterwards
+            "before-and-after": [(CI, "2024-03-04 09:00"), (EAA, "2024-03-04 11:00"),
+                                 (LADO, "2024-03-04 12:00"), (EAA, "2024-03-04 13:00"),
+                                 (CC, "2024-04-01 10:00")],
+            "before-open": [(CI, "2024-03-04 09:00"), (EAA, "2024-03-04 11:00"),
+                            (LADO, "2024-03-04 12:00")],
         }
     )
     rule = "employee-actions-after-lado"
@@ -493,11 +509,35 @@ def test_employee_actions_after_lado() -> None:
         "no-lado": "violated",
         "same-date": "satisfied",
         "waiting": "pending",
+        "before-and-after": "violated",
+        "before-open": "violated",
     }
+    assert row(j, "before-and-after", rule)["evidence_time"] == pd.Timestamp(
+        "2024-03-04 11:00", tz="Europe/London")
     assert bool(row(j, "same-date", rule)["date_only"])
     assert message(j, "no-lado", rule) == (
         "Employee actions agreed was recorded (10:00 on 6 Mar 2024) but LADO contacted was not"
     )
+
+
+def test_a_known_attribute_that_differs_beats_an_unknown_one() -> None:
+    # unidentified-child-investigation applies when children_at_continuing_risk is false AND
+    # alleged_is_child is false: with the first known to be true it cannot apply, whatever the
+    # unknown second is, so it is not applicable rather than not assessable.
+    j = run(
+        {
+            "risk-known": [(S47C, "2024-03-04 10:00"), (CC, "2024-04-01 10:00")],
+            "both-unknown": [(S47C, "2024-03-04 10:00"), (CC, "2024-04-01 10:00")],
+        },
+        attrs={
+            "risk-known": {"children_at_continuing_risk": True, "alleged_is_child": None},
+            "both-unknown": {"children_at_continuing_risk": None, "alleged_is_child": False},
+        },
+    )
+    assert statuses(j, "unidentified-child-investigation") == {
+        "risk-known": "not_applicable",
+        "both-unknown": "not_assessable",
+    }
 
 
 # ------------------------------------------------------------------ police-and-social-care-notified

@@ -240,10 +240,10 @@ def reference_case(
         counted = [
             f for f in forbidden if x is None or (f.pos > x.pos and not same_footing(f, x))
         ]
-        if unknown:
-            return Verdict("not_assessable" if counted else "not_applicable")
         if differs:
             return Verdict("not_applicable")
+        if unknown:
+            return Verdict("not_assessable" if counted else "not_applicable")
         if counted:
             return Verdict("violated", trigger=x, evidence=counted[0])
         footing = x is not None and any(same_footing(f, x) for f in forbidden)
@@ -255,12 +255,13 @@ def reference_case(
         trig = first(window, rule.trigger) if rule.trigger else None
         if rule.trigger and trig is None:
             return Verdict("not_applicable")
-        if unknown:
-            return Verdict("not_assessable")
         if differs:
             return Verdict("not_applicable")
+        if unknown:
+            return Verdict("not_assessable")
         x = first(window, rule.after) if rule.after else None
-        oks, broken_firsts, counted_firsts, footing_only = [], [], [], False
+        oks, early_firsts, counted_firsts, footing_only = [], [], [], False
+        only_before: list[Ev] = []
         for entry in rule.require:
             occ = [e for e in window if e.activity in entry]
             if rule.after:
@@ -269,30 +270,36 @@ def reference_case(
                     e for e in occ if x is not None and e.pos > x.pos and not same_footing(e, x)
                 ]
                 footing_only |= bool(counted) and not strict
+                early = [
+                    e for e in occ
+                    if x is None or (e.pos < x.pos and not same_footing(e, x))
+                ] if rule.only_after else []
             else:
-                counted = occ
+                counted, early = occ, []
             oks.append(bool(counted))
             counted_firsts.append(counted[0] if counted else None)
-            broken_firsts.append(occ[0] if occ and not counted else None)
+            early_firsts.append(early[0] if early else None)
+            if occ and (early or not counted):
+                only_before.append(occ[0])
         shown = trig if rule.trigger else x
+        broken = [b for b in early_firsts if b is not None]
+        if broken:
+            return Verdict("violated", footing_only, shown, broken[0])
         if all(oks):
             evidence = max((c for c in counted_firsts if c), key=lambda e: e.pos)
             return Verdict("satisfied", footing_only, shown, evidence)
-        broken = [b for b in broken_firsts if b is not None]
-        if broken:
-            return Verdict("violated", footing_only, shown, broken[0])
         if closure is None:
             return Verdict("pending", footing_only, shown)
-        return Verdict("violated", footing_only, shown)
+        return Verdict("violated", footing_only, shown, only_before[0] if only_before else None)
 
     if rule.template is Template.PRECEDENCE:
         target = first(evs, rule.activity or "")
         if target is None:
             return Verdict("not_applicable")
-        if unknown:
-            return Verdict("not_assessable")
         if differs:
             return Verdict("not_applicable")
+        if unknown:
+            return Verdict("not_assessable")
         preceding = [e for e in evs if e.activity == rule.preceded_by]
         known = any(a.pos < target.pos and not same_footing(a, target) for a in preceding)
         footing = any(same_footing(a, target) for a in preceding)
@@ -305,10 +312,10 @@ def reference_case(
     triggers = [e for e in evs if e.activity in rule.trigger]
     if not triggers:
         return Verdict("not_applicable")
-    if unknown:
-        return Verdict("not_assessable")
     if differs:
         return Verdict("not_applicable")
+    if unknown:
+        return Verdict("not_assessable")
     if occurrence.kind is Occurrence.FIRST:
         trig = triggers[0]
     else:

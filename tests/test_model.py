@@ -147,18 +147,25 @@ def test_broken_rules_file_lists_every_problem(tmp_path: Path) -> None:
         "    template: response\n"
         "    require: [LADO contacted]\n"
         "    within: 1 working day\n"
-        "    when: {unknown_attribute: true}\n",
+        "    when: {unknown_attribute: true}\n"
+        "  - id: only-after-without-after\n"
+        "    clause: local\n"
+        "    severity: warning\n"
+        "    template: existence\n"
+        "    require: [Employee actions agreed]\n"
+        "    only_after: true\n",
         encoding="utf-8",
     )
     with pytest.raises(InputError) as info:
         load_rules(path, set(p.activities), set(p.boolean_attributes))
     text = str(info.value)
+    assert "line 21, field 'only_after'" in text
     assert "line 7, field 'require'" in text and "unknown activity 'LADO contact'" in text
     assert "line 8, field 'within'" in text
     assert "deadline without a trigger" in text
     assert "line 11, field 'severity'" in text
     assert "line 15, field 'when'" in text
-    assert len(info.value.problems) == 5
+    assert len(info.value.problems) == 6
 
 
 def test_local_rules_file_with_the_same_templates(tmp_path: Path) -> None:
