@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from conformance.check import FITNESS_METHODS
+from model.outputs import output_directory, output_file
 
 if TYPE_CHECKING:
     from conformance.check import LogFormat
@@ -52,10 +53,12 @@ def register(sub: Any) -> None:
     check.add_argument("--out", type=Path, metavar="DIR",
                        help="also write deviations.csv, cases.csv, summary.json and report.html")
     check.add_argument("--config", type=Path, metavar="FILE.toml",
-                       help="settings of the check (the options below override it)")
-    check.add_argument("--rules", type=Path, action="extend", nargs="+", default=[],
+                       help="settings of the check: as_of, icpc_clock and the [calendar] "
+                            "options below (docs/logs.md); the command line overrides it")
+    check.add_argument("--rules", type=Path, action="append", default=[],
                        metavar="FILE.yaml",
-                       help="local rules files, judged like the procedure's rules")
+                       help="a local rules file, judged like the procedure's rules "
+                            "(repeat the option for several files)")
     check.add_argument("--procedure", type=Path, metavar="FILE",
                        help="a procedure file (default: the built-in procedure 1.4.9)")
     check.add_argument("--no-contract-rules", action="store_true",
@@ -75,9 +78,9 @@ def register(sub: Any) -> None:
                                "or day 1 (as the CIN census validator counts)")
     calendar.add_argument("--ignore-bank-holidays", action="store_true", default=None,
                           help="count bank holidays as working days")
-    calendar.add_argument("--closure", action="extend", nargs="+", metavar="DATE",
-                          help="extra closure dates, YYYY-MM-DD (they replace the config "
-                               "file's)")
+    calendar.add_argument("--closure", action="append", metavar="DATE",
+                          help="an extra closure date, YYYY-MM-DD (repeat the option for "
+                               "several; they replace the config file's)")
     calendar.add_argument("--immediately", metavar="DURATION",
                           help="what 'immediately' allows, such as '1 hour' (default) or "
                                "'30 minutes'")
@@ -130,6 +133,8 @@ def run_check(args: argparse.Namespace) -> int:
     from conformance.report import summary_text, to_json_text, write_outputs
 
     config = _config(args)
+    if args.out is not None:
+        output_directory(args.out)
     show_progress = (
         not args.quiet and args.format == "text" and sys.stderr.isatty()
         and _size(args.log) >= LARGE_LOG_BYTES
@@ -266,6 +271,7 @@ def run_pseudonymise(args: argparse.Namespace) -> int:
     from model.procedure import load_procedure
 
     options = read_options(load_procedure(), _log_format(args))
+    output_file(args.out)  # before a new key is written, so that a bad --out leaves nothing
     if args.new_key:
         new_key_file(args.key_file)
     summary = pseudonymise_log(args.log, args.key_file, args.out, options)

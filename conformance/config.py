@@ -283,6 +283,10 @@ def load_check_config(path: Path | str) -> CheckConfig:
     return _build(CheckConfig(), parsed)
 
 
+_OPTION_NAMES: Final = {"extra_closures": "closure", "bank_holidays": "ignore-bank-holidays"}
+"""Command-line option names where they differ from the config file's keys."""
+
+
 def config_with_overrides(
     config: CheckConfig, *, source: str = "command line", **values: Any
 ) -> CheckConfig:
@@ -297,9 +301,8 @@ def config_with_overrides(
         raise TypeError("unknown check option(s): " + ", ".join(unknown))
     given = {k: v for k, v in values.items() if v is not None}
     problems: list[Problem] = []
-    parsed = _parse_all(
-        given, lambda key: "option --" + key.replace("_", "-"), problems
-    )
+    parsed = _parse_all(given, lambda key: "option --" + _OPTION_NAMES.get(key, key.replace("_", "-")),
+                        problems)
     if problems:
         raise InputError(source, problems)
     return _build(config, parsed)

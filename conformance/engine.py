@@ -1183,9 +1183,11 @@ def _phrase(within: Within, config: CheckConfig) -> str:
     return f"{within} after"
 
 
-def _lateness(days: object, hours: float) -> str:
+def _lateness(days: object, hours: float, *, date_only: bool = False) -> str:
     if isinstance(days, (int, np.integer)) and days >= 1:
         return f"{days} working day" + ("" if days == 1 else "s")
+    if date_only:  # known to the day only: the hours after the deadline are not known
+        return "less than a working day"
     if hours >= 1:
         whole = int(hours)
         minutes = round((hours - whole) * 60)
@@ -1216,7 +1218,8 @@ def _message(
             f"{_at(trigger_time, trigger_date_only)}"
         )
         deadline = _deadline_text(get("deadline"))
-        overdue = _lateness(get("late_working_days"), float(get("late_hours")))
+        overdue = _lateness(get("late_working_days"), float(get("late_hours")),
+                            date_only=has_evidence and evidence_date_only)
         if has_evidence:
             text = (
                 f"{evidence_act} was recorded {overdue} late "

@@ -1497,7 +1497,9 @@ def _build(table: _Table, options: ReadOptions) -> EventLog:
                 Problem(
                     where("timestamp", times.unparseable),
                     expected,
-                    "text that is not such a timestamp",
+                    "text that is not such a timestamp"
+                    + ("" if fmt else "; if the export writes dates another way, say how with "
+                       "--timestamp-format, e.g. '%d/%m/%Y %H:%M'"),
                 )
             )
         if times.out_of_range.any():

@@ -78,7 +78,7 @@ def read_key(key_file: Path) -> bytes:
     except OSError:
         raise InputError(
             str(key_file),
-            [Problem(key_file.name, "a readable key file (make one with new_key_file)", "none")],
+            [Problem(key_file.name, "a readable key file (make one with --new-key)", "none")],
         ) from None
     if len(key) < MIN_KEY_BYTES:
         raise InputError(

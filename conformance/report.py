@@ -189,15 +189,16 @@ class CheckReport:
 # --------------------------------------------------------------------- lateness
 
 
-def lateness_band(late_hours: Any, late_working_days: Any) -> str:
+def lateness_band(late_hours: Any, late_working_days: Any, date_only: Any = False) -> str:
     """The band of a missed deadline: '< 1 h', 'same day' (late, but less than a working day),
     '1 working day', '2-5 working days', '6-15 working days', '> 15 working days'; '' when the
-    rule has no deadline (an order or absence rule)."""
+    rule has no deadline (an order or absence rule). When the judgement rests on date-only
+    data the hours are not known, so it is never '< 1 h'."""
     hours = _number(late_hours)
     days = _number(late_working_days)
     if hours is None and days is None:
         return ""
-    if hours is not None and hours < 1:
+    if hours is not None and hours < 1 and not date_only:
         return LATENESS_BANDS[0]
     if days is None or days < 1:
         return LATENESS_BANDS[1]
@@ -251,9 +252,9 @@ def _tidy(rows: pd.DataFrame, case_order: pd.Series, rule_order: Mapping[str, in
             frame[column] = frame[column].astype(object)
     if "lateness" not in frame:
         frame["lateness"] = pd.Series(
-            [lateness_band(h, d) for h, d in zip(frame.get("late_hours", []),
-                                                 frame.get("late_working_days", []),
-                                                 strict=True)],
+            [lateness_band(h, d, bool(o)) for h, d, o in zip(
+                frame.get("late_hours", []), frame.get("late_working_days", []),
+                frame.get("date_only", [False] * len(frame)), strict=True)],
             index=frame.index, dtype=object)
     return _ordered(frame, case_order, rule_order).reset_index(drop=True)
 

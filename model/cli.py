@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from model.errors import InputError, LscbError
+from model.errors import LscbError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,11 +62,16 @@ def _run(argv: Sequence[str] | None) -> int:
         return 2
     try:
         status: int = handler(args)
-    except InputError as exc:
+    except LscbError as exc:  # InputError included: every problem of the input, listed
         print(f"lscb: {exc}", file=sys.stderr)
         return 2
-    except LscbError as exc:
-        print(f"lscb: {exc}", file=sys.stderr)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        # A file or folder that cannot be read or written, a network address that does not
+        # answer: say which and why, without a traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"lscb: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lscb: interrupted", file=sys.stderr)

@@ -13,7 +13,7 @@ from typing import Any, Union
 from model import contract
 from model.errors import InputError, Problem
 from model.rules import Rule, parse_rule_list
-from model.yamlsource import LineDict, LineList, line_of, read_yaml
+from model.yamlsource import LineDict, LineList, kind_of, line_of, read_yaml
 
 
 class Kind(enum.StrEnum):
@@ -253,7 +253,7 @@ class _Builder:
                 data,
                 key if key in data else None,
                 f"a mapping under '{key}'",
-                "none" if value is None else type(value).__name__,
+                kind_of(value),
             )
             return LineDict()
         return value
@@ -266,7 +266,7 @@ class _Builder:
                     Problem(
                         "line 1",
                         "a mapping (procedure, roles, attributes, offences, activities, flow, rules)",
-                        type(data).__name__,
+                        kind_of(data),
                     )
                 ],
             )
@@ -327,7 +327,7 @@ class _Builder:
         out: dict[str, Role] = {}
         for rid, body in raw.items():
             if not isinstance(body, LineDict):
-                self.bad(raw, rid, "a mapping with name and meaning", type(body).__name__)
+                self.bad(raw, rid, "a mapping with name and meaning", kind_of(body))
                 continue
             self.only(body, {"name", "meaning"}, f"role '{rid}'")
             out[rid] = Role(rid, self.text(body, "name"), self.text(body, "meaning"))
@@ -337,7 +337,7 @@ class _Builder:
         out: dict[str, Attribute] = {}
         for name, body in raw.items():
             if not isinstance(body, LineDict):
-                self.bad(raw, name, "a mapping with type, clause and meaning", type(body).__name__)
+                self.bad(raw, name, "a mapping with type, clause and meaning", kind_of(body))
                 continue
             self.only(
                 body, {"type", "clause", "meaning", "contract", "values"}, f"attribute '{name}'"
@@ -374,7 +374,7 @@ class _Builder:
                     raw,
                     oid,
                     "a mapping with name, statute, clause and meaning",
-                    type(body).__name__,
+                    kind_of(body),
                 )
                 continue
             self.only(body, {"name", "statute", "clause", "meaning"}, f"offence '{oid}'")
@@ -404,7 +404,7 @@ class _Builder:
                 data,
                 "activities" if "activities" in data else None,
                 "a list of activities",
-                "none" if raw is None else type(raw).__name__,
+                kind_of(raw),
             )
             return out
         allowed = {
@@ -419,7 +419,7 @@ class _Builder:
         }
         for index, body in enumerate(raw):
             if not isinstance(body, LineDict):
-                self.bad(raw, index, "an activity written as a mapping", type(body).__name__)
+                self.bad(raw, index, "an activity written as a mapping", kind_of(body))
                 continue
             self.only(body, allowed, "an activity")
             name = self.text(body, "name")
@@ -490,7 +490,7 @@ class _Builder:
                 parent,
                 key,
                 "an activity name or a block (sequence, parallel, choice, loop, task)",
-                type(raw).__name__,
+                kind_of(raw),
             )
             return None
         kinds = [k for k in ("sequence", "parallel", "choice", "loop", "task") if k in raw]
@@ -553,7 +553,7 @@ class _Builder:
     ) -> tuple[Block, ...]:
         items = raw[key]
         if not isinstance(items, LineList) or not items:
-            self.bad(raw, key, f"a non-empty list of blocks under '{key}'", type(items).__name__)
+            self.bad(raw, key, f"a non-empty list of blocks under '{key}'", kind_of(items))
             return ()
         out: list[Block] = []
         for index, item in enumerate(items):
@@ -642,7 +642,7 @@ class _Builder:
                     branches_raw,
                     index,
                     "a branch with 'when' (or 'otherwise: true') and 'do'",
-                    type(br).__name__,
+                    kind_of(br),
                 )
                 continue
             self.only(br, {"when", "otherwise", "do"}, "a branch")

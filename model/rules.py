@@ -34,7 +34,7 @@ from typing import Any
 
 from model.calendar import Within
 from model.errors import InputError, Problem
-from model.yamlsource import LineDict, LineList, line_of, read_yaml
+from model.yamlsource import LineDict, LineList, kind_of, line_of, read_yaml
 
 
 class Template(enum.StrEnum):
@@ -176,7 +176,7 @@ def parse_rule(
 
     if not isinstance(raw, dict):
         problems.append(
-            Problem(f"line {line}", "a rule written as a mapping of fields", type(raw).__name__)
+            Problem(f"line {line}", "a rule written as a mapping of fields", kind_of(raw))
         )
         return None
     template: Template | None = None
@@ -370,13 +370,25 @@ def parse_rule_list(
     """Parse a YAML list of rules; duplicate ids (also against ``known_ids``) are problems."""
     if not isinstance(raw, list):
         problems.append(
-            Problem(f"line {line}, field 'rules'", "a list of rules", type(raw).__name__)
+            Problem(f"line {line}, field 'rules'", "a list of rules", kind_of(raw))
         )
         return ()
     seen = set(known_ids or ())
     rules: list[Rule] = []
     for index, item in enumerate(raw):
         item_line = line_of(raw, index)
+        rid = item.get("id") if isinstance(item, dict) else None
+        duplicate = isinstance(rid, str) and rid in seen
+        if duplicate:
+            problems.append(
+                Problem(
+                    f"line {line_of(item, 'id')}, field 'id'",
+                    "a rule id not used before",
+                    f"'{rid}' again",
+                )
+            )
+        if isinstance(rid, str):
+            seen.add(rid)
         rule = parse_rule(
             item,
             source=source,
@@ -385,19 +397,8 @@ def parse_rule_list(
             boolean_attributes=boolean_attributes,
             problems=problems,
         )
-        if rule is None:
-            continue
-        if rule.id in seen:
-            problems.append(
-                Problem(
-                    f"line {item_line}, field 'id'",
-                    "a rule id not used before",
-                    f"'{rule.id}' again",
-                )
-            )
-            continue
-        seen.add(rule.id)
-        rules.append(rule)
+        if rule is not None and not duplicate:
+            rules.append(rule)
     return tuple(rules)
 
 
@@ -424,7 +425,7 @@ def load_rules_file(
     problems: list[Problem] = []
     if not isinstance(data, LineDict):
         raise InputError(
-            source, [Problem("line 1", "a mapping with a 'rules' list", type(data).__name__)]
+            source, [Problem("line 1", "a mapping with a 'rules' list", kind_of(data))]
         )
     for key in data:
         if key not in {"rules", "activities"}:

@@ -102,3 +102,18 @@ def line_of(container: Any, key: Any = None) -> int:
         if isinstance(container, LineList) and isinstance(key, int) and key < len(container.lines):
             return container.lines[key]
     return getattr(container, "line", 0)
+
+
+def kind_of(value: Any) -> str:
+    """What a YAML value is, in words for an error message ("a list", "nothing", "'abc'")."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    return repr(value)

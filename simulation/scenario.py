@@ -393,25 +393,42 @@ _MISSING: Final = object()
 _TIME: Final = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 
 
-def _kind(value: Any) -> str:
-    """Describe a TOML value without repeating it."""
+_SHOWN: Final = 40  # characters of a value shown in a message
+
+
+def describe(value: Any) -> str:
+    """Show a value found in a scenario or on the command line in a message: a scenario is
+    configuration, not personal data, so its values may be repeated (text in quotes, long
+    values cut short)."""
     if isinstance(value, bool):
-        return "true/false"
+        return "true" if value else "false"
     if isinstance(value, int):
-        return "a whole number"
+        return _cut(str(value))
     if isinstance(value, float):
-        return "a number with a fraction" if math.isfinite(value) else "a non-finite number"
+        return _cut(f"{value:g}")
     if isinstance(value, str):
-        return "an empty text" if not value else "a text"
+        return "an empty text" if not value else _quote(value)
     if isinstance(value, list):
-        return f"a list of {len(value)}"
+        if not value:
+            return "an empty list"
+        return _cut("[" + ", ".join(_item(v) for v in value) + "]")
     if isinstance(value, dict):
         return "a table"
-    if isinstance(value, date):
-        return "a date"
-    if isinstance(value, time):
-        return "a time"
+    if isinstance(value, (date, time)):
+        return value.isoformat()
     return type(value).__name__
+
+
+def _item(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else describe(value)
+
+
+def _quote(text: str) -> str:
+    return repr(text) if len(text) <= _SHOWN else repr(text[:_SHOWN]) + "..."
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
 
 
 class _Reader:
@@ -419,18 +436,28 @@ class _Reader:
         self.source = source
         self.procedure = procedure
         self.problems: list[Problem] = []
+        self.invalid: set[str] = set()  # the paths of the fields with a problem
 
     # ---------------------------------------------------------------- primitives
 
     def bad(self, path: str, expected: str, found: str) -> None:
         self.problems.append(Problem(f"field '{path}'", expected, found))
+        self.invalid.add(path)
+
+    def ok(self, *paths: str) -> bool:
+        """No problem was found in these fields (nor inside them): only then are they compared
+        with each other, never a default put in place of a value with a problem."""
+        return not any(
+            bad == path or bad.startswith((f"{path}.", f"{path}["))
+            for path in paths for bad in self.invalid
+        )
 
     def table(self, data: Mapping[str, Any], key: str, path: str) -> dict[str, Any]:
         value = data.get(key, _MISSING)
         if value is _MISSING:
             return {}
         if not isinstance(value, dict):
-            self.bad(path, "a table", _kind(value))
+            self.bad(path, "a table", describe(value))
             return {}
         return value
 
@@ -453,7 +480,7 @@ class _Reader:
             return fallback
         ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok_type or not math.isfinite(float(value)):
-            self.bad(path, "a whole number" if integer else "a number", _kind(value))
+            self.bad(path, "a whole number" if integer else "a number", describe(value))
             return fallback
         number = float(value)
         too_low = low is not None and (number <= low if low_open else number < low)
@@ -465,7 +492,7 @@ class _Reader:
             if high is not None:
                 bounds.append(f"{'less than' if high_open else 'at most'} {high:g}")
             noun = "a whole number " if integer else "a number "
-            self.bad(path, noun + " and ".join(bounds), f"{number:g}")
+            self.bad(path, noun + " and ".join(bounds), describe(value))
             return fallback
         return number
 
@@ -482,16 +509,14 @@ class _Reader:
         ):
             expected = "true, false or a probability from 0 to 1" if allow_bool else \
                 "a probability from 0 to 1"
-            found = _kind(value) if not isinstance(value, (int, float)) or isinstance(
-                value, bool) else f"{float(value):g}"
-            self.bad(path, expected, found)
+            self.bad(path, expected, describe(value))
             return 0.0
         return float(value)
 
     def text(self, data: Mapping[str, Any], key: str, path: str, default: str) -> str:
         value = data.get(key, default)
         if not isinstance(value, str):
-            self.bad(path, "a text", _kind(value))
+            self.bad(path, "a text", describe(value))
             return default
         return value
 
@@ -508,7 +533,7 @@ class _Reader:
             match = _TIME.fullmatch(value.strip())
             if match:
                 return time(int(match.group(1)), int(match.group(2)))
-        self.bad(path, "a time of day such as \"09:00\"", _kind(value))
+        self.bad(path, "a time of day such as \"09:00\"", describe(value))
         return None
 
     def date_value(self, data: Mapping[str, Any], key: str, path: str) -> date | None:
@@ -523,7 +548,7 @@ class _Reader:
                 return date.fromisoformat(value)
             except ValueError:
                 pass
-        self.bad(path, "a date such as 2024-04-01", _kind(value))
+        self.bad(path, "a date such as 2024-04-01", describe(value))
         return None
 
     def weights(self, data: Mapping[str, Any], key: str, path: str, n: int) -> tuple[float, ...]:
@@ -531,7 +556,8 @@ class _Reader:
         if value is _MISSING:
             return (1.0,) * n
         if not isinstance(value, list) or len(value) != n:
-            self.bad(path, f"a list of {n} weights", _kind(value))
+            found = f"a list of {len(value)}" if isinstance(value, list) else describe(value)
+            self.bad(path, f"a list of {n} weights", found)
             return (1.0,) * n
         out: list[float] = []
         for item in value:
@@ -539,7 +565,7 @@ class _Reader:
                 math.isfinite(float(item)) and float(item) >= 0
             ):
                 self.bad(path, f"a list of {n} weights, each a number of at least 0",
-                         "a list with " + _kind(item))
+                         "a list with " + describe(item))
                 return (1.0,) * n
             out.append(float(item))
         if sum(out) <= 0:
@@ -551,12 +577,12 @@ class _Reader:
         """A number (fixed) or a table {distribution = ..., parameters [, unit]}."""
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if not math.isfinite(float(value)) or float(value) < 0:
-                self.bad(path, "a number of at least 0", f"{float(value):g}")
+                self.bad(path, "a number of at least 0", describe(value))
                 return None
             return Delay(Distribution("fixed", float(value)))
         if not isinstance(value, dict):
             self.bad(path, "a number or a table such as {distribution = \"exponential\", "
-                     "mean = 30}", _kind(value))
+                     "mean = 30}", describe(value))
             return None
         kind = value.get("distribution", _MISSING)
         params = {
@@ -566,7 +592,7 @@ class _Reader:
         }
         if kind not in _DISTRIBUTIONS:
             self.bad(f"{path}.distribution", "one of " + ", ".join(_DISTRIBUTIONS),
-                     "none" if kind is _MISSING else _kind(kind))
+                     "none" if kind is _MISSING else describe(kind))
             return None
         allowed = ["distribution", *params[str(kind)]] + (["unit"] if unit else [])
         self.only(value, allowed, path)
@@ -576,7 +602,7 @@ class _Reader:
                 lag_unit = LagUnit(value["unit"])
             except ValueError:
                 self.bad(f"{path}.unit", "one of " + ", ".join(u.value for u in LagUnit),
-                         _kind(value["unit"]))
+                         describe(value["unit"]))
         before = len(self.problems)
 
         def num(key: str, *, positive: bool = False) -> float:
@@ -606,7 +632,7 @@ class _Reader:
                 for v in values
             ):
                 self.bad(f"{path}.values", "a non-empty list of numbers of at least 0",
-                         "none" if values is _MISSING else _kind(values))
+                         "none" if values is _MISSING else describe(values))
                 return None
             wts: tuple[float, ...] = ()
             if weights is not _MISSING:
@@ -639,7 +665,7 @@ class _Reader:
             dispatch = Dispatch(dispatch_raw)
         except ValueError:
             self.bad("scenario.dispatch", "'fcfs' (first come, first served) or 'edf' "
-                     "(earliest deadline first)", _kind(dispatch_raw))
+                     "(earliest deadline first)", describe(dispatch_raw))
             dispatch = Dispatch.FCFS
         demand = self.number(head, "demand", "scenario.demand", 1.0, low=0.0, low_open=True)
         background_demand = self.number(head, "background_demand", "scenario.background_demand",
@@ -650,13 +676,18 @@ class _Reader:
         self.only(cal, ["open", "close"], "calendar")
         office_open = self.clock_time(cal, "open", "calendar.open", time(9, 0))
         office_close = self.clock_time(cal, "close", "calendar.close", time(17, 0))
-        if office_open >= office_close:
-            self.bad("calendar.close", "a time after calendar.open", "an earlier or equal time")
+        if self.ok("calendar.open", "calendar.close") and office_open >= office_close:
+            self.bad("calendar.close", f"a time after calendar.open ({office_open:%H:%M})",
+                     f"{office_close:%H:%M}")
 
         routes = {
             rid: self.route(rid, body)
             for rid, body in sorted(self.table(data, "routes", "routes").items())
         }
+        if self.ok("routes") and not any(r.annual_volume > 0 for r in routes.values()):
+            self.bad("routes", "at least one [routes.<id>] table with an annual_volume above 0 "
+                     "(without a route no case arrives; see docs/scenario.md)",
+                     "no route" if not routes else "only volumes of 0")
         roles = {
             rid: self.role_spec(rid, body, office_open, office_close)
             for rid, body in self.table(data, "roles", "roles").items()
@@ -686,7 +717,7 @@ class _Reader:
     def route(self, rid: str, body: Any) -> Route:
         path = f"routes.{rid}"
         if not isinstance(body, dict):
-            self.bad(path, "a table", _kind(body))
+            self.bad(path, "a table", describe(body))
             body = {}
         self.only(body, ["annual_volume", "weekday", "hours", "months", "surges", "attributes",
                          "offence"], path)
@@ -697,12 +728,12 @@ class _Reader:
         surges: list[Surge] = []
         raw_surges = body.get("surges", [])
         if not isinstance(raw_surges, list):
-            self.bad(f"{path}.surges", "a list of tables [[...surges]]", _kind(raw_surges))
+            self.bad(f"{path}.surges", "a list of tables [[...surges]]", describe(raw_surges))
             raw_surges = []
         for i, raw in enumerate(raw_surges):
             where = f"{path}.surges[{i}]"
             if not isinstance(raw, dict):
-                self.bad(where, "a table with start, end and multiplier", _kind(raw))
+                self.bad(where, "a table with start, end and multiplier", describe(raw))
                 continue
             self.only(raw, ["start", "end", "multiplier"], where)
             s = self.date_value(raw, "start", f"{where}.start")
@@ -710,7 +741,7 @@ class _Reader:
             m = self.number(raw, "multiplier", f"{where}.multiplier", low=0.0)
             if s is not None and e is not None:
                 if e < s:
-                    self.bad(f"{where}.end", "a date on or after start", "an earlier date")
+                    self.bad(f"{where}.end", f"a date on or after start ({s})", describe(e))
                 surges.append(Surge(s, e, m))
         attributes = self.route_attributes(body.get("attributes", {}), f"{path}.attributes")
         offence = self.offence(body.get("offence", _MISSING), f"{path}.offence")
@@ -720,7 +751,7 @@ class _Reader:
         booleans = set(self.procedure.boolean_attributes)
         out = {name: 0.0 for name in self.procedure.boolean_attributes}
         if not isinstance(raw, dict):
-            self.bad(path, "a table of attribute = true/false/probability", _kind(raw))
+            self.bad(path, "a table of attribute = true/false/probability", describe(raw))
             return out
         for name, value in raw.items():
             if name not in booleans:
@@ -728,7 +759,9 @@ class _Reader:
                          + ", ".join(sorted(booleans)) + ")", "an unknown attribute")
                 continue
             out[name] = self.probability(value, f"{path}.{name}", allow_bool=True)
-        if out.get("youth_produced_imagery", 0.0) > 0 and out.get("alleged_is_child", 0.0) < 1:
+        if (self.ok(f"{path}.youth_produced_imagery", f"{path}.alleged_is_child")
+                and out.get("youth_produced_imagery", 0.0) > 0
+                and out.get("alleged_is_child", 0.0) < 1):
             self.bad(f"{path}.alleged_is_child",
                      "true whenever youth_produced_imagery can be true (young people shared "
                      "the images, so the person alleged is a child)", "not always true")
@@ -739,7 +772,7 @@ class _Reader:
         if raw is _MISSING:
             return dict.fromkeys(offences, 1.0)
         if not isinstance(raw, dict) or not raw:
-            self.bad(path, "a table of offence = weight", _kind(raw))
+            self.bad(path, "a table of offence = weight", describe(raw))
             return dict.fromkeys(offences, 1.0)
         out: dict[str, float] = {}
         for name, value in raw.items():
@@ -747,7 +780,7 @@ class _Reader:
                 self.bad(f"{path}.{name}", "an offence of the procedure (" + ", ".join(offences)
                          + ")", "an unknown offence")
             elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                self.bad(f"{path}.{name}", "a weight of at least 0", _kind(value))
+                self.bad(f"{path}.{name}", "a weight of at least 0", describe(value))
             else:
                 out[name] = float(value)
         if out and sum(out.values()) <= 0:
@@ -760,7 +793,7 @@ class _Reader:
             self.bad(path, "a role of the procedure (" + ", ".join(self.procedure.roles) + ")",
                      "an unknown role")
         if not isinstance(body, dict):
-            self.bad(path, "a table", _kind(body))
+            self.bad(path, "a table", describe(body))
             body = {}
         self.only(body, ["headcount", "hours", "open", "close", "out_of_hours",
                          "leave_days_per_year", "leave_block_days", "absence_rate",
@@ -772,26 +805,31 @@ class _Reader:
         elif isinstance(raw_head, int) and not isinstance(raw_head, bool) and raw_head >= 1:
             headcount = raw_head
         else:
-            found = _kind(raw_head) if not isinstance(raw_head, int) or isinstance(
-                raw_head, bool) else f"{raw_head}"
-            self.bad(f"{path}.headcount", "a whole number of at least 1, or \"unlimited\"", found)
+            self.bad(f"{path}.headcount", "a whole number of at least 1, or \"unlimited\"",
+                     describe(raw_head))
             headcount = 1
+        known_head = self.ok(f"{path}.headcount")
         raw_hours = body.get("hours", Hours.OFFICE.value)
         try:
             hours = Hours(raw_hours)
         except ValueError:
             self.bad(f"{path}.hours", "'office' (working days, open to close) or 'always'",
-                     _kind(raw_hours))
+                     describe(raw_hours))
             hours = Hours.OFFICE
         opening = self.clock_time(body, "open", f"{path}.open", office_open)
         closing = self.clock_time(body, "close", f"{path}.close", office_close)
-        if opening >= closing:
-            self.bad(f"{path}.close", f"a time after {path}.open", "an earlier or equal time")
+        sources = [f"{path}.{key}" if key in body else f"calendar.{key}"
+                   for key in ("open", "close")]
+        if self.ok(*sources) and opening >= closing:
+            self.bad(f"{path}.close", f"a time after {sources[0]} ({opening:%H:%M})",
+                     f"{closing:%H:%M}")
         ooh = self.integer(body, "out_of_hours", f"{path}.out_of_hours", 0, low=0)
-        if headcount is not None and ooh > headcount:
-            self.bad(f"{path}.out_of_hours", f"at most the headcount ({headcount})", f"{ooh}")
-        if headcount is None and ooh:
-            self.bad(f"{path}.out_of_hours", "0 for an unlimited role", f"{ooh}")
+        if known_head and self.ok(f"{path}.out_of_hours"):
+            if headcount is not None and ooh > headcount:
+                self.bad(f"{path}.out_of_hours", f"at most the headcount ({headcount})",
+                         f"{ooh}")
+            if headcount is None and ooh:
+                self.bad(f"{path}.out_of_hours", "0 for an unlimited role", f"{ooh}")
         leave = self.number(body, "leave_days_per_year", f"{path}.leave_days_per_year", 0.0,
                             low=0.0, high=200.0)
         block = self.integer(body, "leave_block_days", f"{path}.leave_block_days", 5, low=1,
@@ -807,7 +845,7 @@ class _Reader:
             job = self.distribution(raw_bg.get("job", _MISSING), f"{path}.background.job")
             if job is not None and job.distribution.mean() <= 0:
                 self.bad(f"{path}.background.job", "jobs with a positive mean length", "0")
-            if headcount is None:
+            if known_head and headcount is None:
                 self.bad(f"{path}.background", "no background work for an unlimited role "
                          "(nobody queues for it)", "a background table")
             if job is not None:
@@ -815,7 +853,7 @@ class _Reader:
         diary = None
         if "diary" in body:
             diary = self.diary(self.table(body, "diary", f"{path}.diary"), f"{path}.diary")
-            if headcount is None:
+            if known_head and headcount is None:
                 self.bad(f"{path}.diary", "a diary only for a role with a headcount",
                          "an unlimited role")
             if background is not None:
@@ -831,7 +869,7 @@ class _Reader:
         slots: list[time] = []
         if not isinstance(slots_raw, list) or not slots_raw:
             self.bad(f"{path}.slots", "a list of slot start times such as [\"09:30\", \"13:30\"]",
-                     "none" if slots_raw is _MISSING else _kind(slots_raw))
+                     "none" if slots_raw is _MISSING else describe(slots_raw))
         else:
             for i, item in enumerate(slots_raw):
                 t = self.time_value(item, f"{path}.slots[{i}]")
@@ -857,7 +895,7 @@ class _Reader:
             self.bad(path, "an activity in the procedure's flow", "an unknown activity"
                      if name not in self.procedure.activities else "an activity not in the flow")
         if not isinstance(body, dict):
-            self.bad(path, "a table", _kind(body))
+            self.bad(path, "a table", describe(body))
             return None
         self.only(body, ["work", "lag", "extra_roles", "booking"], path)
         work = self.distribution(body.get("work", 15.0), f"{path}.work")
@@ -867,12 +905,12 @@ class _Reader:
         extra_raw = body.get("extra_roles", [])
         extra: list[str] = []
         if not isinstance(extra_raw, list):
-            self.bad(f"{path}.extra_roles", "a list of roles", _kind(extra_raw))
+            self.bad(f"{path}.extra_roles", "a list of roles", describe(extra_raw))
         else:
             for item in extra_raw:
-                if item not in self.procedure.roles:
+                if not isinstance(item, str) or item not in self.procedure.roles:
                     self.bad(f"{path}.extra_roles", "roles of the procedure ("
-                             + ", ".join(self.procedure.roles) + ")", "an unknown role")
+                             + ", ".join(self.procedure.roles) + ")", describe(item))
                 elif item not in extra:
                     extra.append(str(item))
         booking = None
@@ -884,6 +922,8 @@ class _Reader:
             booking = Booking(lead)
             for lane in sorted(lanes):
                 spec = roles.get(lane)
+                if not self.ok(f"roles.{lane}"):
+                    continue  # its problems are reported; the diary may be one of them
                 if spec is None or spec.diary is None:
                     self.bad(f"{path}.booking", f"a diary for the role '{lane}' "
                              f"([roles.{lane}.diary]) to book the step into", "none")
@@ -898,9 +938,11 @@ class _Reader:
         diary_roles = {r for r, spec in roles.items() if spec.diary is not None}
         for task in self.procedure.tasks():
             spec = tasks.get(task.activity)
+            if not self.ok(f'tasks."{task.activity}"'):
+                continue  # what was written for the step has problems of its own
             act = self.procedure.activities[task.activity]
             needed = {task.role, *act.participants, *(spec.extra_roles if spec else ())}
-            for role in sorted(needed & diary_roles):
+            for role in sorted(r for r in needed & diary_roles if self.ok(f"roles.{r}")):
                 if role != task.role or spec is None or spec.booking is None:
                     self.bad(f'tasks."{task.activity}"', f"a booking in the diary of '{role}' "
                              f"(a role with a diary is only booked into its slots)",
@@ -943,10 +985,11 @@ class _Reader:
                 value = item.get(key)
                 act = self.procedure.activities.get(value) if isinstance(value, str) else None
                 if act is None or value not in in_flow or act.kind is not Kind.TASK:
-                    self.bad(f"{where}.{key}", "a step of the procedure's flow",
-                             "none" if value is None else "another value")
+                    self.bad(f"{where}.{key}", "a step of the procedure's flow ("
+                             + ", ".join(self._steps(in_flow)) + ")",
+                             "none" if value is None else describe(value))
                 names.append(value if isinstance(value, str) else "")
-            if names[0] and names[0] == names[1]:
+            if self.ok(f"{where}.activity", f"{where}.before") and names[0] == names[1]:
                 self.bad(f"{where}.before", "an activity other than 'activity'", "the same")
             p = self.probability(item.get("probability", 0.0), f"{where}.probability")
             order.append(OrderSlip(names[0], names[1], p))
@@ -961,19 +1004,28 @@ class _Reader:
                                    if a.kind is Kind.FORBIDDEN]
                 self.bad(f"{where}.activity", "a forbidden event of the procedure ("
                          + ", ".join(forbidden_names) + ")",
-                         "none" if event is None else "another value")
+                         "none" if event is None else describe(event))
             after_raw = item.get("after")
             after = after_raw if isinstance(after_raw, str) else None
             if after_raw is not None and after not in in_flow:
-                self.bad(f"{where}.after", "a step of the procedure's flow", "another value")
+                self.bad(f"{where}.after", "a step of the procedure's flow ("
+                         + ", ".join(self._steps(in_flow, tasks_only=False)) + ")",
+                         describe(after_raw))
                 after = None
             p = self.probability(item.get("probability", 0.0), f"{where}.probability")
             forbidden.append(ForbiddenSlip(event if isinstance(event, str) else "", after, p))
         return Slips(skip, tuple(order), tuple(forbidden))
 
+    def _steps(self, in_flow: set[str], *, tasks_only: bool = True) -> list[str]:
+        """The flow's steps, in the order of the flow, quoted for a message."""
+        names = dict.fromkeys(b.activity for b in walk(self.procedure.flow)
+                              if isinstance(b, Task) and b.activity in in_flow)
+        return [repr(n) for n in names
+                if not tasks_only or self.procedure.activities[n].kind is Kind.TASK]
+
     def list_of_tables(self, raw: dict[str, Any], key: str, path: str) -> list[dict[str, Any]]:
         value = raw.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            self.bad(path, f"a list of tables ([[{path}]])", _kind(value))
+            self.bad(path, f"a list of tables ([[{path}]])", describe(value))
             return []
         return value

@@ -520,6 +520,16 @@ def test_employee_actions_after_lado() -> None:
     )
 
 
+def test_date_only_evidence_is_not_called_minutes_late() -> None:
+    # Friday 10:00 trigger, deadline the end of Friday; the computer secured "on Saturday"
+    # (date only) is late, but by how many hours is not known.
+    j = run({"w": [(CI, "2024-03-08 09:00"), (LM, "2024-03-08 10:00"), (CS, "2024-03-09")]},
+            as_of="2024-03-20 12:00")
+    text = message(j, "w", "computer-secured-same-working-day")
+    assert text.startswith("Computer secured was recorded less than a working day late")
+    assert "minute" not in text
+
+
 def test_a_known_attribute_that_differs_beats_an_unknown_one() -> None:
     # unidentified-child-investigation applies when children_at_continuing_risk is false AND
     # alleged_is_child is false: with the first known to be true it cannot apply, whatever the

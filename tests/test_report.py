@@ -76,6 +76,12 @@ def test_lateness_bands_keep_minutes_apart_from_weeks(hours: float | None, days:
     assert lateness_band(hours, days) == band
 
 
+def test_date_only_lateness_is_never_minutes() -> None:
+    # a date-only event the day after the deadline is a microsecond "late" by the clock
+    assert lateness_band(1e-9, 0, True) == "same day"
+    assert lateness_band(1e-9, 1, True) == "1 working day"
+
+
 def test_lateness_in_words() -> None:
     assert lateness_text(40 / 60, 0) == "40 minutes late"
     assert lateness_text(1 / 60, 0) == "1 minute late"
