@@ -188,7 +188,12 @@ def parse_rule(
     for key in sorted(COMMON_REQUIRED - set(raw)):
         bad(None, f"a field '{key}'", "none")
     allowed = COMMON_REQUIRED | COMMON_OPTIONAL
-    if template is not None:
+    if template is None:
+        # the template is unknown or missing (already reported): any template's field may be
+        # meant, so none is reported as unknown on top
+        for required, optional in TEMPLATE_FIELDS.values():
+            allowed |= required | optional
+    else:
         required, optional = TEMPLATE_FIELDS[template]
         allowed |= required | optional
         for key in sorted(required - set(raw)):
