@@ -39,8 +39,9 @@ response
     ``last before response``, the last trigger occurrence at or before the first occurrence of
     the first ``require`` entry (the last one at all when that entry has not occurred), or, for
     ``last before X``, the last trigger occurrence at or before the first ``X`` (the last one at
-    all when there is no ``X``). When the anchor occurred but no trigger occurrence precedes it,
-    the first trigger occurrence is used. ``icpc_clock = "section-47-start"`` makes
+    all when there is no ``X``); a trigger on the anchor's date counts as before it when either
+    is date-only. When the anchor occurred but no trigger occurrence precedes it, the first
+    trigger occurrence is used. ``icpc_clock = "section-47-start"`` makes
     ``icpc-within-15-working-days`` use ``last before Section 47 enquiry started``. The deadline
     is set by the trigger's time with the calendar (a date-only trigger counts as before close
     of business). Each ``require`` entry is met by its earliest occurrence (of any alternative)
@@ -478,6 +479,17 @@ class _Occ:
         result: I64 = np.where(ok, pos[safe], -1)
         return result
 
+    def last_on_date(self, c: I64, d: I64) -> I64:
+        """The last occurrence on local date ``d`` in case ``c``."""
+        keys = self._keys
+        if not keys.size:
+            return np.full(len(c), -1, np.int64)
+        query = self.log.day_key(c, d)
+        idx = np.searchsorted(keys, query, side="right") - 1
+        safe = np.maximum(idx, 0)
+        result: I64 = np.where((idx >= 0) & (keys[safe] == query), self.pos[safe], -1)
+        return result
+
     def strictly_after(self, p: I64, c: I64) -> I64:
         """The first occurrence after the event at ``p`` and not on the same footing as it
         (a later date, or a later position with both times of day known)."""
@@ -688,8 +700,14 @@ def _trigger_positions(log: _Log, rule: Rule, occurrence: TriggerOccurrence) -> 
         anchor = log.occ((occurrence.activity or "",)).first
     positions = trigger.last.copy()
     cases = np.flatnonzero(anchor >= 0).astype(np.int64)
-    before = trigger.last_upto(anchor[cases], cases)
-    positions[cases] = np.where(before >= 0, before, trigger.first[cases])
+    at = anchor[cases]
+    before = trigger.last_upto(at, cases)
+    # A trigger on the anchor's date counts as before it when either is date-only (their order
+    # that day is unknown; the benefit of the doubt starts the clock later). Date-only events
+    # stand first on their date, so only a date-only anchor can have such triggers after it.
+    footing = np.where(log.do[at], trigger.last_on_date(cases, log.day[at]), -1)
+    best = np.maximum(before, footing)
+    positions[cases] = np.where(best >= 0, best, trigger.first[cases])
     return positions
 
 

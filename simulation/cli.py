@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ def register(sub: Any) -> None:
         description=(
             "Run a caseload simulation (the built-in scenario for a county the size of "
             "Northumberland when no file is given) and print, for each rule, how often it was "
-            "met with a 95%% confidence interval across replications, and the roles in whose "
+            "met with a 95% confidence interval across replications, and the roles in whose "
             "queues the late cases waited."
         ),
     )
@@ -54,7 +55,8 @@ def register(sub: Any) -> None:
     _common(sw)
     sw.add_argument("--vary", action="append", default=[], metavar="FIELD=VALUES",
                     help="a scenario field and its values, e.g. demand=1,1.33 or "
-                         "roles.lado.headcount=1..3 or dispatch=fcfs,edf (repeatable)")
+                         "roles.lado.headcount=1..3 or dispatch=fcfs,edf (repeatable, once "
+                         "for each field: giving a field twice is an error)")
     sw.add_argument("--rule", action="append", default=[], metavar="RULE_ID",
                     help="rules to show (default: every rule with a deadline)")
     sw.add_argument("--target", metavar="RULE=LEVEL",
@@ -78,10 +80,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _load(args: argparse.Namespace) -> tuple[Procedure, Any]:
+def _load(args: argparse.Namespace, procedure: Procedure, problems: list[Problem]) -> Any:
+    """The scenario, after checking the command line: ``problems`` already found in it and
+    those of the options every command shares are raised together."""
     from simulation.scenario import load_scenario
 
-    problems = []
+    problems = list(problems)
     if args.replications is not None and args.replications < 1:
         problems.append(Problem("--replications", "a whole number of at least 1",
                                 str(args.replications)))
@@ -89,10 +93,33 @@ def _load(args: argparse.Namespace) -> tuple[Procedure, Any]:
         problems.append(Problem("--workers", "a whole number of at least 1", str(args.workers)))
     if args.seed is not None and args.seed < 0:
         problems.append(Problem("--seed", "a whole number of at least 0", str(args.seed)))
+    if args.out is not None:
+        problems += _out_problems(args.out)
     if problems:
         raise InputError("the command line", problems)
-    procedure = load_procedure()
-    return procedure, load_scenario(args.scenario, procedure)
+    return load_scenario(args.scenario, procedure)
+
+
+def _out_problems(out: Path) -> list[Problem]:
+    """What stops ``--out`` from being a directory to write into (nothing is created yet)."""
+    expected = "a directory to write into, or a path where one can be created"
+    existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        what = "an existing file" if existing == out else f"a path through the file '{existing}'"
+        return [Problem("--out", expected, f"'{out}', {what}")]
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return [Problem("--out", expected, f"'{out}': no permission to write in '{existing}'")]
+    return []
+
+
+def _make_out(out: Path) -> None:
+    """Create ``--out`` before anything is simulated, so that a bad path fails at once."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError("the command line", [Problem(
+            "--out", "a directory to write into, or a path where one can be created",
+            f"'{out}': {exc.strerror or type(exc).__name__}")]) from exc
 
 
 # ---------------------------------------------------------------------------- simulate
@@ -106,7 +133,8 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.show_default_scenario:
         sys.stdout.write(default_scenario_path().read_text(encoding="utf-8"))
         return 0
-    procedure, scenario = _load(args)
+    procedure = load_procedure()
+    scenario = _load(args, procedure, [])
     overrides: dict[str, Any] = {}
     if args.dispatch is not None:
         overrides["dispatch"] = args.dispatch
@@ -114,6 +142,8 @@ def _simulate(args: argparse.Namespace) -> int:
         overrides["demand"] = args.demand
     if overrides:
         scenario = scenario.with_values(overrides, procedure)
+    if args.out is not None:
+        _make_out(args.out)
     result = run(scenario, procedure, replications=args.replications, seed=args.seed,
                  workers=args.workers, scheduler=args.scheduler, progress=not args.quiet,
                  keep_first=args.out is not None)
@@ -203,65 +233,85 @@ def report(result: Any, procedure: Procedure) -> str:
 # ---------------------------------------------------------------------------- sweep
 
 
-def _grid(args: argparse.Namespace) -> dict[str, list[Any]]:
+def _grid(args: argparse.Namespace) -> tuple[dict[str, list[Any]], list[Problem]]:
+    from simulation.scenario import describe, field_keys
     from simulation.sweep import parse_values
 
     grid: dict[str, list[Any]] = {}
+    seen: dict[tuple[str, ...], str] = {}
     problems = []
     for item in args.vary:
         field, sep, values = item.partition("=")
-        if not sep or not field.strip():
+        field = field.strip()
+        if not sep or not field:
             problems.append(Problem("--vary", "FIELD=VALUES, e.g. roles.lado.headcount=1,2,3",
-                                    "no '='" if not sep else "no field"))
+                                    describe(item)))
             continue
+        keys = field_keys(field)
+        if keys in seen:
+            problems.append(Problem(
+                f"--vary {field}", f"each field once (give all its values in one --vary, "
+                f"e.g. {field}=1,2)", f"the field again (first as {seen[keys]})"))
+            continue
+        seen[keys] = field
         try:
-            grid[field.strip()] = parse_values(values)
+            grid[field] = parse_values(values)
         except ValueError as exc:
-            problems.append(Problem(f"--vary {field.strip()}", str(exc), "other text"))
+            problems.append(Problem(f"--vary {field}", str(exc), describe(values)))
     if not args.vary:
         problems.append(Problem("--vary", "at least one FIELD=VALUES", "none"))
-    if problems:
-        raise InputError("the command line", problems)
-    return grid
+    return grid, problems
 
 
-def _target(text: str, procedure: Procedure) -> tuple[str, float]:
+def _target(text: str, procedure: Procedure) -> tuple[str, float, list[Problem]]:
+    from simulation.scenario import describe
+    from simulation.sweep import rule_problem
+
     rule, sep, level = text.partition("=")
+    rule, level = rule.strip(), level.strip()
+    if not sep:
+        return rule, math.nan, [Problem("--target", "RULE=LEVEL, e.g. lado-same-day=85%",
+                                        describe(text))]
     problems = []
-    if rule not in {r.id for r in procedure.rules}:
-        problems.append(Problem("--target", "RULE=LEVEL with a rule of the procedure",
-                                "an unknown rule"))
-    value = math.nan
+    unknown = rule_problem("--target", rule, procedure)
+    if unknown is not None:
+        problems.append(unknown)
     try:
-        value = float(level.strip().rstrip("%"))
-        if level.strip().endswith("%") or value > 1:
-            value /= 100
+        value, found = float(level.removesuffix("%")), level
     except ValueError:
-        problems.append(Problem("--target", "RULE=LEVEL with LEVEL such as 0.85 or 85%",
-                                "no number" if sep else "no '='"))
-    if problems:
-        raise InputError("the command line", problems)
-    return rule, value
+        value, found = math.nan, describe(level)
+    if level.endswith("%") or value > 1:
+        value /= 100
+    if not 0 < value <= 1:  # also a level that is not a number (NaN)
+        problems.append(Problem("--target", "a LEVEL that is a share between 0 and 1 or a "
+                                "percentage like 85%", found))
+    return rule, value, problems
 
 
 def _sweep(args: argparse.Namespace) -> int:
     from simulation.plots import plot_sweep
-    from simulation.sweep import find_target, sweep
+    from simulation.sweep import find_target, rule_problem, sweep
 
-    procedure, scenario = _load(args)
-    grid = _grid(args)
-    known = {r.id for r in procedure.rules}
-    unknown = [r for r in args.rule if r not in known]
-    if unknown:
-        raise InputError("the command line", [Problem("--rule", "a rule of the procedure",
-                                                      "an unknown rule")])
+    procedure = load_procedure()
+    grid, problems = _grid(args)
+    for rule in args.rule:
+        unknown = rule_problem("--rule", rule, procedure)
+        if unknown is not None:
+            problems.append(unknown)
+    rule_id, level = "", math.nan
+    if args.target is not None:
+        fields = {item.partition("=")[0].strip() for item in args.vary}
+        if len(fields) > 1:
+            problems.append(Problem("--target", "exactly one --vary field to search",
+                                    f"{len(fields)} fields"))
+        rule_id, level, more = _target(args.target, procedure)
+        problems += more
+    scenario = _load(args, procedure, problems)
+    if args.out is not None:
+        _make_out(args.out)
     options = {"replications": args.replications, "seed": args.seed, "workers": args.workers,
                "scheduler": args.scheduler, "progress": not args.quiet}
     if args.target is not None:
-        if len(grid) != 1:
-            raise InputError("the command line", [Problem(
-                "--target", "exactly one --vary field to search", f"{len(grid)} fields")])
-        rule_id, level = _target(args.target, procedure)
         field, values = next(iter(grid.items()))
         found = find_target(scenario, procedure, field, values, rule_id, level, **options)
         tried = found.tried[[field, "compliance", "ci_low", "ci_high"]]
@@ -275,7 +325,6 @@ def _sweep(args: argparse.Namespace) -> int:
                   f"{found.compliance * 100:.1f}% (95% CI {found.ci_low * 100:.1f}-"
                   f"{found.ci_high * 100:.1f}%).")
         if args.out is not None:
-            args.out.mkdir(parents=True, exist_ok=True)
             found.tried.to_csv(args.out / "target.csv", index=False, lineterminator="\n")
         return 0
     result = sweep(scenario, procedure, grid, **options)
@@ -287,7 +336,6 @@ def _sweep(args: argparse.Namespace) -> int:
                               values="compliance", sort=False)
     print(_table_text(pivot.reset_index(), [c for c in pivot.columns if c in rules]))
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
         result.table.to_csv(args.out / "sweep.csv", index=False, lineterminator="\n",
                             float_format="%.6g")
         paths = [args.out / "sweep.csv"]

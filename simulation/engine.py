@@ -38,6 +38,7 @@ import pandas as pd
 import simpy
 
 from model.calendar import Within
+from model.errors import InputError, Problem
 from model.procedure import Block, Choice, Loop, Parallel, Procedure, Task
 from model.procedure import Sequence as Seq
 from model.rules import Occurrence, Rule, Template
@@ -66,6 +67,7 @@ __all__ = ["Job", "execute", "replicate", "run", "simulate"]
 
 _INF = math.inf
 _MARGIN_DAYS = 45  # calendar beyond the drain, so that late work still has on-duty time
+_CONNECT_SECONDS = 10  # how long to try to reach a Dask scheduler before giving up
 _S47_COMPLETED = "Section 47 enquiry completed"
 _ARRIVALS, _BACKGROUND, _LEAVE, _DIARY, _CASES = range(5)  # purposes of random streams
 _STRATEGY = "Strategy discussion held"
@@ -1015,7 +1017,19 @@ def _on_dask(jobs: Sequence[Job], address: str, results: list[ReplicationOutcome
              tick: Callable[[int], object]) -> None:
     from distributed import Client, as_completed
 
-    with Client(address) as client:  # type: ignore[no-untyped-call]
+    try:
+        client = Client(address, timeout=_CONNECT_SECONDS)  # type: ignore[no-untyped-call]
+    except (OSError, ValueError) as exc:  # nothing answers there, or not an address
+        raise InputError(
+            f"the Dask scheduler at {address}",
+            [Problem("--scheduler",
+                     "the address of a running Dask scheduler, such as tcp://10.0.0.5:8786 "
+                     "(start one with `dask scheduler`, which prints its address, and workers "
+                     "with `dask worker ADDRESS`)",
+                     str(exc) or type(exc).__name__)],
+            summary=f"the Dask scheduler at {address} could not be reached",
+        ) from exc
+    with client:
         futures = client.map(replicate, list(jobs), pure=False)
         index = {future.key: i for i, future in enumerate(futures)}
         completed = as_completed(futures, with_results=True)  # type: ignore[no-untyped-call]

@@ -43,6 +43,8 @@ __all__ = [
     "Surge",
     "TaskSpec",
     "default_scenario_path",
+    "describe",
+    "field_keys",
     "load_scenario",
     "parse_scenario",
 ]
@@ -332,6 +334,12 @@ _SHORT_PATHS: Final = {
     "name", "description", "start", "horizon_days", "warm_up_days", "drain_days",
     "replications", "seed", "dispatch", "demand", "background_demand", "timeline_days",
 }
+
+
+def field_keys(path: str) -> tuple[str, ...]:
+    """The keys of a field path as ``with_values`` reads it: 'demand' and 'scenario.demand'
+    give the same."""
+    return tuple(_expand_path(path))
 
 
 def _expand_path(path: str) -> list[str]:

@@ -8,6 +8,7 @@ one Dask cluster) at once.
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import math
 import tomllib
@@ -21,9 +22,10 @@ from model.errors import InputError, Problem
 from model.procedure import Procedure
 from simulation.engine import Job, execute
 from simulation.results import ReplicationOutcome, aggregate
-from simulation.scenario import Scenario
+from simulation.scenario import Scenario, describe
 
-__all__ = ["SweepResult", "TargetResult", "find_target", "parse_values", "sweep"]
+__all__ = ["SweepResult", "TargetResult", "find_target", "parse_values", "rule_problem",
+           "sweep"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,31 @@ def parse_values(text: str) -> list[Any]:
         except tomllib.TOMLDecodeError:
             values.append(token)
     return values
+
+
+def rule_problem(where: str, rule_id: str, procedure: Procedure) -> Problem | None:
+    """The problem with a rule id given by the user, naming the closest known one; None when
+    the procedure has the rule."""
+    ids = [r.id for r in procedure.rules]
+    if rule_id in ids:
+        return None
+    close = difflib.get_close_matches(rule_id, ids, n=1)
+    expected = ("a rule of the procedure (did you mean " + repr(close[0]) + "?)" if close
+                else "a rule of the procedure: " + ", ".join(ids))
+    return Problem(where, expected, describe(rule_id))
+
+
+def _ordered(values: Sequence[Any]) -> list[Any]:
+    """Smallest first; numbers before other values (such as "unlimited"), kept in order."""
+    def is_number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    numbers = [v for v in values if is_number(v)]
+    others = [v for v in values if not is_number(v)]
+    try:
+        return sorted(numbers) + sorted(others)
+    except TypeError:
+        return sorted(numbers) + others
 
 
 def _points(scenario: Scenario, procedure: Procedure,
@@ -131,16 +158,18 @@ def find_target(scenario: Scenario, procedure: Procedure, field: str, values: Se
                 scheduler: str | None = None, progress: bool = False) -> TargetResult:
     """Try ``values`` of ``field`` from the smallest up; stop at the first whose mean
     compliance with ``rule_id`` reaches ``target`` (a fraction, 0..1)."""
-    if rule_id not in {r.id for r in procedure.rules}:
-        raise InputError("--target", [Problem("--target", "a rule of the procedure ("
-                                              + ", ".join(r.id for r in procedure.rules) + ")",
-                                              "an unknown rule")])
+    problems = []
+    unknown = rule_problem("--target", rule_id, procedure)
+    if unknown is not None:
+        problems.append(unknown)
     if not 0 < target <= 1:
-        raise InputError("--target", [Problem("--target", "a target between 0 and 1 (or a "
-                                              "percentage)", "another number")])
-    ordered = sorted(values)
+        problems.append(Problem("--target", "a target level between 0 and 1 (0.85 for 85%)",
+                                describe(target)))
+    if problems:
+        raise InputError("--target", problems)
+    _points(scenario, procedure, {field: list(values)})  # every value valid, before any run
     rows = []
-    for value in ordered:
+    for value in _ordered(values):
         result = sweep(scenario, procedure, {field: [value]}, replications=replications,
                        seed=seed, workers=workers, scheduler=scheduler, progress=progress)
         row = result.table[result.table["rule_id"] == rule_id].iloc[0]

@@ -520,6 +520,19 @@ def test_employee_actions_after_lado() -> None:
     )
 
 
+def test_icpc_clock_gives_a_same_date_strategy_discussion_the_benefit_of_the_doubt() -> None:
+    # The conference is known only to the day, and a strategy discussion was held that day:
+    # it may have come first, so the clock starts there, not at the discussion a month before.
+    j = run(
+        {"c": [(SD, "2024-01-02 10:00"), (SD, "2024-02-01 10:00"), (ICPC, "2024-02-01")]},
+        {"c": {"children_at_continuing_risk": True}},
+        as_of="2024-03-01 12:00",
+    )
+    r = row(j, "c", "icpc-within-15-working-days")
+    assert r["status"] == "satisfied" and bool(r["date_only"])
+    assert r["trigger_time"] == pd.Timestamp("2024-02-01 10:00", tz="Europe/London")
+
+
 def test_date_only_evidence_is_not_called_minutes_late() -> None:
     # Friday 10:00 trigger, deadline the end of Friday; the computer secured "on Saturday"
     # (date only) is late, but by how many hours is not known.

@@ -328,7 +328,9 @@ def reference_case(
         if anchor is None:
             trig = triggers[-1]
         else:
-            before = [t for t in triggers if t.pos <= anchor.pos]
+            # at or before the anchor, or on its date when either is date-only (the order
+            # within that date is unknown: benefit of the doubt, the later clock start)
+            before = [t for t in triggers if t.pos <= anchor.pos or same_footing(t, anchor)]
             trig = before[-1] if before else triggers[0]
     assert rule.within is not None
     trigger_time = pd.Timestamp(trig.t, tz="UTC").to_pydatetime()
