@@ -183,7 +183,10 @@ def report(result: Any, procedure: Procedure) -> str:
         f"{'earliest deadline first' if sc.dispatch.value == 'edf' else 'first come, first served'}"
         f", demand x{sc.demand:g} (other work x{sc.background_demand:g}).",
         f"About {result.cases_per_replication:,.0f} cases and "
-        f"{result.events_per_replication:,.0f} recorded steps per replication.",
+        f"{result.events_per_replication:,.0f} recorded steps per replication."
+        + (" No case arrived: the scenario has no route with cases, so only the roles' other "
+           "work was simulated." if not any(r.annual_volume > 0 for r in sc.routes.values())
+           else ""),
         "",
         "How often each rule was met (mean over replications, with its 95% confidence interval):",
         f"  {'rule':<58} {'met':>6}  {'95% CI':<13} {'cases judged':>12}",

@@ -1026,7 +1026,7 @@ def _on_dask(jobs: Sequence[Job], address: str, results: list[ReplicationOutcome
                      "the address of a running Dask scheduler, such as tcp://10.0.0.5:8786 "
                      "(start one with `dask scheduler`, which prints its address, and workers "
                      "with `dask worker ADDRESS`)",
-                     str(exc) or type(exc).__name__)],
+                     _sentence(str(exc)) or type(exc).__name__)],
             summary=f"the Dask scheduler at {address} could not be reached",
         ) from exc
     with client:
@@ -1036,6 +1036,11 @@ def _on_dask(jobs: Sequence[Job], address: str, results: list[ReplicationOutcome
         for future, outcome in completed:
             results[index[future.key]] = outcome
             tick(1)
+
+
+def _sentence(text: str) -> str:
+    """An exception's message as the middle of a sentence."""
+    return text[:1].lower() + text[1:]
 
 
 class _NoBar:

@@ -599,7 +599,7 @@ class _Reader:
             "empirical": ("values", "weights"),
         }
         if kind not in _DISTRIBUTIONS:
-            self.bad(f"{path}.distribution", "one of " + ", ".join(_DISTRIBUTIONS),
+            self.bad(f"{path}.distribution", "one of " + ", ".join(map(repr, _DISTRIBUTIONS)),
                      "none" if kind is _MISSING else describe(kind))
             return None
         allowed = ["distribution", *params[str(kind)]] + (["unit"] if unit else [])
@@ -609,7 +609,7 @@ class _Reader:
             try:
                 lag_unit = LagUnit(value["unit"])
             except ValueError:
-                self.bad(f"{path}.unit", "one of " + ", ".join(u.value for u in LagUnit),
+                self.bad(f"{path}.unit", "one of " + ", ".join(repr(u.value) for u in LagUnit),
                          describe(value["unit"]))
         before = len(self.problems)
 
@@ -692,10 +692,6 @@ class _Reader:
             rid: self.route(rid, body)
             for rid, body in sorted(self.table(data, "routes", "routes").items())
         }
-        if self.ok("routes") and not any(r.annual_volume > 0 for r in routes.values()):
-            self.bad("routes", "at least one [routes.<id>] table with an annual_volume above 0 "
-                     "(without a route no case arrives; see docs/scenario.md)",
-                     "no route" if not routes else "only volumes of 0")
         roles = {
             rid: self.role_spec(rid, body, office_open, office_close)
             for rid, body in self.table(data, "roles", "roles").items()
@@ -706,6 +702,7 @@ class _Reader:
             if (spec := self.task(name, body, roles)) is not None
         }
         self.diaries_only_booked(roles, tasks)
+        self.some_work(data, routes, roles, background_demand)
         loops = self.loops(self.table(data, "loops", "loops"))
         slips = self.slips(self.table(data, "slips", "slips"))
         if self.problems:
@@ -721,6 +718,27 @@ class _Reader:
             office_close=office_close, routes=routes, roles=roles, tasks=tasks, loops=loops,
             slips=slips, source=self.source, data=copy.deepcopy(dict(data)),
         )
+
+    def some_work(self, data: Mapping[str, Any], routes: Mapping[str, Route],
+                  roles: Mapping[str, RoleSpec], background_demand: float) -> None:
+        """Cases arrive, or at least the roles' other work does (a scenario of background work
+        alone studies the queues without the procedure); otherwise nothing would happen."""
+        if any(r.annual_volume > 0 for r in routes.values()) or not self.ok("routes"):
+            return
+        other_work = background_demand > 0 and any(
+            (spec.background is not None and spec.background.share > 0)
+            or (spec.diary is not None and spec.diary.background_per_working_day > 0)
+            for spec in roles.values()
+        )
+        raw_roles = data.get("roles")
+        maybe_other = not self.ok("roles") and isinstance(raw_roles, dict) and any(
+            isinstance(body, dict) and ("background" in body or "diary" in body)
+            for body in raw_roles.values()
+        )
+        if not other_work and not maybe_other:
+            self.bad("routes", "at least one [routes.<id>] table with an annual_volume above 0 "
+                     "(without one no case arrives, and no role has other work to simulate)",
+                     "no route" if not routes else "only volumes of 0")
 
     def route(self, rid: str, body: Any) -> Route:
         path = f"routes.{rid}"

@@ -19,6 +19,7 @@ from scipy import stats
 from model.cli import main
 from model.errors import InputError
 from model.procedure import Procedure, Task, load_procedure, walk
+from simulation.cli import report
 from simulation.clock import Clock, Schedule
 from simulation.engine import run, simulate
 from simulation.results import judge_replication, write_event_log
@@ -128,7 +129,83 @@ strategy-discussions = 1.5
         assert f"field '{expected}'" in wheres, expected
     message = str(caught.value)
     assert "11 problem(s)" in message
-    assert "not a date" not in message  # values are described, not repeated
+    assert "found 'not a date'" in message  # a scenario is configuration: values are shown
+
+
+def test_problems_show_the_values_found(procedure: Procedure) -> None:
+    data: dict[str, Any] = {
+        "scenario": {"start": "01/04/2024", "dispatch": "lifo", "demand": "high",
+                     "name": "x" * 100},
+        "calendar": {"open": "9am"},
+        "routes": {"referral": {"annual_volume": 10}},
+        "roles": {"lado": {"hours": "nights"}},
+        "tasks": {"Family informed": {
+            "work": {"distribution": "normal", "mean": 3},
+            "lag": {"distribution": "fixed", "value": 3, "unit": "weeks"},
+            "extra_roles": ["ladoo"]}},
+        "slips": {"order": [{"activity": "Family informed", "before": "Nope",
+                             "probability": 0.1}]},
+    }
+    with pytest.raises(InputError) as caught:
+        parse_scenario(data, "values.toml", procedure)
+    found = {p.where: p.found for p in caught.value.problems}
+    assert found == {
+        "field 'scenario.start'": "'01/04/2024'",
+        "field 'scenario.dispatch'": "'lifo'",
+        "field 'scenario.demand'": "'high'",
+        "field 'calendar.open'": "'9am'",
+        "field 'roles.lado.hours'": "'nights'",
+        "field 'tasks.\"Family informed\".work.distribution'": "'normal'",
+        "field 'tasks.\"Family informed\".lag.unit'": "'weeks'",
+        "field 'tasks.\"Family informed\".extra_roles'": "'ladoo'",
+        "field 'slips.order[0].before'": "'Nope'",
+    }
+    expected = {p.where: p.expected for p in caught.value.problems}
+    assert "conference_chair" in expected["field 'tasks.\"Family informed\".extra_roles'"]
+    assert "'Family informed'" in expected["field 'slips.order[0].before'"]
+    long = {"scenario": {"start": date(2024, 4, 1), "demand": "y" * 100, "name": 7},
+            "routes": data["routes"]}
+    with pytest.raises(InputError) as caught:
+        parse_scenario(long, "x", procedure)
+    assert [p.found for p in caught.value.problems] == ["7", "'" + "y" * 40 + "'..."]
+
+
+def test_a_field_with_a_problem_is_not_compared_with_others(procedure: Procedure) -> None:
+    """No follow-on problems: an invalid field's substitute is not compared with anything."""
+    data = {"scenario": {"start": date(2024, 4, 1)},
+            "calendar": {"open": "9am", "close": "08:00"},
+            "routes": {"referral": {"annual_volume": 10}},
+            "roles": {"lado": {"headcount": 2.5, "out_of_hours": 3}}}
+    with pytest.raises(InputError) as caught:
+        parse_scenario(data, "x", procedure)
+    assert [(p.where, p.found) for p in caught.value.problems] == [
+        ("field 'calendar.open'", "'9am'"), ("field 'roles.lado.headcount'", "2.5")]
+    data["roles"] = {"lado": {"headcount": 2, "out_of_hours": 3}}  # a real comparison stays
+    data["calendar"] = {"open": "09:00", "close": "08:00"}
+    with pytest.raises(InputError) as caught:
+        parse_scenario(data, "x", procedure)
+    assert [str(p) for p in caught.value.problems] == [  # the role's hours are the calendar's
+        "field 'calendar.close': expected a time after calendar.open (09:00); found 08:00",
+        "field 'roles.lado.out_of_hours': expected at most the headcount (2); found 3"]
+
+
+def test_a_scenario_needs_a_route_with_cases(procedure: Procedure) -> None:
+    head = {"scenario": {"start": date(2024, 4, 1)}}
+    with pytest.raises(InputError, match=r"field 'routes': expected at least one .*found no "
+                                         r"route"):
+        parse_scenario(head, "x", procedure)
+    zero = {**head, "routes": {"a": {"annual_volume": 0}, "b": {"annual_volume": 0}}}
+    with pytest.raises(InputError, match="found only volumes of 0"):
+        parse_scenario(zero, "x", procedure)
+    one = {**head, "routes": {"a": {"annual_volume": 0}, "b": {"annual_volume": 5}}}
+    assert parse_scenario(one, "x", procedure).routes["b"].annual_volume == 5
+    # Background work alone is a scenario too (the Erlang C test below is one), unless there
+    # is none of it either.
+    busy = {"police": {"headcount": 2, "background": {"share": 0.5, "job": 60}}}
+    assert parse_scenario({**head, "roles": busy}, "x", procedure).routes == {}
+    with pytest.raises(InputError, match="found no route"):
+        parse_scenario({"scenario": {**head["scenario"], "background_demand": 0},
+                        "roles": busy}, "x", procedure)
 
 
 def test_toml_syntax_error_gives_the_line(tmp_path: Path, procedure: Procedure) -> None:
@@ -224,6 +301,7 @@ def test_one_role_reproduces_erlang_c_and_littles_law(procedure: Procedure) -> N
     """lambda = 4, mu = 1, c = 5: P(wait > 0) = 0.5541 and mean wait 0.5541 (Erlang C)."""
     scenario = parse_scenario(__import__("tomllib").loads(ERLANG), "erlang", procedure)
     result = run(scenario, procedure, workers=2, keep_first=False)
+    assert "No case arrived" in report(result, procedure)  # background work alone
     queues = result.queues[result.queues["role"] == "police"]
     assert len(queues) == 30
     rate = queues["arrivals_per_minute"].to_numpy()
@@ -450,3 +528,58 @@ def test_sweep_and_target(tmp_path: Path, procedure: Procedure, default: Scenari
     assert found.compliance >= 0.5 and found.ci_low <= found.compliance <= found.ci_high
     tried = list(found.tried["roles.conference_chair.headcount"])
     assert tried == sorted(tried) and tried[-1] == found.value
+
+
+def test_cli_help_shows_a_single_percent_sign(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["simulate", "--help"])
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "95% confidence interval" in printed and "%%" not in printed
+
+
+@pytest.mark.parametrize("command", ["simulate", "sweep"])
+def test_cli_bad_out_fails_before_simulating(tmp_path: Path, command: str,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    def no_run(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("simulated although --out is unusable")
+
+    monkeypatch.setattr("simulation.engine.run", no_run)
+    monkeypatch.setattr("simulation.sweep.sweep", no_run)
+    plain = tmp_path / "results.txt"
+    plain.write_text("not a directory", encoding="utf-8")
+    extra = ["--vary", "demand=1"] if command == "sweep" else []
+    for out, what in ((plain, "an existing file"), (plain / "sub", "a path through the file")):
+        assert main([command, "--out", str(out), "--quiet", *extra]) == 2
+        err = capsys.readouterr().err
+        assert "--out: expected a directory" in err and f"'{out}', {what}" in err, err
+
+
+def test_unreachable_dask_scheduler_is_an_input_error(procedure: Procedure, default: Scenario,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("distributed")
+    monkeypatch.setattr("simulation.engine._CONNECT_SECONDS", 0.2)
+    from simulation.engine import Job, execute
+
+    with pytest.raises(InputError, match=r"(?s)scheduler at tcp://127\.0\.0\.1:1 could not be "
+                                         r"reached.*dask scheduler"):
+        execute([Job(default, procedure, 1, 0)], scheduler="tcp://127.0.0.1:1")
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--vary", "demand=1", "--vary", "scenario.demand=2"],
+     "--vary scenario.demand: expected each field once"),
+    (["--vary", "demand=abc"], "field 'scenario.demand': expected a number; found 'abc'"),
+    (["--vary", "roles.lado.headcount=3..1"], "lo <= hi; found '3..1'"),
+    (["--vary", "demand=1", "--target", "lado-same-dy=0.8"],
+     "did you mean 'lado-same-day'?); found 'lado-same-dy'"),
+    (["--vary", "demand=1", "--target", "lado-same-day=180"],
+     "a share between 0 and 1 or a percentage like 85%; found 180"),
+    (["--vary", "demand=1", "--rule", "nope"], "--rule: expected a rule of the procedure: "),
+])
+def test_cli_sweep_problems_show_what_was_given(options: list[str], message: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sweep", "--quiet", *options]) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert "found 'nope'" in err or "--rule" not in options
