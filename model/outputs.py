@@ -8,32 +8,43 @@ from pathlib import Path
 
 from model.errors import InputError, Problem
 
+_EXPECTED = "a folder to write into, or a path where one can be created"
+
+
+def output_directory_problems(path: Path | str, option: str = "--out") -> list[Problem]:
+    """What stops ``path`` from being a folder to write into; nothing is created."""
+    out = Path(path)
+    existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        what = "an existing file" if existing == out else f"a path through the file '{existing}'"
+        return [Problem(f"option {option}", _EXPECTED, f"'{out}', {what}")]
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return [Problem(f"option {option}", _EXPECTED,
+                        f"'{out}': no permission to write in '{existing}'")]
+    return []
+
 
 def output_directory(path: Path | str, option: str = "--out") -> Path:
     """Create ``path`` as a folder (with its parents) or check that it is one; an InputError
     naming the option and the path otherwise."""
     target = Path(path)
-    if target.exists() and not target.is_dir():
-        raise InputError(str(target), [Problem(
-            f"option {option}", "a folder to write into", f"a file that already exists at {target}")])
+    problems = output_directory_problems(target, option)
+    if problems:
+        raise InputError(str(target), problems)
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(str(target), [Problem(
-            f"option {option}", "a folder that can be created",
-            f"it cannot be created ({exc.strerror or exc})")]) from None
-    if not os.access(target, os.W_OK):
-        raise InputError(str(target), [Problem(
-            f"option {option}", "a folder this user may write into", "no permission to write")])
+            f"option {option}", _EXPECTED, f"'{target}': {exc.strerror or exc}")]) from None
     return target
 
 
 def output_file(path: Path | str, option: str = "--out") -> Path:
-    """Check that ``path`` can be written as a file: its folder exists (or is created) and it is
-    not a folder itself."""
+    """Check that ``path`` can be written as a file: not a folder, and its folder exists or is
+    created."""
     target = Path(path)
     if target.is_dir() or str(path).endswith(("/", os.sep)):
         raise InputError(str(target), [Problem(
-            f"option {option}", "a file name to write", f"a folder ({target})")])
-    output_directory(target.parent if str(target.parent) else Path("."), option)
+            f"option {option}", "a file name to write", f"a folder ('{target}')")])
+    output_directory(target.parent, option)
     return target

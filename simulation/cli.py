@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from model.errors import InputError, Problem
+from model.outputs import output_directory, output_directory_problems
 from model.procedure import Procedure, load_procedure
 
 __all__ = ["register"]
@@ -94,32 +94,10 @@ def _load(args: argparse.Namespace, procedure: Procedure, problems: list[Problem
     if args.seed is not None and args.seed < 0:
         problems.append(Problem("--seed", "a whole number of at least 0", str(args.seed)))
     if args.out is not None:
-        problems += _out_problems(args.out)
+        problems += output_directory_problems(args.out)
     if problems:
         raise InputError("the command line", problems)
     return load_scenario(args.scenario, procedure)
-
-
-def _out_problems(out: Path) -> list[Problem]:
-    """What stops ``--out`` from being a directory to write into (nothing is created yet)."""
-    expected = "a directory to write into, or a path where one can be created"
-    existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
-    if not existing.is_dir():
-        what = "an existing file" if existing == out else f"a path through the file '{existing}'"
-        return [Problem("--out", expected, f"'{out}', {what}")]
-    if not os.access(existing, os.W_OK | os.X_OK):
-        return [Problem("--out", expected, f"'{out}': no permission to write in '{existing}'")]
-    return []
-
-
-def _make_out(out: Path) -> None:
-    """Create ``--out`` before anything is simulated, so that a bad path fails at once."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError("the command line", [Problem(
-            "--out", "a directory to write into, or a path where one can be created",
-            f"'{out}': {exc.strerror or type(exc).__name__}")]) from exc
 
 
 # ---------------------------------------------------------------------------- simulate
@@ -143,7 +121,7 @@ def _simulate(args: argparse.Namespace) -> int:
     if overrides:
         scenario = scenario.with_values(overrides, procedure)
     if args.out is not None:
-        _make_out(args.out)
+        output_directory(args.out)
     result = run(scenario, procedure, replications=args.replications, seed=args.seed,
                  workers=args.workers, scheduler=args.scheduler, progress=not args.quiet,
                  keep_first=args.out is not None)
@@ -311,7 +289,7 @@ def _sweep(args: argparse.Namespace) -> int:
         problems += more
     scenario = _load(args, procedure, problems)
     if args.out is not None:
-        _make_out(args.out)
+        output_directory(args.out)
     options = {"replications": args.replications, "seed": args.seed, "workers": args.workers,
                "scheduler": args.scheduler, "progress": not args.quiet}
     if args.target is not None:

@@ -552,7 +552,7 @@ def test_cli_bad_out_fails_before_simulating(tmp_path: Path, command: str,
     for out, what in ((plain, "an existing file"), (plain / "sub", "a path through the file")):
         assert main([command, "--out", str(out), "--quiet", *extra]) == 2
         err = capsys.readouterr().err
-        assert "--out: expected a directory" in err and f"'{out}', {what}" in err, err
+        assert "option --out: expected a folder" in err and f"'{out}', {what}" in err, err
 
 
 def test_unreachable_dask_scheduler_is_an_input_error(procedure: Procedure, default: Scenario,
