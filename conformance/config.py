@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -48,6 +47,7 @@ import pandas as pd
 from conformance.engine import ICPC_CLOCKS, CheckConfig
 from model.calendar import LONDON, CalendarConfig, DayCounting, DeadlineKind, SameDay, Within
 from model.errors import InputError, Problem
+from model.tomlsource import read_toml
 
 __all__ = ["CALENDAR_KEYS", "TOP_LEVEL_KEYS", "config_with_overrides", "load_check_config"]
 
@@ -232,17 +232,7 @@ def _parse_all(
 def load_check_config(path: Path | str) -> CheckConfig:
     """Read a check configuration file (see the module docstring for its format)."""
     source = str(path)
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(source, [Problem("the file", "an existing file", "no such file")]) from None
-    except UnicodeDecodeError:
-        raise InputError(source, [Problem("the file", "UTF-8 text", "other bytes")]) from None
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        at = f"line {match[1]}, column {match[2]}" if match else "the file"
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "a syntax error"
-        raise InputError(source, [Problem(at, "valid TOML", f"a syntax error ({reason})")]) from None
+    data = read_toml(path, what="a check configuration file")
     problems: list[Problem] = []
     raw: dict[str, Any] = {}
     for key, value in data.items():
