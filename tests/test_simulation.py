@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from model.cli import main
+from lscb.cli import main
 from model.errors import InputError
 from model.procedure import Procedure, Task, load_procedure, walk
-from simulation.cli import report
+from lscb.commands.simulate import report
 from simulation.clock import Clock, Schedule
 from simulation.engine import run, simulate
 from simulation.results import judge_replication, write_event_log
