@@ -16,7 +16,8 @@ Cases and order
     same Europe/London date and either is date-only (known to the day): an order requirement
     between them counts as met (benefit of the doubt) and the judgement's ``date_only`` is True.
     A *workplace case* has ``Concern identified``; a *referral case* has ``Social care notified``
-    or ``Strategy discussion held``, or ``Police notified`` and is not a workplace case.
+    or ``Strategy discussion held``, or ``Police notified`` and is not a workplace case (the
+    definition is ``model.scope``'s).
 
 As-of
     ``config.as_of`` (or else the log's as-of time; or else its latest event) is when the log
@@ -112,15 +113,9 @@ from model.calendar import (
     Within,
     WorkingCalendar,
 )
-from model.contract import (
-    CASE_CLOSED,
-    CONCERN_IDENTIFIED,
-    POLICE_NOTIFIED,
-    SECTION_47_STARTED,
-    SOCIAL_CARE_NOTIFIED,
-    STRATEGY_DISCUSSION,
-)
+from model.contract import CASE_CLOSED, SECTION_47_STARTED
 from model.rules import Occurrence, Rule, Scope, Severity, Template, TriggerOccurrence
+from model.scope import SCOPE_ACTIVITIES, case_scopes
 
 if TYPE_CHECKING:
     from conformance.logio import EventLog
@@ -610,21 +605,7 @@ class _Context:
         self.reasons = _Reasons()
         self._cases = cases
         self._attributes: dict[str, npt.NDArray[np.int8]] = {}
-        has = {
-            name: log.occ((name,)).first >= 0
-            for name in (
-                CONCERN_IDENTIFIED,
-                SOCIAL_CARE_NOTIFIED,
-                STRATEGY_DISCUSSION,
-                POLICE_NOTIFIED,
-            )
-        }
-        self.workplace = has[CONCERN_IDENTIFIED]
-        self.referral = (
-            has[SOCIAL_CARE_NOTIFIED]
-            | has[STRATEGY_DISCUSSION]
-            | (has[POLICE_NOTIFIED] & ~self.workplace)
-        )
+        self.scopes = case_scopes({name: log.occ((name,)).first >= 0 for name in SCOPE_ACTIVITIES})
         closure = log.occ((CASE_CLOSED,)).first
         self.closed = closure >= 0
         # The last position an existence rule looks at: the first Case closed, else the last event.
@@ -683,10 +664,9 @@ def _apply_conditions(ctx: _Context, rule: Rule, v: _Verdict) -> None:
 
 
 def _scope(ctx: _Context, rule: Rule, v: _Verdict) -> None:
-    if rule.scope is Scope.WORKPLACE:
-        v.decide(np.flatnonzero(~ctx.workplace), _NA, ctx.reasons.code("not a workplace case"))
-    elif rule.scope is Scope.REFERRAL:
-        v.decide(np.flatnonzero(~ctx.referral), _NA, ctx.reasons.code("not a referral case"))
+    if rule.scope is not Scope.ANY:
+        outside = np.flatnonzero(~ctx.scopes.covered(rule.scope))
+        v.decide(outside, _NA, ctx.reasons.code(f"not a {rule.scope.value} case"))
 
 
 def _trigger_positions(log: _Log, rule: Rule, occurrence: TriggerOccurrence) -> I64:

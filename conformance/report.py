@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from conformance.engine import STATUSES
 from model import contract
 from model.errors import Problem
+from model.scope import case_scopes_of
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -422,17 +422,7 @@ def _caveats(report: CheckReport) -> list[Caveat]:
 
 def _route(events: pd.DataFrame, case_ids: pd.Index) -> pd.Series:
     """'workplace', 'referral', 'workplace, referral' or 'other' per case (CONTRACT §5)."""
-    has: dict[str, npt.NDArray[np.bool_]] = {}
-    for name in (contract.CONCERN_IDENTIFIED, contract.SOCIAL_CARE_NOTIFIED,
-                 contract.STRATEGY_DISCUSSION, contract.POLICE_NOTIFIED):
-        cases_with = set(events.loc[events["activity"] == name, "case_id"])
-        has[name] = np.array([case in cases_with for case in case_ids], dtype=np.bool_)
-    workplace = has[contract.CONCERN_IDENTIFIED]
-    referral = (has[contract.SOCIAL_CARE_NOTIFIED] | has[contract.STRATEGY_DISCUSSION]
-                | (has[contract.POLICE_NOTIFIED] & ~workplace))
-    route = np.where(workplace & referral, "workplace, referral",
-                     np.where(workplace, "workplace", np.where(referral, "referral", "other")))
-    return pd.Series(route, index=case_ids, dtype=object)
+    return pd.Series(case_scopes_of(events, case_ids).routes(), index=case_ids, dtype=object)
 
 
 def _cases_table(report: CheckReport) -> pd.DataFrame:
