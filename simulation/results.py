@@ -3,7 +3,8 @@
 ``Replication`` is one simulated caseload (its event log in the contract's schema, the case
 attributes, the ground truth of injected slips, waits and per-role timelines).
 ``ReplicationOutcome`` is what a worker sends back: the replication judged by the checker's rule
-engine (``conformance.engine.judge``: every deadline has one definition) and reduced to counts.
+engine (``conformance.engine.judge``, with the run's ``CheckConfig``: every deadline has one
+definition) and reduced to counts.
 ``SimulationResult`` aggregates outcomes across replications: compliance per rule with a 95%
 confidence interval (Student's t over the replications' on-time rates), utilisation, queue
 length and waiting time per role over time, and bottleneck attribution.
@@ -25,18 +26,20 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from model.calendar import WorkingCalendar
-from model.contract import (
-    ATTRIBUTES,
-    CASE_CLOSED,
-    CONCERN_IDENTIFIED,
-    POLICE_NOTIFIED,
-    SOCIAL_CARE_NOTIFIED,
-    STRATEGY_DISCUSSION,
+from conformance.engine import (  # TODO(seams): CheckConfig from conformance
+    RESULT_COLUMNS,
+    STATUSES,
+    CheckConfig,
+    Judgement,
+    judge,
+    log_from_frame,
 )
+from model.calendar import CalendarConfig, WorkingCalendar
+from model.contract import ATTRIBUTES, CASE_CLOSED
 from model.procedure import Block, Choice, Parallel, Procedure, Task
 from model.procedure import Sequence as Seq
-from model.rules import Occurrence, Rule, Scope, Template
+from model.rules import Occurrence, Rule, Template
+from model.scope import in_scope
 
 if TYPE_CHECKING:
     from simulation.clock import Clock
@@ -135,8 +138,16 @@ class SimulationResult:
     events_per_replication: float
     sim_events: int
     first: Replication | None = field(default=None, repr=False)
+    check_config: CheckConfig = field(default_factory=CheckConfig)
 
     def rule(self, rule_id: str) -> pd.Series:
+        """The compliance row of one rule.
+
+        Raises
+        ------
+        KeyError
+            When the result has no such rule.
+        """
         rows = self.compliance[self.compliance["rule_id"] == rule_id]
         if rows.empty:
             raise KeyError(f"no rule '{rule_id}' in the result")
@@ -146,15 +157,15 @@ class SimulationResult:
 # ------------------------------------------------------------------------- judging
 
 
-@lru_cache(maxsize=1)
-def _calendar() -> WorkingCalendar:
-    return WorkingCalendar()
+@lru_cache(maxsize=4)
+def _calendar(config: CalendarConfig) -> WorkingCalendar:
+    return WorkingCalendar(config)
 
 
-def judge_replication(rep: Replication, procedure: Procedure) -> Any:
-    """The checker's judgement of a replication's log (as ``lscb check`` would read it)."""
-    from conformance.engine import CheckConfig, judge, log_from_frame
-
+def judge_replication(rep: Replication, procedure: Procedure,
+                      check_config: CheckConfig | None = None) -> Judgement:
+    """The checker's judgement of a replication's log (as ``lscb check`` would read it, with
+    ``check_config``: by default the checker's defaults)."""
     booleans = [a for a in procedure.boolean_attributes if a in rep.cases.columns]
     events = rep.events[["case_id", "activity", "time_utc", "resource", "role"]].assign(
         source_row=np.arange(len(rep.events), dtype=np.int64))
@@ -164,14 +175,15 @@ def judge_replication(rep: Replication, procedure: Procedure) -> Any:
         as_of=rep.as_of,
         source="simulation",
     )
-    return judge(log, procedure.rules, CheckConfig())
+    return judge(log, procedure.rules, check_config or CheckConfig())
 
 
-def outcome_of(rep: Replication, procedure: Procedure, *, keep: bool = False,
-               key: tuple[Any, ...] = ()) -> ReplicationOutcome:
+def outcome_of(rep: Replication, procedure: Procedure, check_config: CheckConfig | None = None,
+               *, keep: bool = False, key: tuple[Any, ...] = ()) -> ReplicationOutcome:
+    """A replication judged with ``check_config`` (default: the checker's defaults) and reduced
+    to what the aggregation needs."""
+    config = check_config or CheckConfig()
     if rep.events.empty:  # no case arrived (a scenario of background work only)
-        from conformance.engine import RESULT_COLUMNS, STATUSES
-
         results = pd.DataFrame(columns=list(RESULT_COLUMNS))
         counts = pd.DataFrame({"rule_id": [r.id for r in procedure.rules],
                                "clause": [r.clause for r in procedure.rules],
@@ -180,7 +192,7 @@ def outcome_of(rep: Replication, procedure: Procedure, *, keep: bool = False,
             counts[status] = 0
         counts["compliance"] = math.nan
     else:
-        judgement = judge_replication(rep, procedure)
+        judgement = judge_replication(rep, procedure, config)
         results = judgement.results
         counts = judgement.summary()
     response = {r.id for r in procedure.rules if r.template is Template.RESPONSE}
@@ -192,7 +204,7 @@ def outcome_of(rep: Replication, procedure: Procedure, *, keep: bool = False,
         queues=rep.queues.assign(replication=rep.index),
         bottlenecks=_bottlenecks(results, rep.events, rep.waits, procedure, rep.as_of).assign(
             replication=rep.index),
-        durations=_durations(results, response),
+        durations=_durations(results, response, config.calendar),
         cases=len(rep.cases),
         events=len(rep.events),
         all_cases=rep.all_cases,
@@ -304,19 +316,19 @@ def _bottlenecks(results: pd.DataFrame, events: pd.DataFrame, waits: pd.DataFram
     return result
 
 
-def _durations(results: pd.DataFrame, response: set[str]) -> pd.DataFrame:
-    """Working days from each judged trigger to its step (for the timeliness quartiles)."""
+def _durations(results: pd.DataFrame, response: set[str],
+               calendar: CalendarConfig) -> pd.DataFrame:
+    """Working days from each judged trigger to its step (for the timeliness quartiles): the
+    working days of the checker's calendar in (trigger's date, step's date], as the calendar
+    counts a lateness (0 for a step on or before the trigger's date)."""
     rows = results[results["rule_id"].astype(str).isin(response)
                    & results["status"].isin(["satisfied", "violated"])
                    & results["trigger_time"].notna() & results["evidence_time"].notna()]
     if rows.empty:
         return pd.DataFrame({"rule_id": pd.Series(dtype=str),
                              "working_days": pd.Series(dtype=np.int64)})
-    cal = _calendar()
-    a = cal.local_dates(_ns(rows["trigger_time"]))
-    b = cal.local_dates(_ns(rows["evidence_time"]))
-    one = np.timedelta64(1, "D")
-    days = np.busday_count(a + one, b + one, busdaycal=cal.busdaycalendar)
+    days = _calendar(calendar).working_days_late(_ns(rows["trigger_time"]),
+                                                 _ns(rows["evidence_time"]))
     return pd.DataFrame({"rule_id": rows["rule_id"].astype(str).to_numpy(),
                          "working_days": days.astype(np.int64)})
 
@@ -374,12 +386,7 @@ def _applies(rule: Rule, attrs: Mapping[str, bool | None], acts: set[str]) -> bo
         known = attrs.get(name)
         if known is None or known is not value:
             return False
-    workplace = CONCERN_IDENTIFIED in acts
-    if rule.scope is Scope.WORKPLACE and not workplace:
-        return False
-    referral = (SOCIAL_CARE_NOTIFIED in acts or STRATEGY_DISCUSSION in acts
-                or (POLICE_NOTIFIED in acts and not workplace))
-    return rule.scope is not Scope.REFERRAL or referral
+    return in_scope(rule.scope, acts)
 
 
 def _breaks(rule: Rule, kind: str, activity: str, other: str, trace: list[tuple[str, int]],
@@ -447,7 +454,9 @@ def _t95(n: int) -> float:
 
 
 def aggregate(outcomes: Sequence[ReplicationOutcome], scenario: Scenario, procedure: Procedure,
-              seed: int) -> SimulationResult:
+              seed: int, check_config: CheckConfig | None = None) -> SimulationResult:
+    """The replications' outcomes as one result (``check_config``: what they were judged
+    with, recorded in the result)."""
     if not outcomes:
         raise ValueError("no replications to aggregate")
     per = pd.concat([o.counts.assign(replication=o.index) for o in outcomes], ignore_index=True)
@@ -503,6 +512,7 @@ def aggregate(outcomes: Sequence[ReplicationOutcome], scenario: Scenario, proced
         events_per_replication=float(np.mean([o.events for o in outcomes])),
         sim_events=int(sum(o.sim_events for o in outcomes)),
         first=first,
+        check_config=check_config or CheckConfig(),
     )
 
 

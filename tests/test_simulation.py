@@ -17,14 +17,15 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from lscb.cli import main
+from lscb.commands.simulate import report
 from model.errors import InputError
 from model.procedure import Procedure, Task, load_procedure, walk
-from lscb.commands.simulate import report
 from simulation.clock import Clock, Schedule
-from simulation.engine import run, simulate
+from simulation.engine import simulate
 from simulation.results import judge_replication, write_event_log
+from simulation.runner import run
 from simulation.scenario import Scenario, default_scenario_path, load_scenario, parse_scenario
-from simulation.sweep import find_target, parse_values, sweep
+from simulation.whatif import find_target, parse_values, sweep
 
 
 @pytest.fixture(scope="module")
@@ -544,8 +545,9 @@ def test_cli_bad_out_fails_before_simulating(tmp_path: Path, command: str,
     def no_run(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("simulated although --out is unusable")
 
-    monkeypatch.setattr("simulation.engine.run", no_run)
-    monkeypatch.setattr("simulation.sweep.sweep", no_run)
+    for name in ("simulation.run", "simulation.runner.run", "simulation.sweep",
+                 "simulation.whatif.sweep"):
+        monkeypatch.setattr(name, no_run)
     plain = tmp_path / "results.txt"
     plain.write_text("not a directory", encoding="utf-8")
     extra = ["--vary", "demand=1"] if command == "sweep" else []
@@ -558,8 +560,8 @@ def test_cli_bad_out_fails_before_simulating(tmp_path: Path, command: str,
 def test_unreachable_dask_scheduler_is_an_input_error(procedure: Procedure, default: Scenario,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("distributed")
-    monkeypatch.setattr("simulation.engine._CONNECT_SECONDS", 0.2)
-    from simulation.engine import Job, execute
+    monkeypatch.setattr("simulation.runner._CONNECT_SECONDS", 0.2)
+    from simulation.runner import Job, execute
 
     with pytest.raises(InputError, match=r"(?s)scheduler at tcp://127\.0\.0\.1:1 could not be "
                                          r"reached.*dask scheduler"):

@@ -76,8 +76,8 @@ class Distribution:
     30.0
     >>> print(Distribution("lognormal", 30, 10))
     lognormal, mean 30, sd 10
-    >>> Distribution("fixed", 15).sample(np.random.default_rng(1))
-    15.0
+    >>> 5.0 <= Distribution("uniform", 5.0, 10.0).sample(np.random.default_rng(1)) <= 10.0
+    True
     """
 
     kind: str
