@@ -28,7 +28,7 @@ from model.errors import InputError, Problem
 if TYPE_CHECKING:
     import pandas as pd
 
-    from conformance.engine import CheckConfig
+    from conformance.config import CheckConfig
     from conformance.fitness import FitnessResult
     from conformance.logio import EventLog, ReadOptions
     from conformance.report import CheckReport
@@ -171,8 +171,8 @@ def check(
     its as-of time. ``fitness``: one of FITNESS_METHODS. ``progress`` is told each stage and
     how far fitness has got.
     """
-    from conformance.config import config_with_overrides
-    from conformance.engine import CheckConfig, judge
+    from conformance.config import CheckConfig, config_with_overrides
+    from conformance.engine import judge
     from conformance.logio import read_log
     from conformance.report import CheckReport
     from model.procedure import load_procedure

@@ -42,8 +42,10 @@ response
     ``last before X``, the last trigger occurrence at or before the first ``X`` (the last one at
     all when there is no ``X``); a trigger on the anchor's date counts as before it when either
     is date-only. When the anchor occurred but no trigger occurrence precedes it, the first
-    trigger occurrence is used. ``icpc_clock = "section-47-start"`` makes
-    ``icpc-within-15-working-days`` use ``last before Section 47 enquiry started``. The deadline
+    trigger occurrence is used. The check's configuration may set a rule's trigger occurrence
+    in place of the rule's own (``CheckConfig.trigger_occurrence``; ``icpc_clock =
+    "section-47-start"`` is the shorthand that gives ``icpc-within-15-working-days``
+    ``last before Section 47 enquiry started``). The deadline
     is set by the trigger's time with the calendar (a date-only trigger counts as before close
     of business). Each ``require`` entry is met by its earliest occurrence (of any alternative)
     at or before the deadline; an occurrence before the trigger counts. All met: ``satisfied``
@@ -97,14 +99,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from conformance.config import CheckConfig
+from conformance.logio import log_from_frame
+from conformance.logio.values import as_utc
 from model.calendar import (
-    DEFAULT_CONFIG,
     LONDON,
     NAT_NS,
     CalendarConfig,
@@ -113,16 +117,13 @@ from model.calendar import (
     Within,
     WorkingCalendar,
 )
-from model.contract import CASE_CLOSED, SECTION_47_STARTED
+from model.contract import CASE_CLOSED
 from model.rules import Occurrence, Rule, Scope, Severity, Template, TriggerOccurrence
 from model.scope import SCOPE_ACTIVITIES, case_scopes
 
-if TYPE_CHECKING:
-    from conformance.logio import EventLog
-
+# TODO(seams): CheckConfig and log_from_frame are here only for callers not yet importing them
+# from ``conformance``; remove them when simulation/ no longer does.
 __all__ = [
-    "ICPC_CLOCKS",
-    "ICPC_RULE",
     "RESULT_COLUMNS",
     "STATUSES",
     "CheckConfig",
@@ -134,9 +135,6 @@ __all__ = [
 
 STATUSES: Final = ("satisfied", "violated", "pending", "not_applicable", "not_assessable")
 _SAT, _VIO, _PEN, _NA, _NASS = range(5)
-
-ICPC_RULE: Final = "icpc-within-15-working-days"
-ICPC_CLOCKS: Final = ("last-strategy-discussion", "section-47-start")
 
 RESULT_COLUMNS: Final = (
     "case_id",
@@ -164,34 +162,6 @@ I64 = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
 
-@dataclass(frozen=True)
-class CheckConfig:
-    """Every option of a check (settable in a TOML file and on the command line).
-
-    ``as_of``: when the log was extracted (None: the log's own as-of time); a naive timestamp
-    is Europe/London local time. ``icpc_clock``: which strategy discussion starts the ICPC's
-    15 working days (``ICPC_CLOCKS``).
-    """
-
-    calendar: CalendarConfig = DEFAULT_CONFIG
-    as_of: pd.Timestamp | None = None
-    icpc_clock: str = "last-strategy-discussion"
-
-    def __post_init__(self) -> None:
-        if self.icpc_clock not in ICPC_CLOCKS:
-            raise ValueError("icpc_clock must be one of " + ", ".join(ICPC_CLOCKS))
-        if self.as_of is not None:
-            object.__setattr__(self, "as_of", _utc(self.as_of))
-
-
-def _utc(ts: pd.Timestamp | datetime | str) -> pd.Timestamp:
-    """A UTC timestamp; a naive one is Europe/London local time."""
-    stamp = pd.Timestamp(ts)
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(LONDON, ambiguous=True, nonexistent="shift_forward")
-    return stamp.tz_convert(UTC).as_unit("ns")
-
-
 class LogLike(Protocol):
     """What the engine reads of an ``EventLog``."""
 
@@ -206,76 +176,6 @@ class LogLike(Protocol):
 
     @property
     def source(self) -> str: ...
-
-
-def log_from_frame(
-    events: pd.DataFrame,
-    cases: pd.DataFrame | None = None,
-    as_of: pd.Timestamp | datetime | str | None = None,
-    source: str = "<frame>",
-) -> EventLog:
-    """An ``EventLog`` built from frames already in the reader's schema (for simulators, tests).
-
-    ``events`` needs ``case_id``, ``activity`` and ``time_utc`` (aware, or naive = Europe/London
-    wall time); ``date_only`` (default False), ``source_row`` (default: the row order),
-    ``resource`` and ``role`` are optional. ``cases`` is indexed by case id with boolean columns
-    (NA = unknown); by default every attribute of every case is unknown. ``as_of`` defaults to
-    the latest event time. The events are sorted by case (in order of first appearance), time
-    and file order.
-    """
-    from conformance.logio import EventLog
-
-    times = pd.Series(pd.to_datetime(events["time_utc"])).reset_index(drop=True)
-    if times.dt.tz is None:
-        times = times.dt.tz_localize(LONDON, ambiguous=True, nonexistent="shift_forward")
-    n = len(events)
-    frame = pd.DataFrame(
-        {
-            "case_id": pd.array(events["case_id"].astype(str).to_numpy(), dtype="str"),
-            "activity": pd.array(events["activity"].astype(str).to_numpy(), dtype="str"),
-            "time_utc": times.dt.tz_convert(UTC).dt.as_unit("ns").array,
-            "date_only": (
-                events["date_only"].to_numpy(dtype=bool)
-                if "date_only" in events
-                else np.zeros(n, dtype=bool)
-            ),
-            "source_row": (
-                events["source_row"].to_numpy(dtype=np.int64)
-                if "source_row" in events
-                else np.arange(n, dtype=np.int64)
-            ),
-        }
-    )
-    for column in ("resource", "role"):
-        values = events[column].to_numpy() if column in events else [pd.NA] * n
-        frame[column] = pd.array(values, dtype="str")
-    case_order, ids = pd.factorize(frame["case_id"])
-    order = np.lexsort((frame["source_row"].to_numpy(), _ns(frame["time_utc"]), case_order))
-    frame = frame.iloc[order].reset_index(drop=True)
-    index = pd.Index(ids, dtype="str", name="case_id")
-    if cases is None:
-        table = pd.DataFrame(index=index)
-    else:
-        table = cases.copy()
-        table.index = pd.Index(table.index.astype(str), dtype="str", name="case_id")
-        table = table.reindex(index).astype("boolean")
-    if as_of is not None:
-        stamp = _utc(as_of)
-    elif n:
-        stamp = pd.Timestamp(frame["time_utc"].max())
-    else:
-        stamp = pd.Timestamp("1970-01-01", tz=UTC)
-    return EventLog(
-        source=source,
-        events=frame,
-        cases=table,
-        as_of=stamp,
-        warnings=(),
-        unknown_activities={},
-        attribute_conflicts=pd.DataFrame({"case_id": [], "attribute": []}, dtype="str"),
-        personal_data_columns=(),
-        excluded_after_as_of=0,
-    )
 
 
 # ------------------------------------------------------------------ the prepared log
@@ -913,17 +813,11 @@ def _existence(ctx: _Context, rule: Rule, v: _Verdict) -> None:
     v.decide(cases[bad], _VIO, reasons.codes(key[bad], describe))
 
 
-def _occurrence_for(rule: Rule, config: CheckConfig) -> TriggerOccurrence:
-    if rule.id == ICPC_RULE and config.icpc_clock == "section-47-start":
-        return TriggerOccurrence(Occurrence.LAST_BEFORE, SECTION_47_STARTED)
-    return rule.trigger_occurrence
-
-
 def _judge_rule(ctx: _Context, rule: Rule, config: CheckConfig) -> _Verdict:
     v = _Verdict(ctx.log.n_cases)
     _scope(ctx, rule, v)
     if rule.template is Template.RESPONSE:
-        _response(ctx, rule, v, _occurrence_for(rule, config))
+        _response(ctx, rule, v, config.trigger_occurrence(rule))
     elif rule.template is Template.PRECEDENCE:
         _precedence(ctx, rule, v)
     elif rule.template is Template.ABSENCE:
@@ -1050,6 +944,13 @@ def judge(log: LogLike, rules: Sequence[Rule], config: CheckConfig | None = None
     ids = [r.id for r in rules]
     if len(set(ids)) != len(ids):
         raise ValueError("rule ids must be unique")
+    responses = {r.id for r in rules if r.template is Template.RESPONSE}
+    strays = sorted(set(config.trigger_occurrences) - responses)
+    if strays:
+        raise ValueError(
+            "trigger_occurrences names rules that are not response rules being judged: "
+            + ", ".join(strays)
+        )
     events = log.events
     t = _ns(events["time_utc"])
     if len(t) and (t == NAT_NS).any():
@@ -1057,7 +958,7 @@ def judge(log: LogLike, rules: Sequence[Rule], config: CheckConfig | None = None
     if config.as_of is not None:
         as_of = config.as_of
     elif log.as_of is not None:
-        as_of = _utc(log.as_of)
+        as_of = as_utc(log.as_of)
     else:
         as_of = pd.Timestamp(int(t.max()), tz=UTC) if len(t) else pd.Timestamp(0, tz=UTC)
     as_of_ns = int(as_of.value)
