@@ -5,13 +5,16 @@
   ``report audit``.
 - :func:`add_input_options`: what a check of a log judges (``--as-of``, ``--rules``,
   ``--no-contract-rules``) and how the log is read: ``check``, ``report audit``.
+- :func:`add_run_options`: what a simulation runs (the scenario, the seed, the replications,
+  where they run): ``simulate``, ``sweep``.
 - :func:`add_check_settings`: how rules are judged (``--config`` and the calendar and deadline
   settings: ``--icpc-clock``, ``--day-counting``, ``--same-day``, ``--closure`` ...):
   ``check``, ``report audit``, ``simulate``, ``sweep``, ``report scenario``, so that the
   simulator judges its caseload exactly as the checker judges a log.
 
 The functions that turn the parsed options into the libraries' settings (:func:`log_format`,
-:func:`check_settings`, :func:`check_config`) import the libraries when called, never when the
+:func:`check_settings`, :func:`check_config`, :func:`scenario_of`,
+:func:`simulation_check_config`) import the libraries when called, never when the
 parser is built: ``lscb --help`` stays free of pandas and numpy. For the same reason the choices
 below are written here; a test checks that they are the libraries' own.
 """
@@ -47,14 +50,16 @@ __all__ = [
     "check_settings",
     "log_format",
     "positive",
+    "scenario_check_config",
     "scenario_of",
+    "simulation_check_config",
 ]
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """What each command module's ``register`` receives (the object ``add_subparsers`` returns)."""
 
 ICPC_CLOCK_CHOICES: Final = ("last-strategy-discussion", "section-47-start")
-"""``--icpc-clock``: ``conformance``'s ICPC clocks."""
+"""``--icpc-clock``: ``conformance.config.ICPC_CLOCKS``."""
 DAY_COUNTING_CHOICES: Final = ("day0", "day1")
 """``--day-counting``: the values of ``model.calendar.DayCounting``."""
 SAME_DAY_CHOICES: Final = ("calendar", "working")
@@ -259,3 +264,29 @@ def scenario_of(
     if problems:
         raise InputError("the command line", problems)
     return load_scenario(args.scenario, procedure)
+
+
+def scenario_check_config(
+    scenario: Scenario, config_path: Path | str | None, settings: Mapping[str, Any] | None
+) -> CheckConfig | None:
+    """The settings to judge a simulation of ``scenario`` with: a settings file
+    (``config_path``, in place of the scenario's ``[checking]`` section) and ``settings`` on
+    top (on top of the scenario's section when there is no file); None when neither is given,
+    so that the simulator uses the scenario's own.
+
+    >>> from simulation import load_scenario
+    >>> from model import load_procedure
+    >>> scenario = load_scenario(None, load_procedure())
+    >>> scenario_check_config(scenario, None, {}) is None
+    True
+    >>> scenario_check_config(scenario, None, {"icpc_clock": "section-47-start"}).icpc_clock
+    'section-47-start'
+    """
+    if config_path is None and not settings:
+        return None
+    return check_config_of(config_path, settings, scenario.checking)
+
+
+def simulation_check_config(args: argparse.Namespace, scenario: Scenario) -> CheckConfig | None:
+    """:func:`scenario_check_config` of the options of :func:`add_check_settings`."""
+    return scenario_check_config(scenario, args.config, check_settings(args))

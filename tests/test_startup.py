@@ -89,7 +89,7 @@ def test_the_options_choices_are_the_libraries(choices: tuple[str, ...], library
     """The choices are written in lscb.options (importing the libraries would load numpy);
     they must stay the libraries' own."""
     from conformance.check import FITNESS_METHODS
-    from conformance.engine import ICPC_CLOCKS
+    from conformance.config import ICPC_CLOCKS
     from model.calendar import DayCounting, SameDay
 
     expected = {

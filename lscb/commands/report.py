@@ -3,8 +3,8 @@
 Each action runs the matching notebook (``lscb.reporting``) with papermill (the options become
 the notebook's parameters) and writes one HTML file without code cells: a title page with the
 date, the inputs' names and SHA-256 checksums and the project's version, then the figures and
-tables. ``report audit`` takes the input options and settings of ``lscb check``
-(``lscb.options``).
+tables. ``report scenario`` takes the judging settings of ``lscb simulate``, and ``report audit``
+the input options and settings of ``lscb check`` (``lscb.options``).
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ def register(sub: Subparsers) -> None:
         "--seed", type=int, help="the seed of the first run (default: the scenario's own)"
     )
     _common(scenario, "report.html")
+    add_check_settings(scenario, for_a_log=False)
     scenario.set_defaults(handler=run_report, report_kind="scenario")
 
     audit = rsub.add_parser(
@@ -139,6 +140,8 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
         "days",
         "sweep_replications",
         "seed",
+        "config_path",
+        "check_settings",
     ),
     "audit": (
         "log_path",
@@ -180,7 +183,7 @@ def _path(value: Path | None) -> str | None:
 def parameters_for(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     """The notebook parameters of a report command's options (paths made absolute)."""
     values: dict[str, Any] = {"procedure_path": _path(args.procedure)}
-    if kind == "audit":
+    if kind in ("scenario", "audit"):
         settings = check_settings(args)
         values.update(
             config_path=_path(args.config),
@@ -242,7 +245,7 @@ def inputs_for(kind: str, args: argparse.Namespace) -> list[ReportInput]:
         if args.mapping is not None:
             found.append(ReportInput.of_file("mapping", args.mapping))
         found.extend(ReportInput.of_file("rules", path) for path in args.rules)
-    if kind == "audit" and args.config is not None:
+    if kind in ("scenario", "audit") and args.config is not None:
         found.append(ReportInput.of_file("check configuration", args.config))
     return found
 

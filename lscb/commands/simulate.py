@@ -2,7 +2,9 @@
 
 The options every simulation command shares (the scenario, the seed, the replications, where
 they run, the judging settings) are ``lscb.options.add_run_options`` and
-``lscb.options.add_check_settings``.
+``lscb.options.add_check_settings``: the simulated logs are judged as ``lscb check`` judges a
+log, with the scenario's ``[checking]`` section, a ``--config`` file in its place, and the
+command line's settings on top.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ import math
 import sys
 from typing import TYPE_CHECKING, Any
 
-from lscb.options import Subparsers, add_run_options, scenario_of
+from lscb.options import (
+    Subparsers,
+    add_check_settings,
+    add_run_options,
+    scenario_of,
+    simulation_check_config,
+)
 from lscb.outputs import output_directory
 
 if TYPE_CHECKING:
@@ -45,14 +53,14 @@ def register(sub: Subparsers) -> None:
                      help="terminal output (default: text)")
     sim.add_argument("--show-default-scenario", action="store_true",
                      help="print the built-in scenario file (a template to edit) and stop")
+    add_check_settings(sim, for_a_log=False)
     sim.set_defaults(handler=_simulate)
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from model.procedure import load_procedure
-    from simulation.engine import run
-    from simulation.results import summary, write_outputs
-    from simulation.scenario import default_scenario_path
+    from model import load_procedure
+    from simulation import default_scenario_path, run, write_outputs
+    from simulation.results import summary
 
     if args.show_default_scenario:
         sys.stdout.write(default_scenario_path().read_text(encoding="utf-8"))
@@ -66,11 +74,12 @@ def _simulate(args: argparse.Namespace) -> int:
         overrides["demand"] = args.demand
     if overrides:
         scenario = scenario.with_values(overrides, procedure)
+    check_config = simulation_check_config(args, scenario)
     if args.out is not None:
         output_directory(args.out)
     result = run(scenario, procedure, replications=args.replications, seed=args.seed,
-                 workers=args.workers, scheduler=args.scheduler, progress=not args.quiet,
-                 keep_first=args.out is not None)
+                 check_config=check_config, workers=args.workers, scheduler=args.scheduler,
+                 progress=not args.quiet, keep_first=args.out is not None)
     written = []
     if args.out is not None:
         written = write_outputs(result, args.out, procedure, plots=not args.no_plots)

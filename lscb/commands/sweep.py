@@ -8,7 +8,13 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from lscb.commands.simulate import percent
-from lscb.options import Subparsers, add_run_options, scenario_of
+from lscb.options import (
+    Subparsers,
+    add_check_settings,
+    add_run_options,
+    scenario_of,
+    simulation_check_config,
+)
 from lscb.outputs import output_directory
 from model.errors import Problem
 
@@ -41,12 +47,13 @@ def register(sub: Subparsers) -> None:
     sw.add_argument("--target", metavar="RULE=LEVEL",
                     help="find the smallest value of the single --vary field whose compliance "
                          "with RULE reaches LEVEL (0.85 or 85%%)")
+    add_check_settings(sw, for_a_log=False)
     sw.set_defaults(handler=_sweep)
 
 
 def _grid(args: argparse.Namespace) -> tuple[dict[str, list[Any]], list[Problem]]:
     from simulation.scenario import describe, field_keys
-    from simulation.sweep import parse_values
+    from simulation.whatif import parse_values
 
     grid: dict[str, list[Any]] = {}
     seen: dict[tuple[str, ...], str] = {}
@@ -76,7 +83,7 @@ def _grid(args: argparse.Namespace) -> tuple[dict[str, list[Any]], list[Problem]
 
 def _target(text: str, procedure: Procedure) -> tuple[str, float, list[Problem]]:
     from simulation.scenario import describe
-    from simulation.sweep import rule_problem
+    from simulation.whatif import rule_problem
 
     rule, sep, level = text.partition("=")
     rule, level = rule.strip(), level.strip()
@@ -100,9 +107,10 @@ def _target(text: str, procedure: Procedure) -> tuple[str, float, list[Problem]]
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from model.procedure import load_procedure
+    from model import load_procedure
+    from simulation import find_target, sweep
     from simulation.plots import plot_sweep
-    from simulation.sweep import find_target, rule_problem, sweep
+    from simulation.whatif import rule_problem
 
     procedure = load_procedure()
     grid, problems = _grid(args)
@@ -119,10 +127,12 @@ def _sweep(args: argparse.Namespace) -> int:
         rule_id, level, more = _target(args.target, procedure)
         problems += more
     scenario = scenario_of(args, procedure, problems)
+    check_config = simulation_check_config(args, scenario)
     if args.out is not None:
         output_directory(args.out)
     options = {"replications": args.replications, "seed": args.seed, "workers": args.workers,
-               "scheduler": args.scheduler, "progress": not args.quiet}
+               "scheduler": args.scheduler, "progress": not args.quiet,
+               "check_config": check_config}
     if args.target is not None:
         field, values = next(iter(grid.items()))
         found = find_target(scenario, procedure, field, values, rule_id, level, **options)

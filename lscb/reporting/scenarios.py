@@ -2,6 +2,10 @@
 scenario, compliance tables and figures across them, and findings in sentences computed from the
 runs, never written by hand.
 
+The runs are judged as ``lscb check`` judges a log: with the scenario's ``[checking]`` section,
+or a settings file and the command line's settings (:func:`scenario_check_config`, shared with
+``lscb simulate``).
+
 A change is only called a change when the 95% confidence intervals of the two scenarios do not
 overlap; otherwise the findings say it is within the noise of the runs.
 """
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from lscb.options import scenario_check_config
 from lscb.reporting.figures import number, percent, png_bytes_image, png_image
 from model.errors import LscbError
 
@@ -22,7 +27,7 @@ if TYPE_CHECKING:
     from model.procedure import Procedure
     from simulation.results import SimulationResult
     from simulation.scenario import Scenario
-    from simulation.sweep import SweepResult
+    from simulation.whatif import SweepResult
 
 __all__ = [
     "BASELINE",
@@ -30,6 +35,7 @@ __all__ = [
     "WhatIf",
     "comparison_figure",
     "compliance_table",
+    "scenario_check_config",
     "scenario_findings",
     "simulation_figure",
     "sweep_figure",
