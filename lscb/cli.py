@@ -45,9 +45,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``lscb`` command with ``argv`` (default: the process's arguments) and return its
-    exit status: 0 done, 1 a rule of severity violation was violated (``check``), 2 an input
-    cannot be used, 130 interrupted."""
+    """Run the ``lscb`` command and return its exit status.
+
+    Parameters
+    ----------
+    argv
+        The arguments after ``lscb`` (default: the process's).
+
+    Returns
+    -------
+    int
+        0 done; 1 a rule of severity violation was violated (``check``); 2 an input or option
+        cannot be used (the problems are on standard error, never a traceback); 130
+        interrupted.
+
+    Examples
+    --------
+    >>> main(["model", "validate"])
+    The built-in procedure is valid: ... rules.
+    0
+    >>> main(["simulate", "--replications", "0"])
+    2
+    """
     try:
         status = _run(argv)
         sys.stdout.flush()  # here, so that a closed pipe is noticed while it can be handled

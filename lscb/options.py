@@ -164,7 +164,16 @@ def add_check_settings(parser: argparse.ArgumentParser, *, for_a_log: bool = Tru
 
 
 def log_format(args: argparse.Namespace) -> LogFormat:
-    """The layout of the log that the options of :func:`add_log_options` describe."""
+    """The layout of the log that the options of :func:`add_log_options` describe.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_log_options(parser)
+    >>> layout = log_format(parser.parse_args(["--case-column", "Ref", "--delimiter", ";"]))
+    >>> layout.case_column, layout.delimiter, layout.mapping
+    ('Ref', ';', None)
+    """
     from conformance.check import LogFormat
 
     return LogFormat(
@@ -207,9 +216,34 @@ def check_config_of(
     settings: Mapping[str, Any] | None = None,
     base: CheckConfig | None = None,
 ) -> CheckConfig:
-    """The judging settings of a settings file (``config_path``; None: ``base``, or else the
-    defaults) with ``settings`` (as :func:`check_settings` gives them) on top. Raises
-    ``InputError`` naming every bad key or option."""
+    """The judging settings of a settings file with command-line settings on top.
+
+    Parameters
+    ----------
+    config_path
+        A settings file (TOML, ``conformance.config.load_check_config``); None: ``base``, or
+        else the checker's defaults.
+    settings
+        Settings as :func:`check_settings` gives them (``same_day``, ``extra_closures`` ...).
+    base
+        What stands in for a missing file (a scenario's ``[checking]`` section).
+
+    Raises
+    ------
+    InputError
+        Naming every bad key of the file or every bad option, what was expected and what was
+        found.
+
+    Examples
+    --------
+    >>> config = check_config_of(None, {"same_day": "working", "extra_closures": ["2024-12-27"]})
+    >>> config.calendar.same_day.value, config.calendar.extra_closures
+    ('working', (datetime.date(2024, 12, 27),))
+    >>> check_config_of(None, {"day_counting": "day2"})
+    Traceback (most recent call last):
+    model.errors.InputError: command line: 1 problem(s) found
+      - option --day-counting: expected ...; found ...
+    """
     from conformance.config import CheckConfig, config_with_overrides, load_check_config
 
     if config_path is not None:

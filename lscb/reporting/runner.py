@@ -104,6 +104,15 @@ def notebook_path(kind: str) -> Path:
 
 
 def sha256_of(path: Path) -> str:
+    """The SHA-256 checksum of a file, in hex, as the title page shows it.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as work:
+    ...     (Path(work) / "empty.csv").write_bytes(b"")
+    ...     sha256_of(Path(work) / "empty.csv")[:16]
+    0
+    'e3b0c44298fc1c14'
+    """
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -121,7 +130,17 @@ class ReportInput:
 
     @classmethod
     def of_file(cls, label: str, path: Path, *, name: str | None = None) -> ReportInput:
-        """The input read from ``path``; raises InputError when there is no readable file."""
+        """The input read from ``path``; raises InputError when there is no readable file.
+
+        >>> from model.procedure import default_procedure_path
+        >>> given = ReportInput.of_file("procedure", default_procedure_path())
+        >>> given.name, len(given.sha256)
+        ('procedure.yaml', 64)
+        >>> ReportInput.of_file("event log", Path("nowhere.csv"))
+        Traceback (most recent call last):
+        model.errors.InputError: nowhere.csv: 1 problem(s) found
+          - nowhere.csv: expected an existing file (event log); found no file at this path
+        """
         if not path.is_file():
             raise InputError(
                 str(path),
@@ -306,7 +325,11 @@ def render_html(
 
 
 def count_figures(text: str) -> int:
-    """Embedded images in a report (PNG/JPEG data URLs and inline SVG)."""
+    """Embedded images in a report (PNG/JPEG data URLs and inline SVG).
+
+    >>> count_figures('<img src="data:image/png;base64,AAAA"><svg></svg><img src="x.png">')
+    2
+    """
     return len(re.findall(r"<img\b[^>]*\bsrc\s*=\s*[\"']data:image/", text)) + len(
         re.findall(r"<svg\b", text)
     )
@@ -327,7 +350,42 @@ def write_report(
     generated: datetime | None = None,
     cell_timeout: int | None = 1800,
 ) -> Report:
-    """Run the notebook of ``kind`` with ``parameters`` and write the HTML report to ``out``."""
+    """Run the notebook of ``kind`` with ``parameters`` and write the HTML report to ``out``.
+
+    Parameters
+    ----------
+    kind
+        One of ``NOTEBOOKS``: ``procedure``, ``scenario`` or ``audit``.
+    out
+        The HTML file to write (its folder is created).
+    title, inputs
+        The title page's title and the inputs it lists with their checksums.
+    parameters
+        The notebook's parameters (those of its ``parameters`` cell); the title page lists
+        them, files by their names.
+    generated
+        The time the title page gives (default: now).
+    cell_timeout
+        Seconds a cell may run before the report stops (None: no limit).
+
+    Returns
+    -------
+    Report
+        Where the report is and what it holds (figures and tables counted).
+
+    Raises
+    ------
+    NotebookError
+        When a cell fails: the message names the notebook, the cell and the error.
+
+    Examples
+    --------
+    ``lscb report procedure --out procedure.html`` is::
+
+        write_report("procedure", Path("procedure.html"), title="Procedure 1.4.9",
+                     parameters={"procedure_path": None},
+                     inputs=[ReportInput.of_file("procedure", default_procedure_path())])
+    """
     when = generated if generated is not None else datetime.now(tz=LONDON)
     executed = execute_notebook(kind, parameters, cell_timeout=cell_timeout)
     text = render_html(executed, title=title, generated=when, inputs=inputs, parameters=parameters)
