@@ -20,7 +20,8 @@ replication), ``staff`` (people, queues, diaries), ``clock`` (simulation time an
 Examples
 --------
 >>> import simulation
->>> >>> procedure = load_procedure()
+>>> from model.procedure import load_procedure
+>>> procedure = load_procedure()
 >>> short = simulation.load_scenario(None, procedure).with_values(
 ...     {"horizon_days": 20, "warm_up_days": 0, "drain_days": 60}, procedure)
 >>> result = simulation.run(short, procedure, replications=2, seed=1, workers=1)

@@ -34,9 +34,9 @@ from conformance.engine import CheckConfig  # TODO(seams): from conformance
 from model.calendar import Within
 from model.procedure import Block, Choice, Loop, Parallel, Procedure, Task
 from model.procedure import Sequence as Seq
-from model.rules import Occurrence, Rule, Template
+from model.rules import Rule, Template, TriggerOccurrence
 from simulation.clock import Clock, Schedule, clock_for
-from simulation.results import Replication, expected_breaks
+from simulation.results import Replication, clock_start, expected_breaks
 from simulation.scenario import (
     Booking,
     Delay,
@@ -75,7 +75,7 @@ class _Plan:
     lag: Delay | None
     booking: Booking | None
     diary: Diary | None
-    deadline_rules: list[tuple[Rule, frozenset[str], bool]]
+    deadline_rules: list[tuple[Rule, TriggerOccurrence]]
 
 
 class _Case:
@@ -150,15 +150,14 @@ class _Sim:
     # -- plans
 
     def _build_plans(self) -> dict[str, _Plan]:
-        deadline_rules: dict[str, list[tuple[Rule, frozenset[str], bool]]] = {}
+        deadline_rules: dict[str, list[tuple[Rule, TriggerOccurrence]]] = {}
         for rule in self.procedure.rules:
             if rule.template is not Template.RESPONSE or rule.within is None:
                 continue
-            last = rule.trigger_occurrence.kind is not Occurrence.FIRST
+            occurrence = self.checking.trigger_occurrence(rule)  # the checker's reading
             for entry in rule.require:
                 for name in entry:
-                    deadline_rules.setdefault(name, []).append(
-                        (rule, frozenset(rule.trigger), last))
+                    deadline_rules.setdefault(name, []).append((rule, occurrence))
         plans: dict[str, _Plan] = {}
         for task in self.procedure.tasks():
             act = self.procedure.activities[task.activity]
@@ -374,13 +373,12 @@ class _Sim:
         if self.scenario.dispatch is not Dispatch.EDF or not plan.deadline_rules:
             return _INF
         best = _INF
-        for rule, triggers, last in plan.deadline_rules:
+        for rule, occurrence in plan.deadline_rules:
             if any(case.attrs.get(k) is not v for k, v in rule.when.items()):
                 continue
-            times = [t for name in triggers for t in case.occ.get(name, ())]
-            if not times:
+            trigger = clock_start(rule, occurrence, case.occ)
+            if trigger is None:
                 continue
-            trigger = max(times) if last else min(times)
             assert rule.within is not None
             key = (rule.within, trigger)
             due = self._deadline_cache.get(key)
@@ -476,7 +474,7 @@ class _Sim:
             clock.utc_ns([c.arrival for c in logged]), utc=True)
         as_of_ns = int(events["time_utc"].max().value) if len(events) else clock.origin_ns
         truth = expected_breaks(self.truth, by_no, cases_frame, events, self.procedure,
-                                clock, as_of_ns)
+                                clock, as_of_ns, self.checking)
         waits = pd.DataFrame(self.waits, columns=["case", "code", "role", "requested",
                                                   "granted", "task_id"])
         waits_frame = pd.DataFrame({

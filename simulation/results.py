@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -38,7 +38,7 @@ from model.calendar import CalendarConfig, WorkingCalendar
 from model.contract import ATTRIBUTES, CASE_CLOSED
 from model.procedure import Block, Choice, Parallel, Procedure, Task
 from model.procedure import Sequence as Seq
-from model.rules import Occurrence, Rule, Template
+from model.rules import Occurrence, Rule, Template, TriggerOccurrence
 from model.scope import in_scope
 
 if TYPE_CHECKING:
@@ -51,11 +51,14 @@ __all__ = [
     "ReplicationOutcome",
     "SimulationResult",
     "aggregate",
+    "clock_start",
     "expected_breaks",
     "outcome_of",
     "write_event_log",
     "write_outputs",
 ]
+
+_T = TypeVar("_T", int, float)
 
 LOG_COLUMNS = ("case_id", "activity", "timestamp", "resource", "role")
 TRUTH_COLUMNS = ["case_id", "slip", "activity", "detail", "rule_ids"]
@@ -350,8 +353,10 @@ def expected_breaks(
     procedure: Procedure,
     clock: Clock,
     as_of_ns: int,
+    check_config: CheckConfig,
 ) -> pd.DataFrame:
-    """The ground truth of injected slips, each with the rules it breaks.
+    """The ground truth of injected slips, each with the rules it breaks (judged with
+    ``check_config``'s trigger occurrences and ``clock``'s calendar, which is its calendar).
 
     Worked out from the rules' definitions on the case's final trace, independently of the
     checker (so that the simulator is a test oracle for it): a skipped step breaks the rules
@@ -375,10 +380,38 @@ def expected_breaks(
         attrs = {name: (None if pd.isna(v) else bool(v))
                  for name, v in cases.loc[case_id, list(procedure.boolean_attributes)].items()}
         broken = [r.id for r in procedure.rules
-                  if _breaks(r, kind, activity, other, trace, attrs, clock, as_of_ns)]
+                  if _breaks(r, kind, activity, other, trace, attrs, clock, as_of_ns,
+                             check_config)]
         rows.append((case_id, kind, activity, other, ";".join(broken)))
     rows.sort(key=lambda row: row[0])  # case ids follow arrival order; stable within a case
     return pd.DataFrame(rows, columns=TRUTH_COLUMNS)
+
+
+def clock_start(rule: Rule, occurrence: TriggerOccurrence,
+                occ: Mapping[str, Sequence[_T]]) -> _T | None:
+    """When a response rule's clock starts in one case, or None when no trigger occurred.
+
+    ``occ``: the case's occurrences (activity -> its times in the order of the log, so far).
+    The reading is the checker's (CONTRACT §5): the first trigger; or the last trigger before
+    the first occurrence of the anchor (the rule's first required entry, or the activity that
+    ``occurrence`` names), the first trigger when none is before it, and the last trigger at
+    all while the anchor has not occurred. Simulated times are exact, so the checker's benefit
+    of the doubt for events known to the day only does not arise.
+    """
+    times = sorted(t for name in rule.trigger for t in occ.get(name, ()))
+    if not times:
+        return None
+    if occurrence.kind is Occurrence.FIRST:
+        return times[0]
+    if occurrence.kind is Occurrence.LAST_BEFORE_RESPONSE:
+        anchor_names: Sequence[str] = rule.require[0]
+    else:
+        anchor_names = (occurrence.activity or "",)
+    anchors = [t for name in anchor_names for t in occ.get(name, ())]
+    if not anchors:
+        return times[-1]
+    before = [t for t in times if t <= min(anchors)]
+    return before[-1] if before else times[0]
 
 
 def _applies(rule: Rule, attrs: Mapping[str, bool | None], acts: set[str]) -> bool:
@@ -390,7 +423,8 @@ def _applies(rule: Rule, attrs: Mapping[str, bool | None], acts: set[str]) -> bo
 
 
 def _breaks(rule: Rule, kind: str, activity: str, other: str, trace: list[tuple[str, int]],
-            attrs: Mapping[str, bool | None], clock: Clock, as_of_ns: int) -> bool:
+            attrs: Mapping[str, bool | None], clock: Clock, as_of_ns: int,
+            check_config: CheckConfig) -> bool:
     names = [a for a, _ in trace]
     acts = set(names)
     if not _applies(rule, attrs, acts):
@@ -432,11 +466,12 @@ def _breaks(rule: Rule, kind: str, activity: str, other: str, trace: list[tuple[
     if rule.template is Template.RESPONSE and rule.within is not None:
         if not any(activity in e and not (set(e) & acts) for e in rule.require):
             return False
-        times = [t for a, t in trace if a in rule.trigger]
-        if not times:
+        occ: dict[str, list[int]] = {}
+        for name, t in trace:
+            occ.setdefault(name, []).append(t)
+        trigger = clock_start(rule, check_config.trigger_occurrence(rule), occ)
+        if trigger is None:
             return False
-        last = rule.trigger_occurrence.kind is not Occurrence.FIRST
-        trigger = max(times) if last else min(times)
         moment = datetime.fromtimestamp(trigger / 1e9, tz=UTC)
         due = clock.calendar.deadline(rule.within, moment)
         due_ns = int(due.timestamp() * 1_000_000) * 1000

@@ -207,9 +207,10 @@ def run(scenario: Scenario | Path | str | None = None, procedure: Procedure | No
     >>> result = run(scenario, procedure, replications=2, seed=7, workers=1)
     >>> result.replications
     2
-    >>> row = result.rule("police-and-social-care-notified")
-    >>> 0.0 <= row["compliance"] <= 1.0
-    True
+    >>> list(result.compliance.columns[:5])
+    ['rule_id', 'clause', 'severity', 'description', 'compliance']
+    >>> result.rule("police-and-social-care-notified")["severity"]
+    'violation'
     """
     proc = procedure if procedure is not None else load_procedure()
     if scenario is None or isinstance(scenario, (Path, str)):

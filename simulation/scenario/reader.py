@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import date, time
 from typing import Any, Final
 
+from conformance.config import CheckConfig, check_config_from_mapping  # TODO(seams)
 from model.errors import InputError
 from model.procedure import Kind, Procedure, Task, walk
 from simulation.scenario.fields import SHORT_PATHS, describe
@@ -37,7 +38,7 @@ from simulation.scenario.values import MISSING, FieldReader
 __all__ = ["UNLIMITED", "read_fields"]
 
 UNLIMITED: Final = "unlimited"
-_SECTIONS: Final = ("scenario", "calendar", "routes", "roles", "tasks", "loops",
+_SECTIONS: Final = ("scenario", "calendar", "checking", "routes", "roles", "tasks", "loops",
                     "slips")
 
 
@@ -93,6 +94,7 @@ class _Reader(FieldReader):
             self.bad("calendar.close", f"a time after calendar.open ({office_open:%H:%M})",
                      f"{office_close:%H:%M}")
 
+        checking = self.checking(data.get("checking", MISSING))
         routes = {
             rid: self.route(rid, body)
             for rid, body in sorted(self.table(data, "routes", "routes").items())
@@ -122,7 +124,29 @@ class _Reader(FieldReader):
             "background_demand": background_demand, "timeline_days": timeline,
             "office_open": office_open, "office_close": office_close, "routes": routes,
             "roles": roles, "tasks": tasks, "loops": loops, "slips": slips,
+            "checking": checking,
         }
+
+    def checking(self, raw: Any) -> CheckConfig:
+        """The ``[checking]`` section: the keys of the checker's configuration file, read by the
+        checker's own reader (so they mean what they mean to ``lscb check``), except an as-of
+        time (each simulated log is judged as of its last event)."""
+        if raw is MISSING:
+            return CheckConfig()
+        if not isinstance(raw, dict):
+            self.bad("checking", "a table [checking] with the keys of a check configuration "
+                     "file", describe(raw))
+            return CheckConfig()
+        table = dict(raw)
+        if "as_of" in table:
+            self.bad("checking.as_of", "no as-of time (each simulated log is judged as of its "
+                     "last event)", describe(table.pop("as_of")))
+        try:
+            return check_config_from_mapping(table, self.source, prefix="checking.")
+        except InputError as exc:
+            self.problems.extend(exc.problems)
+            self.invalid.add("checking")
+            return CheckConfig()
 
     def some_work(self, data: Mapping[str, Any], routes: Mapping[str, Route],
                   roles: Mapping[str, RoleSpec], background_demand: float) -> None:
