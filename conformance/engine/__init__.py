@@ -129,7 +129,36 @@ __all__ = [
 
 
 def judge(log: LogLike, rules: Sequence[Rule], config: CheckConfig | None = None) -> Judgement:
-    """Judge every rule on every case of ``log`` (see the module docstring)."""
+    """Judge every rule on every case of ``log`` (the semantics are in the package docstring).
+
+    Parameters
+    ----------
+    log
+        The log (an ``EventLog``, or anything with its ``events``, ``cases``, ``as_of`` and
+        ``source``).
+    rules
+        The rules (``model.rules.Rule``), with unique ids.
+    config
+        The calendar, the as-of time and the rules' trigger occurrences (None: the defaults).
+
+    Returns
+    -------
+    Judgement
+        One row per case and rule (``RESULT_COLUMNS``) with one of ``STATUSES``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from conformance import judge, log_from_frame
+    >>> from model.procedure import load_procedure
+    >>> log = log_from_frame(pd.DataFrame({
+    ...     "case_id": ["a", "a"],
+    ...     "activity": ["Concern identified", "Line manager informed"],
+    ...     "time_utc": ["2024-03-04 09:00", "2024-03-04 10:30"]}))
+    >>> rules = [r for r in load_procedure().rules if r.id == "escalated-same-working-day"]
+    >>> judge(log, rules).results[["case_id", "rule_id", "status"]].to_dict("records")
+    [{'case_id': 'a', 'rule_id': 'escalated-same-working-day', 'status': 'satisfied'}]
+    """
     config = config or CheckConfig()
     rules = tuple(rules)
     ids = [r.id for r in rules]

@@ -66,10 +66,41 @@ __all__ = [
 
 
 def read_log(path: Path | str, options: ReadOptions | None = None) -> EventLog:
-    """Read, validate and normalise an event log; raise ``InputError`` with every problem.
+    """Read, validate and normalise an event log (see the package docstring for what it
+    guarantees).
 
-    The format follows the file name: ``.csv``/``.tsv``/``.txt``, ``.parquet``, ``.xes``
-    or ``.xes.gz``.
+    Parameters
+    ----------
+    path
+        The log. The format follows the file name: ``.csv``/``.tsv``/``.txt``, ``.parquet``,
+        ``.xes`` or ``.xes.gz``.
+    options
+        How to read it (``ReadOptions``: columns, local activity names, known activities, case
+        attributes, timestamp format, delimiter, encoding, as-of time); None: the contract's
+        schema.
+
+    Returns
+    -------
+    EventLog
+        The events in the contract's schema, one row per case with its attributes, the
+        as-of time, and what the reader warned about.
+
+    Raises
+    ------
+    model.errors.InputError
+        Naming every problem of the file at once (its line or row, column, what was expected
+        and what was found), never quoting a value from the log.
+
+    Examples
+    --------
+    >>> import conformance
+    >>> log = conformance.read_log(conformance.sample_log_path())
+    >>> len(log.events), len(log.cases), str(log.as_of)
+    (3226, 338, '2025-05-14 10:02:16+00:00')
+    >>> print(log.events.loc[:1, ["case_id", "activity", "time_utc"]].to_string(index=False))
+      case_id             activity                  time_utc
+    SIM-00001 Social care notified 2024-04-02 10:58:42+00:00
+    SIM-00001      Police notified 2024-04-04 08:11:13+00:00
     """
     options = options if options is not None else ReadOptions()
     path = Path(path)

@@ -26,7 +26,37 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CheckReport:
-    """The log, the rules' judgement and (unless switched off) the control-flow fitness."""
+    """The log, the rules' judgement and (unless switched off) the control-flow fitness of one
+    check, with the tables every output is built from.
+
+    Parameters
+    ----------
+    log
+        The log as read.
+    judgement
+        Every rule judged on every case (``judge``).
+    fitness
+        The control-flow fitness, or None when it was not measured.
+    fitness_note
+        Why there is no fitness, when there is none.
+    options
+        The settings that shaped the check, for the report's reader.
+
+    Examples
+    --------
+    >>> import conformance
+    >>> report = conformance.check(conformance.sample_log_path(), as_of="2024-12-31T12:00",
+    ...                            fitness="none")
+    >>> first = report.deviations.iloc[0]
+    >>> first["case_id"], first["rule_id"]
+    ('SIM-00011', 'no-image-handling')
+    >>> first["message"]
+    'Images downloaded or distributed was recorded (09:07 on 18 Apr 2024)'
+    >>> report.violations, len(report.cases_table)
+    (32, 250)
+    >>> [c.kind for c in report.caveats][:2]
+    ['date_only', 'not_assessable']
+    """
 
     log: EventLog
     judgement: Judgement
