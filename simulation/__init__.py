@@ -31,7 +31,8 @@ Examples
 
 from __future__ import annotations
 
-from simulation.results import SimulationResult, write_outputs
+from simulation.outputs import write_outputs
+from simulation.results import SimulationResult
 from simulation.runner import run
 from simulation.scenario import Scenario, default_scenario_path, load_scenario
 from simulation.whatif import SweepResult, TargetResult, find_target, sweep

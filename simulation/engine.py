@@ -36,7 +36,7 @@ from model.procedure import Block, Choice, Loop, Parallel, Procedure, Task
 from model.procedure import Sequence as Seq
 from model.rules import Rule, Template, TriggerOccurrence
 from simulation.clock import Clock, Schedule, clock_for
-from simulation.results import Replication, clock_start, expected_breaks
+from simulation.results import Replication
 from simulation.scenario import (
     Booking,
     Delay,
@@ -50,6 +50,7 @@ from simulation.scenario import (
 from simulation.staff import Diary, Grid, Pool, build_staff
 from simulation.staff import timeline as timeline_of
 from simulation.streams import Purpose, Streams
+from simulation.truth import clock_start, expected_breaks
 
 __all__ = ["simulate"]
 

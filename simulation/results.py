@@ -1,4 +1,4 @@
-"""What a simulation gives back: frozen results exposing DataFrames, and the files written.
+"""What a simulation gives back: frozen results exposing DataFrames, its log and its summary.
 
 ``Replication`` is one simulated caseload (its event log in the contract's schema, the case
 attributes, the ground truth of injected slips, waits and per-role timelines).
@@ -13,14 +13,12 @@ length and waiting time per role over time, and bottleneck attribution.
 from __future__ import annotations
 
 import csv
-import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,16 +32,12 @@ from conformance.engine import (  # TODO(seams): CheckConfig from conformance
     judge,
     log_from_frame,
 )
-from model.calendar import CalendarConfig, WorkingCalendar
-from model.contract import ATTRIBUTES, CASE_CLOSED
+from model.calendar import CalendarConfig, DeadlineKind, Within, WorkingCalendar
+from model.contract import ATTRIBUTES
 from model.procedure import Block, Choice, Parallel, Procedure, Task
 from model.procedure import Sequence as Seq
-from model.rules import Occurrence, Rule, Template, TriggerOccurrence
-from model.scope import in_scope
-
-if TYPE_CHECKING:
-    from simulation.clock import Clock
-    from simulation.scenario import Scenario
+from model.rules import Template
+from simulation.scenario import Scenario
 
 __all__ = [
     "LOG_COLUMNS",
@@ -51,17 +45,12 @@ __all__ = [
     "ReplicationOutcome",
     "SimulationResult",
     "aggregate",
-    "clock_start",
-    "expected_breaks",
     "outcome_of",
+    "summary",
     "write_event_log",
-    "write_outputs",
 ]
 
-_T = TypeVar("_T", int, float)
-
 LOG_COLUMNS = ("case_id", "activity", "timestamp", "resource", "role")
-TRUTH_COLUMNS = ["case_id", "slip", "activity", "detail", "rule_ids"]
 
 
 @dataclass(frozen=True)
@@ -342,143 +331,6 @@ def _ns(values: pd.Series) -> npt.NDArray[np.int64]:
     return result
 
 
-# ------------------------------------------------------------------------- ground truth
-
-
-def expected_breaks(
-    truth: Sequence[tuple[int, str, str, str, float]],
-    by_no: Mapping[int, Any],
-    cases: pd.DataFrame,
-    events: pd.DataFrame,
-    procedure: Procedure,
-    clock: Clock,
-    as_of_ns: int,
-    check_config: CheckConfig,
-) -> pd.DataFrame:
-    """The ground truth of injected slips, each with the rules it breaks (judged with
-    ``check_config``'s trigger occurrences and ``clock``'s calendar, which is its calendar).
-
-    Worked out from the rules' definitions on the case's final trace, independently of the
-    checker (so that the simulator is a test oracle for it): a skipped step breaks the rules
-    that require it (when they apply to the case, their trigger occurred and, for a deadline,
-    the deadline passed before the as-of time) and the precedence rules it should precede; a
-    step done early breaks the precedence rules that it now precedes; a forbidden event breaks
-    the absence rules that forbid it.
-    """
-    if not truth:
-        return pd.DataFrame(columns=TRUTH_COLUMNS)
-    wanted = {by_no[t[0]].id for t in truth}
-    traces: dict[str, list[tuple[str, int]]] = {}
-    sub = events[events["case_id"].isin(wanted)]
-    for case_id, activity, t in zip(sub["case_id"], sub["activity"], _ns(sub["time_utc"]),
-                                    strict=True):
-        traces.setdefault(case_id, []).append((activity, int(t)))
-    rows = []
-    for no, kind, activity, other, _ in truth:
-        case_id = by_no[no].id
-        trace = traces.get(case_id, [])
-        attrs = {name: (None if pd.isna(v) else bool(v))
-                 for name, v in cases.loc[case_id, list(procedure.boolean_attributes)].items()}
-        broken = [r.id for r in procedure.rules
-                  if _breaks(r, kind, activity, other, trace, attrs, clock, as_of_ns,
-                             check_config)]
-        rows.append((case_id, kind, activity, other, ";".join(broken)))
-    rows.sort(key=lambda row: row[0])  # case ids follow arrival order; stable within a case
-    return pd.DataFrame(rows, columns=TRUTH_COLUMNS)
-
-
-def clock_start(rule: Rule, occurrence: TriggerOccurrence,
-                occ: Mapping[str, Sequence[_T]]) -> _T | None:
-    """When a response rule's clock starts in one case, or None when no trigger occurred.
-
-    ``occ``: the case's occurrences (activity -> its times in the order of the log, so far).
-    The reading is the checker's (CONTRACT §5): the first trigger; or the last trigger before
-    the first occurrence of the anchor (the rule's first required entry, or the activity that
-    ``occurrence`` names), the first trigger when none is before it, and the last trigger at
-    all while the anchor has not occurred. Simulated times are exact, so the checker's benefit
-    of the doubt for events known to the day only does not arise.
-    """
-    times = sorted(t for name in rule.trigger for t in occ.get(name, ()))
-    if not times:
-        return None
-    if occurrence.kind is Occurrence.FIRST:
-        return times[0]
-    if occurrence.kind is Occurrence.LAST_BEFORE_RESPONSE:
-        anchor_names: Sequence[str] = rule.require[0]
-    else:
-        anchor_names = (occurrence.activity or "",)
-    anchors = [t for name in anchor_names for t in occ.get(name, ())]
-    if not anchors:
-        return times[-1]
-    before = [t for t in times if t <= min(anchors)]
-    return before[-1] if before else times[0]
-
-
-def _applies(rule: Rule, attrs: Mapping[str, bool | None], acts: set[str]) -> bool:
-    for name, value in rule.when.items():
-        known = attrs.get(name)
-        if known is None or known is not value:
-            return False
-    return in_scope(rule.scope, acts)
-
-
-def _breaks(rule: Rule, kind: str, activity: str, other: str, trace: list[tuple[str, int]],
-            attrs: Mapping[str, bool | None], clock: Clock, as_of_ns: int,
-            check_config: CheckConfig) -> bool:
-    names = [a for a, _ in trace]
-    acts = set(names)
-    if not _applies(rule, attrs, acts):
-        return False
-
-    def first(name: str) -> int:
-        return names.index(name) if name in acts else -1
-
-    closed = first(CASE_CLOSED)
-    upto = set(names[: closed + 1]) if closed >= 0 else acts
-    if kind == "forbidden":
-        if rule.template is not Template.ABSENCE or rule.activity != activity:
-            return False
-        if rule.after is None:
-            return True
-        anchor = first(rule.after)
-        return anchor >= 0 and any(n == activity for n in names[anchor + 1:])
-    if kind == "order":
-        if rule.template is Template.PRECEDENCE:
-            return (rule.activity == activity and rule.preceded_by == other
-                    and (first(other) < 0 or first(activity) < first(other)))
-        if rule.template is Template.EXISTENCE and rule.after == other and closed >= 0:
-            entries = [e for e in rule.require if activity in e]
-            anchor = first(other)
-            return bool(entries) and anchor >= 0 and not any(
-                n in entries[0] for n in names[anchor + 1: closed + 1])
-        return False
-    # a skipped step
-    if activity in acts:
-        return False  # done at another place of the flow
-    if rule.template is Template.PRECEDENCE:
-        return rule.preceded_by == activity and rule.activity in acts
-    if rule.template is Template.EXISTENCE:
-        if closed < 0 or (rule.trigger and not (set(rule.trigger) & upto)):
-            return False
-        missing = any(activity in e and not (set(e) & upto) for e in rule.require)
-        orphaned = rule.after == activity and any(set(e) & upto for e in rule.require)
-        return missing or orphaned
-    if rule.template is Template.RESPONSE and rule.within is not None:
-        if not any(activity in e and not (set(e) & acts) for e in rule.require):
-            return False
-        occ: dict[str, list[int]] = {}
-        for name, t in trace:
-            occ.setdefault(name, []).append(t)
-        trigger = clock_start(rule, check_config.trigger_occurrence(rule), occ)
-        if trigger is None:
-            return False
-        moment = datetime.fromtimestamp(trigger / 1e9, tz=UTC)
-        due = clock.calendar.deadline(rule.within, moment)
-        due_ns = int(due.timestamp() * 1_000_000) * 1000
-        return due_ns <= as_of_ns
-    return False
-
-
 # ------------------------------------------------------------------------- aggregation
 
 
@@ -609,39 +461,6 @@ def write_event_log(rep: Replication, path: Path, procedure: Procedure) -> None:
                              *(flags[name][case_id] for name in booleans), offence[case_id]])
 
 
-def _frame_to_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
-
-
-def write_outputs(result: SimulationResult, out: Path, procedure: Procedure, *,
-                  plots: bool = True) -> list[Path]:
-    """Write the run's files into ``out`` (created if needed); return their paths."""
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    first = result.first
-    if first is not None:
-        write_event_log(first, out / "event_log.csv", procedure)
-        _frame_to_csv(first.ground_truth, out / "ground_truth.csv")
-        written += [out / "event_log.csv", out / "ground_truth.csv"]
-    _frame_to_csv(result.compliance, out / "compliance.csv")
-    util = result.utilisation.copy()
-    if not util.empty:
-        util["bin_start_utc"] = util["bin_start_utc"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    _frame_to_csv(util, out / "utilisation.csv")
-    _frame_to_csv(result.bottlenecks, out / "bottlenecks.csv")
-    _frame_to_csv(result.timeliness, out / "timeliness.csv")
-    written += [out / n for n in ("compliance.csv", "utilisation.csv", "bottlenecks.csv",
-                                  "timeliness.csv")]
-    (out / "summary.json").write_text(json.dumps(summary(result), indent=2, sort_keys=True)
-                                      + "\n", encoding="utf-8")
-    written.append(out / "summary.json")
-    if plots:
-        from simulation import plots as plotting
-
-        written += plotting.plot_result(result, out)
-    return written
-
-
 def _clean(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -669,10 +488,29 @@ def summary(result: SimulationResult) -> dict[str, Any]:
         "events_per_replication": _clean(result.events_per_replication),
         "event_log": "event_log.csv (replication 1)" if first is not None else None,
         "as_of": first.as_of.isoformat() if first is not None else None,
+        "checking": _checking(result.check_config),
         "compliance": [{k: _clean(v) for k, v in row.items()}
                        for row in result.compliance.to_dict("records")],
         "timeliness": [{k: _clean(v) for k, v in row.items()}
                        for row in result.timeliness.to_dict("records")],
         "bottlenecks": [{k: _clean(v) for k, v in row.items()}
                         for row in result.bottlenecks.to_dict("records")],
+    }
+
+
+def _checking(config: CheckConfig) -> dict[str, Any]:
+    """The settings the logs were judged with, in the words of a check configuration file."""
+    cal = config.calendar
+    cob = cal.close_of_business
+    return {
+        "icpc_clock": config.icpc_clock,
+        "trigger_occurrences": {k: str(v) for k, v in sorted(config.trigger_occurrences.items())},
+        "calendar": {
+            "close_of_business": cob.isoformat(timespec="seconds" if cob.second else "minutes"),
+            "bank_holidays": cal.bank_holidays,
+            "extra_closures": [d.isoformat() for d in cal.extra_closures],
+            "day_counting": cal.day_counting.value,
+            "same_day": cal.same_day.value,
+            "immediately": str(Within(DeadlineKind.ELAPSED, duration=cal.immediately)),
+        },
     }

@@ -18,6 +18,7 @@ from scipy import stats
 
 from lscb.cli import main
 from lscb.commands.simulate import report
+from model.calendar import LONDON
 from model.errors import InputError
 from model.procedure import Procedure, Task, load_procedure, walk
 from simulation.clock import Clock, Schedule
@@ -264,7 +265,7 @@ def test_arrivals_follow_the_volume_and_profiles(procedure: Procedure,
          "routes.referral.weekday": weekdays_only, "routes.workplace.annual_volume": 0,
          "routes.youth_imagery.annual_volume": 0}, procedure)
     rep = simulate(scenario, procedure, seed=1)
-    arrivals = rep.cases["arrival_utc"].dt.tz_convert("Europe/London")
+    arrivals = rep.cases["arrival_utc"].dt.tz_convert(LONDON)
     assert abs(len(arrivals) - 1500) < 4 * math.sqrt(1500)
     assert set(arrivals.dt.hour) <= set(range(9, 15))  # the hour-of-day profile, local time
     clock = Clock(scenario.start, 366)

@@ -15,14 +15,15 @@ import pytest
 
 import simulation
 from conformance.config import CheckConfig
-from model.calendar import CalendarConfig, WorkingCalendar
+from model.calendar import LONDON, CalendarConfig, WorkingCalendar
 from model.errors import InputError
 from model.procedure import Procedure, load_procedure
 from model.rules import Occurrence, Rule, TriggerOccurrence
 from simulation.clock import Clock
 from simulation.engine import simulate
-from simulation.results import clock_start, judge_replication
+from simulation.results import judge_replication
 from simulation.scenario import Hours, Scenario, load_scenario, parse_scenario
+from simulation.truth import clock_start
 
 ICPC = "icpc-within-15-working-days"
 S47 = "Section 47 enquiry started"
@@ -165,7 +166,7 @@ def test_a_closure_in_checking_is_a_day_off_for_the_staff_and_the_checker(
         """Steps done by a LADO or a chair (office hours, no out-of-hours cover) on the days
         that are closed."""
         people = rep_events["resource"].str.match(r"(lado|conference_chair)-\d\d$")
-        days = rep_events["time_utc"].dt.tz_convert("Europe/London").dt.date
+        days = rep_events["time_utc"].dt.tz_convert(LONDON).dt.date
         return int((people & days.isin(closed)).sum())
 
     assert all(with_closures.role(r).hours is Hours.OFFICE for r in ("lado", "conference_chair"))
@@ -199,8 +200,8 @@ def test_timeliness_counts_the_checkers_working_days(procedure: Procedure,
     rows = results[(results["rule_id"] == ICPC)
                    & results["status"].isin(["satisfied", "violated"])]
     calendar = WorkingCalendar(CalendarConfig())
-    days = [calendar.working_days_between(a.tz_convert("Europe/London").date(),
-                                          b.tz_convert("Europe/London").date())
+    days = [calendar.working_days_between(a.tz_convert(LONDON).date(),
+                                          b.tz_convert(LONDON).date())
             for a, b in zip(rows["trigger_time"], rows["evidence_time"], strict=True)]
     timeliness = result.timeliness.set_index("rule_id").loc[ICPC]
     assert timeliness["cases"] == len(days) > 0
