@@ -30,7 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 import simpy
 
-from conformance.engine import CheckConfig  # TODO(seams): from conformance
+from conformance import CheckConfig
 from model.calendar import Within
 from model.procedure import Block, Choice, Loop, Parallel, Procedure, Task
 from model.procedure import Sequence as Seq

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from conformance.engine import (  # TODO(seams): CheckConfig from conformance
+from conformance import (
     RESULT_COLUMNS,
     STATUSES,
     CheckConfig,
@@ -335,7 +335,7 @@ def _ns(values: pd.Series) -> npt.NDArray[np.int64]:
 
 
 def _t95(n: int) -> float:
-    from scipy import stats
+    from scipy import stats  # heavy, and only when aggregating
 
     return float(stats.t.ppf(0.975, n - 1)) if n > 1 else math.nan
 

@@ -9,6 +9,7 @@ settings and aggregated with 95% confidence intervals.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from conformance.engine import CheckConfig  # TODO(seams): from conformance
+from conformance import CheckConfig
 from model.errors import InputError, Problem
 from model.procedure import Procedure, load_procedure
 from simulation.engine import simulate
@@ -97,8 +98,6 @@ def execute(jobs: Sequence[Job], workers: int | None = None, scheduler: str | No
 
 def _in_processes(jobs: Sequence[Job], workers: int, results: list[ReplicationOutcome | None],
                   tick: Callable[[int], object]) -> None:
-    import concurrent.futures as cf
-
     with cf.ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(replicate, job): i for i, job in enumerate(jobs)}
         for future in cf.as_completed(futures):

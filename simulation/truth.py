@@ -14,7 +14,7 @@ from typing import Any, Final, TypeVar
 
 import pandas as pd
 
-from conformance.config import CheckConfig  # TODO(seams): from conformance
+from conformance import CheckConfig
 from model.contract import CASE_CLOSED
 from model.procedure import Procedure
 from model.rules import Occurrence, Rule, Template, TriggerOccurrence

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from conformance.engine import CheckConfig  # TODO(seams): from conformance
+from conformance import CheckConfig
 from model.errors import InputError, Problem
 from model.procedure import Procedure
 from simulation.results import ReplicationOutcome, aggregate

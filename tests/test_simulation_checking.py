@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import simulation
-from conformance.config import CheckConfig
+from conformance import CheckConfig
 from model.calendar import LONDON, CalendarConfig, WorkingCalendar
 from model.errors import InputError
 from model.procedure import Procedure, load_procedure

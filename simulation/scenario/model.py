@@ -18,7 +18,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any, Final
 
-from conformance.engine import CheckConfig  # TODO(seams): from conformance
+from conformance import CheckConfig
 from model.procedure import Procedure
 from model.tomlsource import read_toml
 from simulation.scenario.fields import field_keys

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import date, time
 from typing import Any, Final
 
-from conformance.config import CheckConfig, check_config_from_mapping  # TODO(seams)
+from conformance import CheckConfig, check_config_from_mapping
 from model.errors import InputError
 from model.procedure import Kind, Procedure, Task, walk
 from simulation.scenario.fields import SHORT_PATHS, describe
