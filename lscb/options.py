@@ -30,8 +30,7 @@ from lscb.outputs import output_directory_problems
 from model.errors import InputError, Problem
 
 if TYPE_CHECKING:
-    from conformance.check import LogFormat
-    from conformance.config import CheckConfig
+    from conformance import CheckConfig, LogFormat
     from model.procedure import Procedure
     from simulation.scenario import Scenario
 
@@ -174,7 +173,7 @@ def log_format(args: argparse.Namespace) -> LogFormat:
     >>> layout.case_column, layout.delimiter, layout.mapping
     ('Ref', ';', None)
     """
-    from conformance.check import LogFormat
+    from conformance import LogFormat
 
     return LogFormat(
         mapping=args.mapping,
@@ -244,7 +243,7 @@ def check_config_of(
     model.errors.InputError: command line: 1 problem(s) found
       - option --day-counting: expected ...; found ...
     """
-    from conformance.config import CheckConfig, config_with_overrides, load_check_config
+    from conformance import CheckConfig, config_with_overrides, load_check_config
 
     if config_path is not None:
         config = load_check_config(config_path)

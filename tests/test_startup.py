@@ -88,8 +88,7 @@ def test_the_probe_sees_a_handler_that_loads_a_heavy_library() -> None:
 def test_the_options_choices_are_the_libraries(choices: tuple[str, ...], library: str) -> None:
     """The choices are written in lscb.options (importing the libraries would load numpy);
     they must stay the libraries' own."""
-    from conformance.check import FITNESS_METHODS
-    from conformance.config import ICPC_CLOCKS
+    from conformance import FITNESS_METHODS, ICPC_CLOCKS
     from model.calendar import DayCounting, SameDay
 
     expected = {

@@ -64,7 +64,7 @@ def register(sub: Subparsers) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     """Judge the log; print the summary or the JSON; write the files of ``--out``."""
-    from conformance.check import check
+    from conformance import check
     from conformance.report import summary_text, to_json_text, write_outputs
 
     config = check_config(args)

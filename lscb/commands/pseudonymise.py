@@ -37,9 +37,9 @@ def register(sub: Subparsers) -> None:
 
 def run_pseudonymise(args: argparse.Namespace) -> int:
     """Write the pseudonymised log (and a new key with ``--new-key``); print what was done."""
-    from conformance.check import read_options
+    from conformance import read_options
     from conformance.pseudonymise import new_key_file, pseudonymise_log
-    from model.procedure import load_procedure
+    from model import load_procedure
 
     options = read_options(load_procedure(), log_format(args))
     output_file(args.out)  # before a new key is written, so that a bad --out leaves nothing

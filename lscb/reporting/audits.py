@@ -10,18 +10,15 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-from conformance.check import LogFormat, check
+from conformance import CheckReport, LogFormat, check
 from lscb.options import check_config_of
 from lscb.reporting.figures import percent, png_bytes_image
 from model.calendar import LONDON
 from model.errors import LscbError
-
-if TYPE_CHECKING:
-    from conformance.report import CheckReport
 
 __all__ = [
     "audit",
@@ -99,7 +96,20 @@ def audit(
 
 
 def audit_overview(report: CheckReport) -> str:
-    """The audit in three sentences (Markdown)."""
+    """The audit in three sentences, then its control-flow fitness in one (Markdown).
+
+    >>> from conformance import sample_log_path
+    >>> report = audit(sample_log_path(), fitness_method="none")
+    >>> print(audit_overview(report))
+    The log **sample_log.csv** holds ... cases and ... events, judged as of ... (Europe/London)
+    against ... rules. ... deviations in ... cases: ... against rules of severity *violation*,
+    ... against *warnings*. Nothing here ranks cases or people: these are the steps the records
+    show as missing, late or out of order.
+    <BLANKLINE>
+    Control-flow fitness: not computed (switched off with --fitness none).
+    """
+    from conformance.report import fitness_line
+
     j = report.judgement
     dev = report.deviations
     warnings = len(dev) - report.violations
@@ -110,7 +120,7 @@ def audit_overview(report: CheckReport) -> str:
         f"{len(j.rules)} rules. {len(dev):,} deviations in {cases_with:,} cases: "
         f"{report.violations:,} against rules of severity *violation*, {warnings:,} against "
         "*warnings*. Nothing here ranks cases or people: these are the steps the records show "
-        "as missing, late or out of order."
+        "as missing, late or out of order.\n\n" + fitness_line(report)
     )
 
 
