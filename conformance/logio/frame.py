@@ -350,6 +350,8 @@ def _duplicates(
 def _reordered(values: pd.Series, order: npt.NDArray[np.intp]) -> pd.Series:
     """``values`` in ``order``, taken through its distinct values (much faster for text)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) == 0:  # every value missing (pandas 2 cannot take from an empty index)
+        return pd.Series(np.full(len(order), np.nan, dtype=object), dtype="str")
     return pd.Series(uniques.take(codes[order], allow_fill=True, fill_value=None), dtype="str")
 
 
