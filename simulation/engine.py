@@ -80,6 +80,9 @@ class _Plan:
 
 
 class _Case:
+    """One case on its way through the flow: its attributes, what happened when (``occ``),
+    and the slips drawn for it."""
+
     __slots__ = (
         "arrival", "attrs", "closed_at", "early", "forbidden", "id", "logged", "no", "occ",
         "offence", "order_before", "rng", "route", "s47_done", "skip", "skipped",
@@ -109,6 +112,8 @@ class _Case:
 
 
 class _Sim:
+    """One replication: the clock, the staff, a plan per step of the flow, and the cases."""
+
     def __init__(self, scenario: Scenario, procedure: Procedure, seed: int, index: int,
                  checking: CheckConfig) -> None:
         self.scenario = scenario
