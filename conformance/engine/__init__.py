@@ -110,21 +110,16 @@ from conformance.config import CheckConfig
 from conformance.engine.prepared import PreparedLog, calendar_for, utc_ns
 from conformance.engine.results import RESULT_COLUMNS, Judgement, LogLike, assemble
 from conformance.engine.verdicts import STATUSES, Context, judge_rule
-from conformance.logio import log_from_frame
 from conformance.logio.values import as_utc
 from model.calendar import NAT_NS
 from model.rules import Rule, Template
 
-# TODO(seams): CheckConfig and log_from_frame are here only for callers not yet importing them
-# from ``conformance``; remove them when simulation/ no longer does.
 __all__ = [
     "RESULT_COLUMNS",
     "STATUSES",
-    "CheckConfig",
     "Judgement",
     "LogLike",
     "judge",
-    "log_from_frame",
 ]
 
 
