@@ -114,8 +114,9 @@ def test_a_report_runs_from_the_installed_wheel(wheel: Path, tmp_path: Path) -> 
     work = tmp_path / "elsewhere"
     work.mkdir()
     clean_env = {k: v for k, v in os.environ.items()
-                 if k not in ("PYTHONPATH", "VIRTUAL_ENV", "JUPYTER_PATH")}
+                 if k not in ("PYTHONPATH", "VIRTUAL_ENV", "JUPYTER_PATH", "JUPYTER_DATA_DIR")}
     clean_env["JUPYTER_PATH"] = str(jupyter)
+    clean_env["JUPYTER_DATA_DIR"] = str(tmp_path / "jupyter-data")  # no user kernel specs
 
     probe = subprocess.run(
         [str(python), "-c",
