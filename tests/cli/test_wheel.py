@@ -24,7 +24,7 @@ import pytest
 
 import lscb
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("model", "conformance", "simulation", "lscb")
 IN_CI = bool(os.environ.get("CI"))
 
