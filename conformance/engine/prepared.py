@@ -217,15 +217,16 @@ class Occurrences:
         result: I64 = np.where(ok, pos[safe], -1)
         return result
 
-    def last_on_date(self, c: I64, d: I64) -> I64:
-        """The last occurrence on local date ``d`` in case ``c``."""
-        keys = self._keys
+    def last_on_date(self, c: I64, d: I64, *, dated_only: bool = False) -> I64:
+        """The last occurrence on local date ``d`` in case ``c`` (only date-only ones if
+        asked)."""
+        pos, keys = self._dated if dated_only else (self.pos, self._keys)
         if not keys.size:
             return np.full(len(c), -1, np.int64)
         query = self.log.day_key(c, d)
         idx = np.searchsorted(keys, query, side="right") - 1
         safe = np.maximum(idx, 0)
-        result: I64 = np.where((idx >= 0) & (keys[safe] == query), self.pos[safe], -1)
+        result: I64 = np.where((idx >= 0) & (keys[safe] == query), pos[safe], -1)
         return result
 
     def strictly_after(self, p: I64, c: I64) -> I64:
