@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from conformance.logio.values import TEXT
 from model.calendar import CalendarConfig, WorkingCalendar
 
 NO_TIME: Final = np.iinfo(np.int64).max  # "never" when comparing times
@@ -114,7 +115,7 @@ class PreparedLog:
         self.t: I64 = t
         self.do: Bools = do
         self.row: I64 = row
-        self.case_ids = pd.Index(case_ids, dtype="str")
+        self.case_ids = pd.Index(case_ids, dtype=TEXT)
         self.activities = [str(a) for a in activities]
         self.code = {name: i for i, name in enumerate(self.activities)}
         self.n_cases = len(self.case_ids)
