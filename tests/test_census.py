@@ -16,8 +16,8 @@ from census_data import (
     write_census,
 )
 
-from conformance.engine import CheckConfig, judge, log_from_frame
-from conformance.intake.census import census_rules, is_census, read_census
+from conformance import CheckConfig, judge, log_from_frame
+from conformance.logio.censusfile import census_rules, is_census, read_census
 from model.calendar import CalendarConfig, DayCounting
 from model.errors import InputError
 from model.procedure import load_procedure

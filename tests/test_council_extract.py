@@ -133,8 +133,8 @@ def test_route_2_a_mapping_that_maps_nothing_stops_the_check(
     csv_path, _, mapping = extract
     # No activities section at all: most events are outside the vocabulary.
     columns_only = tmp_path / "columns_only.yaml"
-    columns_only.write_text(MAPPING[: MAPPING.index("activities:")] + "encoding: cp1252\n",
-                            encoding="utf-8")
+    columns_only.write_text(MAPPING[: MAPPING.index("activities:")]
+                            + MAPPING[MAPPING.index("values:"):], encoding="utf-8")
     status, out, err = run(capsys, str(csv_path), "--mapping", str(columns_only),
                            "--as-of", AS_OF)
     assert status == 2 and out == ""

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conformance.intake.dates import FormatError, TimestampSpec, parse_timestamps, timestamp_spec
+from conformance.logio.dates import FormatError, TimestampSpec, parse_timestamps, timestamp_spec
 
 
 def local(times_ns: np.ndarray) -> list[str]:

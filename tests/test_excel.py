@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from conformance.intake.excel import _open_xls, _sheet, read_sheet, sheet_choice
+from conformance.logio.excelfile import _open_xls, _sheet, read_sheet, sheet_choice
 from model.errors import InputError
 
 

@@ -18,15 +18,15 @@ from conformance.report.charts import (
     lateness_figure,
     monthly_figure,
 )
+from conformance.report.coverage import coverage_html
 from conformance.report.formatting import (
     STATUS_LABELS,
     TABLE_CAP,
     esc,
     lateness_text,
-    percent,
     shown,
 )
-from conformance.report.terminal import fitness_line
+from conformance.report.terminal import compliance_text, fitness_line
 from conformance.report.timelines import timelines_html
 
 if TYPE_CHECKING:
@@ -58,7 +58,8 @@ def _image(figure: Figure | None, alt: str, empty: str) -> str:
 def to_html(report: CheckReport) -> str:
     """The whole report as one self-contained HTML page (no external resources)."""
     summary = report.summary.copy()
-    summary["compliance_text"] = [percent(float(v)) for v in summary["compliance"]]
+    summary["compliance_text"] = [compliance_text(row) for row in
+                                  summary.to_dict(orient="records")]
     summary_table = _table_html(
         summary,
         ["rule_id", "clause", "severity", "description", *STATUSES, "compliance_text"],
@@ -105,6 +106,7 @@ def to_html(report: CheckReport) -> str:
     settings = "".join(f"<li>{esc(k)}: {esc(v)}</li>" for k, v in report.options.items())
     return template.substitute(
         title=esc(f"Conformance report: {Path(report.log.source).name}"),
+        coverage=coverage_html(report),
         source=esc(Path(report.log.source).name),
         as_of=esc(shown(j.as_of)),
         cases=f"{int(j.cases):,}",

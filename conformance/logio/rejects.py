@@ -30,6 +30,7 @@ __all__ = [
     "RowProblem",
     "collect_rejects",
     "write_rejects",
+    "write_rejects_frame",
 ]
 
 BAD_ROW_CHOICES: Final = ("fail", "skip")
@@ -102,10 +103,16 @@ def _cell(text: str) -> str:
 def write_rejects(path: Path, rejects: Rejects, row_word: str = "line") -> Path:
     """Write the rejects file (UTF-8, one line per problem; cells that a spreadsheet would run
     as formulas start with ')."""
+    return write_rejects_frame(path, rejects.rows, row_word)
+
+
+def write_rejects_frame(path: Path, rows: pd.DataFrame | None, row_word: str = "line") -> Path:
+    """Write ``rows`` (REJECT_COLUMNS; None: none) as the rejects file."""
     with path.open("w", encoding="utf-8", newline="") as stream:
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow([row_word, "column", "problem", "value"])
-        for line, column, problem, value in rejects.rows.itertuples(index=False):
-            writer.writerow([int(line), _cell(str(column)), _cell(str(problem)),
-                             _cell(str(value))])
+        if rows is not None:
+            for line, column, problem, value in rows.itertuples(index=False):
+                writer.writerow([int(line), _cell(str(column)), _cell(str(problem)),
+                                 _cell(str(value))])
     return path

@@ -54,7 +54,9 @@ import pandas as pd
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from conformance.intake.dates import parse_timestamps
+from conformance.logio.dates import parse_timestamps
+from conformance.logio.schema import ReadOptions
+from conformance.logio.table import RawTable
 from model.contract import (
     CASE_CLOSED,
     SECTION_47_STARTED,
@@ -71,7 +73,9 @@ __all__ = [
     "CENSUS_RECORDS",
     "ICPC_HELD",
     "Census",
+    "CensusInfo",
     "census_rules",
+    "census_table",
     "census_year",
     "is_census",
     "read_census",
@@ -189,6 +193,60 @@ class Census:
     referrals: int
     section_47s: int
     warnings: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class CensusInfo:
+    """What a census's header and structure say, for the summary."""
+
+    reference_date: date
+    collection_year: str
+    authority: str
+    children: int
+    referrals: int
+    section_47s: int
+
+    @property
+    def year(self) -> tuple[date, date]:
+        return census_year(self.reference_date)
+
+
+def census_table(path: Path, source: str, options: ReadOptions) -> RawTable:
+    """A census as the table every format reader hands over: one row per event (text
+    timestamps, ISO dates), ``children_at_continuing_risk`` repeated on the rows of each case,
+    XML lines as positions, and the header's facts (``RawTable.census``)."""
+    census = read_census(path)
+    events = census.events
+    risk = census.cases["children_at_continuing_risk"].reindex(events["case_id"]).array
+    lines = events["line"].to_numpy(dtype=np.int64)
+    attributes = (
+        {"children_at_continuing_risk": pd.Series(risk, dtype="boolean")}
+        if "children_at_continuing_risk" in options.attributes else {}
+    )
+    info = CensusInfo(census.reference_date, census.collection_year, census.authority,
+                      census.children, census.referrals, census.section_47s)
+    return RawTable(
+        source=source,
+        name=path.name,
+        data={
+            "case_id": events["case_id"].reset_index(drop=True),
+            "activity": events["activity"].reset_index(drop=True),
+            "timestamp": events["timestamp"].reset_index(drop=True),
+        },
+        attributes=attributes,
+        columns={"case_id": "LAchildID/CINreferralDate", "activity": "census element",
+                 "timestamp": "census date", "children_at_continuing_risk":
+                 "DateOfInitialCPC/ICPCnotRequired"},
+        position=lines,
+        source_row=np.arange(1, len(events) + 1, dtype=np.int64),
+        available=(),
+        sample={},
+        problems=[],
+        warnings=list(census.warnings),
+        column_word="element",
+        case_ids_checked=True,
+        census=info,
+    )
 
 
 def census_year(reference: date) -> tuple[date, date]:

@@ -29,11 +29,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from model.calendar import LONDON
 
 __all__ = [
     "AUTOMATIC_FORMATS",
@@ -48,7 +49,6 @@ __all__ = [
     "timestamp_spec",
 ]
 
-LONDON: Final = ZoneInfo("Europe/London")
 OLDEST_YEAR: Final = 1900
 NEWEST_YEAR: Final = 2199
 DATE_ORDERS: Final = ("auto", "day-first", "month-first")
@@ -64,10 +64,10 @@ _NAIVE_RE: Final = _DATE_RE + r"[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
 _OFFSET_RE: Final = _NAIVE_RE + r"\s?(?:Z|[+-]\d{2}(?::?\d{2})?)"
 _TIME_PART: Final = r"(?:[ T]+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,6}))?)?)?"
 _NUMERIC_RE: Final = re.compile(
-    r"(?P<first>\d{1,2})(?P<sep>[/.\-])(?P<second_field>\d{1,2})(?P=sep)(?P<year>\d{4})" + _TIME_PART
+    r"^(?P<first>\d{1,2})(?P<sep>[/.\-])(?P<second_field>\d{1,2})(?P=sep)(?P<year>\d{4})" + _TIME_PART + "$"
 )
 _NAMED_RE: Final = re.compile(
-    r"(?P<day>\d{1,2})[ \-/]+(?P<month_name>[A-Za-z]{3,9})\.?[ \-/,]+(?P<year>\d{4})" + _TIME_PART
+    r"^(?P<day>\d{1,2})[ \-/]+(?P<month_name>[A-Za-z]{3,9})\.?[ \-/,]+(?P<year>\d{4})" + _TIME_PART + "$"
 )
 _MONTHS: Final = {
     name: number

@@ -34,9 +34,11 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from conformance.logio.schema import ReadOptions
+from conformance.logio.table import RawTable, resolve_columns, sample_positions
 from model.errors import InputError, Problem
 
-__all__ = ["EXCEL_SUFFIXES", "Sheet", "is_excel", "read_sheet", "sheet_choice"]
+__all__ = ["EXCEL_SUFFIXES", "Sheet", "is_excel", "read_excel", "read_sheet", "sheet_choice"]
 
 EXCEL_SUFFIXES: Final = (".xlsx", ".xlsm", ".xls")
 _OPENPYXL_SUFFIXES: Final = (".xlsx", ".xlsm")
@@ -247,3 +249,51 @@ def _cell_text(value: Any, number_format: str | None) -> str:
             return str(int(value))
         return repr(value)
     return str(value).strip()
+
+
+def read_excel(path: Path, source: str, options: ReadOptions) -> RawTable:
+    """A workbook's sheet (``options.sheet``) as the table every format reader hands over:
+    text columns, Excel's row numbers, the header's columns resolved as for a CSV."""
+    import pandas as pd
+
+    sheet = read_sheet(path, sheet_choice(options.sheet))
+    header = [h.strip() for h in sheet.header]
+    where = f"{path.name}, sheet {sheet.name!r}, row {sheet.header_row} (the header)"
+    resolved = resolve_columns(header, options, where)
+    problems = list(resolved.problems)
+    for column in {*resolved.fields.values(), *resolved.attributes.values()}:
+        if header.count(column) > 1:
+            problems.append(Problem(where, f"the column {column!r} once",
+                                    f"it {header.count(column)} times"))
+    if problems:
+        raise InputError(source, problems)
+
+    def column_of(column: str) -> pd.Series:
+        return pd.Series(sheet.columns[header.index(column)], dtype="str")
+
+    positions = sample_positions(len(sheet.rows))
+    sample = {h: pd.Series([sheet.columns[i][p] for p in positions], dtype="str")
+              for i, h in enumerate(header) if h}
+    warnings: list[Problem] = []
+    if len(sheet.sheet_names) > 1 and options.sheet is None:
+        warnings.append(Problem(
+            path.name, "the sheet that holds the events (--sheet NAME or N)",
+            f"a workbook of {len(sheet.sheet_names)} sheets; the first, {sheet.name!r}, was "
+            "read", topic="sheet"))
+    return RawTable(
+        source=source,
+        name=path.name,
+        data={f: column_of(c) for f, c in resolved.fields.items()}
+        | ({"lifecycle": column_of(resolved.lifecycle)} if resolved.lifecycle else {}),
+        attributes={a: column_of(c) for a, c in resolved.attributes.items()},
+        columns=dict(resolved.fields) | dict(resolved.attributes)
+        | ({"lifecycle": resolved.lifecycle} if resolved.lifecycle else {}),
+        position=sheet.rows.copy(),
+        source_row=sheet.rows.copy(),
+        available=tuple(h for h in header if h),
+        sample=sample,
+        problems=[],
+        warnings=warnings,
+        row_word="row",
+        sheet=sheet.name,
+    )
