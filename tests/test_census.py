@@ -137,3 +137,53 @@ def test_a_census_with_a_doctype_is_refused_unread(tmp_path: Path) -> None:
                     "<Message><Header/></Message>\n", encoding="utf-8")
     with pytest.raises(InputError, match="DOCTYPE"):
         read_census(path)
+
+
+# ------------------------------------------------------------------ lscb check on a census
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from lscb.cli import main
+
+    status = main(["check", *args])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def test_lscb_check_gives_the_dfe_icpc_figure_when_asked(
+        capsys: pytest.CaptureFixture[str], census_file: Path, tmp_path: Path) -> None:
+    held = dfe_on_time()  # all the conferences of the file are in the census year
+    on_time = sum(held.values())
+    status, out, err = _cli(capsys, str(census_file), "--icpc-clock", "section-47-start",
+                            "--day-counting", "day1", "--fitness", "none",
+                            "--out", str(tmp_path / "out"))
+    assert status == 1, err
+    coverage = out[: out.index("\n\n")]
+    assert f"{on_time} of {len(held)} conferences, {100 * on_time / len(held):.1f}%" in coverage
+    assert "ReferenceDate, 31/03/2025, read as the end of that day" in coverage
+    assert "Not judged from this source" in coverage and "police-and-social-care-notified" in (
+        coverage)
+    # Asked differently (the procedure's clock), the figure is not called the DfE's.
+    status, out, _ = _cli(capsys, str(census_file), "--fitness", "none")
+    assert "the DfE's way" not in out and "--icpc-clock section-47-start" in out
+    # Personal fields never reach an output.
+    written = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "out").iterdir())
+    for marker in PERSONAL_MARKERS:
+        assert marker not in written and marker not in out
+
+
+def test_lscb_check_json_flags_what_8675q_queries(
+        capsys: pytest.CaptureFixture[str], census_file: Path) -> None:
+    status, out, err = _cli(capsys, str(census_file), "--icpc-clock", "section-47-start",
+                            "--day-counting", "day1", "--fitness", "none", "--format", "json",
+                            "--as-of", f"{REFERENCE_DATE.isoformat()}T00:00:00")
+    assert status == 1, err
+    import json
+
+    report = json.loads(out)
+    no_conference = {d["case_id"].split("/")[0] for d in report["deviations"]
+                     if d["rule_id"] == ICPC and not d["evidence_activity"]}
+    assert no_conference == rule_8675q()
+    dfe = report["coverage"]["census"]["dfe_icpc"]
+    assert (dfe["on_time"], dfe["held"]) == (sum(dfe_on_time().values()), len(dfe_on_time()))
+    assert [row["rule_id"] for row in report["summary"]] == [ICPC]

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["DfeFigure", "coverage_json", "coverage_lines", "dfe_icpc", "judged_counts"]
 
 ICPC_RULE: Final = "icpc-within-15-working-days"
+MISSING_PREFIX: Final = "the census does not record"
 NOT_JUDGED: Final = "not judged"
 
 
@@ -117,8 +118,17 @@ def coverage_lines(report: CheckReport) -> list[str]:
     if unjudged:
         lines.append(f"  Not judged on any case ({len(unjudged)} rules, no compliance rate): "
                      + ", ".join(unjudged) + ".")
+    by_reason: dict[str, list[str]] = {}
     for rule, why in report.not_judged.items():
-        lines.append(f"  Not judged from this source: {rule} ({why}).")
+        key = "missing" if why.startswith(MISSING_PREFIX) else why
+        by_reason.setdefault(key, []).append(rule)
+    for why, rules in by_reason.items():
+        if why == "missing":
+            lines.append(f"  Not judged from this source ({plural(len(rules), 'rule')}: it does "
+                         "not record the steps they need; see the JSON or the rules' "
+                         "reasons): " + ", ".join(rules) + ".")
+        else:
+            lines.append(f"  Not judged from this source: {', '.join(rules)} ({why}).")
     for problem in log.unmatched_mapping:
         lines.append(f"  Mapping entry that matched nothing: {problem}.")
     reason = log.as_of_reason or "given"
