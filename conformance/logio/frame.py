@@ -114,10 +114,10 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
             if times.proof_row >= 0:
                 proof = (f" ({table.row_word} {int(table.position[times.proof_row])} "
                          "proves that order)")
-            other = "month first" if times.order == "day-first" else "day first"
+            swapped = "month first" if times.order == "day-first" else "day first"
             bad_rows("timestamp", times.contradicting,
                      f"dates written {times.contradiction}{proof}",
-                     f"dates that can only be {other}", shown)
+                     f"dates that can only be {swapped}", shown)
         if times.order_note:
             order_note = f"{table.column_word} {table.columns['timestamp']!r}: {times.order_note}"
             if times.proof_row >= 0 and not times.contradicting.any():
@@ -159,8 +159,8 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
         ignore_set = {i.strip() for i in options.ignore}
         is_ignored = activity_text.isin(ignore_set).to_numpy() & keep
         if is_ignored.any():
-            counts = activity_text[is_ignored].value_counts()
-            ignored = {str(k): int(v) for k, v in sorted(counts.items(),
+            per_name = activity_text[is_ignored].value_counts()
+            ignored = {str(k): int(v) for k, v in sorted(per_name.items(),
                                                        key=lambda kv: (-kv[1], kv[0]))}
             keep &= ~is_ignored
             if not keep.any():

@@ -60,7 +60,7 @@ def summary_text(report: CheckReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def compliance_text(row: Mapping[str, Any]) -> str:
+def compliance_text(row: Mapping[Any, Any]) -> str:
     """A rule's compliance for people: the rate, 'pending' when only pending judgements exist,
     'not judged' when the rule was judged on no case (never a rate it did not earn)."""
     if int(row["satisfied"]) + int(row["violated"]) + int(row["pending"]) == 0:
