@@ -74,3 +74,28 @@ def test_a_personal_data_column_is_never_copied_into_the_rejects(
     assert status in (0, 1), err
     text = (out_dir / "rejects.csv").read_text(encoding="utf-8")
     assert "2,date_of_birth," in text and "born" not in text and "born" not in out
+
+
+def _option_strings(parser: object) -> set[str]:
+    return {s for action in parser._actions for s in action.option_strings}  # type: ignore[attr-defined]
+
+
+def test_report_audit_takes_every_input_option_check_takes() -> None:
+    import argparse
+
+    from lscb.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    check = _option_strings(sub.choices["check"])
+    report = next(a for a in sub.choices["report"]._actions
+                  if isinstance(a, argparse._SubParsersAction))
+    audit = _option_strings(report.choices["audit"])
+    inputs = {"--mapping", "--timestamp-format", "--date-order", "--encoding", "--delimiter",
+              "--sheet", "--rules", "--no-contract-rules", "--config", "--as-of",
+              "--on-bad-rows", "--case-column", "--activity-column", "--timestamp-column",
+              "--resource-column", "--icpc-clock", "--day-counting"}
+    assert inputs <= check
+    # Every option of check but its outputs and fitness is an option of report audit too.
+    own = {"--format", "--out", "--fitness", "--quiet", "--procedure", "-h", "--help"}
+    assert check - own <= audit

@@ -59,9 +59,10 @@ ISO_EXPECTED: Final = (
     "or +01:00), a date (2024-05-01), or a UK date such as 01/05/2024 or 01/05/2024 09:30"
 )
 
-_DATE_RE: Final = r"\d{4}-\d{2}-\d{2}"
-_NAIVE_RE: Final = _DATE_RE + r"[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
-_OFFSET_RE: Final = _NAIVE_RE + r"\s?(?:Z|[+-]\d{2}(?::?\d{2})?)"
+# [0-9] and a space, not \d and \s: pandas then runs them in pyarrow (RE2), ten times faster.
+_DATE_RE: Final = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_NAIVE_RE: Final = _DATE_RE + r"[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?"
+_OFFSET_RE: Final = _NAIVE_RE + r" ?(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)"
 _TIME_PART: Final = r"(?:[ T]+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.(?P<fraction>\d{1,6}))?)?)?"
 _NUMERIC_RE: Final = re.compile(
     r"^(?P<first>\d{1,2})(?P<sep>[/.\-])(?P<second_field>\d{1,2})(?P=sep)(?P<year>\d{4})" + _TIME_PART + "$"
