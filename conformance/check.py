@@ -32,7 +32,7 @@ from conformance.config import CheckConfig, config_with_overrides, load_check_co
 from conformance.engine import judge
 from conformance.logio import ColumnMap, EventLog, ReadOptions, read_log
 from conformance.logio.censusfile import census_rules
-from conformance.logio.mapping import column_map, load_mapping_file
+from conformance.logio.mapping import column_map, load_log_settings, load_mapping_file
 from conformance.logio.schema import BAD_ROWS
 from conformance.report import CheckReport
 from model.errors import InputError, Problem
@@ -74,7 +74,8 @@ class LogFormat:
     ``encoding``: the file's encoding (None: UTF-8, or cp1252 with a warning); ``sheet``: an
     Excel sheet's name or position from 1 (None: the first); ``on_bad_rows``: ``fail`` (every
     problem listed) or ``skip`` (rows that cannot be read are left out and listed in
-    ``EventLog.rejects``).
+    ``EventLog.rejects``). ``settings_file``: a settings file (``--config``) whose ``[log]``
+    table gives reading options the mapping file and the fields above do not.
     """
 
     mapping: Path | None = None
@@ -88,6 +89,7 @@ class LogFormat:
     date_order: str | None = None
     sheet: str | int | None = None
     on_bad_rows: str = "fail"
+    settings_file: Path | None = None
 
 
 class CheckProgress(Protocol):
@@ -152,13 +154,17 @@ def read_options(
     if log_format.on_bad_rows not in BAD_ROWS:
         raise InputError("options", [Problem("--on-bad-rows", "one of " + ", ".join(BAD_ROWS),
                                              repr(log_format.on_bad_rows))])
+    settings = (load_log_settings(log_format.settings_file)
+                if log_format.settings_file is not None else None)
     formats: str | tuple[str, ...] | None = log_format.timestamp_format
     if isinstance(formats, list):
         formats = tuple(formats)
-    if formats is None and mapping is not None and mapping.timestamp_formats is not None:
-        formats = mapping.timestamp_formats or None
+    for layer in (mapping, settings):
+        if formats is None and layer is not None and layer.timestamp_formats is not None:
+            formats = layer.timestamp_formats or "auto"
 
     def either(option: Any, from_mapping: Any) -> Any:
+        """The command line's value, else the mapping file's, else the settings file's."""
         return option if option is not None else from_mapping
 
     return ReadOptions(
@@ -167,12 +173,16 @@ def read_options(
         vocabulary=known,
         attributes=attributes,
         timestamp_format=formats,
-        delimiter=either(log_format.delimiter, mapping.delimiter if mapping else None),
-        encoding=either(log_format.encoding, mapping.encoding if mapping else None),
+        delimiter=either(log_format.delimiter, either(mapping.delimiter if mapping else None,
+                                                      settings.delimiter if settings else None)),
+        encoding=either(log_format.encoding, either(mapping.encoding if mapping else None,
+                                                    settings.encoding if settings else None)),
         as_of=None if as_of is None else as_of.to_pydatetime(),
-        date_order=either(log_format.date_order, mapping.date_order if mapping else None)
+        date_order=either(log_format.date_order, either(
+            mapping.date_order if mapping else None, settings.date_order if settings else None))
         or "auto",
-        sheet=either(log_format.sheet, mapping.sheet if mapping else None),
+        sheet=either(log_format.sheet, either(mapping.sheet if mapping else None,
+                                              settings.sheet if settings else None)),
         ignore=mapping.ignore if mapping is not None else (),
         value_maps=dict(mapping.values) if mapping is not None else {},
         on_bad_rows=log_format.on_bad_rows,
@@ -258,6 +268,9 @@ def check(
         if layout.mapping is not None:
             raise ValueError("give the mapping file once: mapping= or log_format.mapping")
         layout = replace(layout, mapping=Path(mapping))
+    if (config is not None and not isinstance(config, CheckConfig)
+            and layout.settings_file is None and not isinstance(log, EventLog)):
+        layout = replace(layout, settings_file=Path(config))
     if isinstance(log, EventLog) and layout != LogFormat():
         raise ValueError("mapping and log_format describe a file to read; this log is read")
     loaded = load_procedure(procedure)

@@ -212,6 +212,7 @@ def log_format(args: argparse.Namespace) -> LogFormat:
         date_order=getattr(args, "date_order", None),
         sheet=getattr(args, "sheet", None),
         on_bad_rows=getattr(args, "on_bad_rows", None) or "fail",
+        settings_file=getattr(args, "config", None),
     )
 
 

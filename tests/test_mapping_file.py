@@ -139,3 +139,27 @@ def test_a_latest_event_far_beyond_every_other_case_is_an_outlier() -> None:
     ns = np.array([0, day, 2 * day, 36_500 * day], dtype=np.int64)
     assert latest_is_outlier(codes, ns) == (3, 36_498)
     assert latest_is_outlier(codes[:3], ns[:3]) is None
+
+
+def test_the_settings_file_can_say_how_to_read_the_log_and_the_command_line_wins(
+        tmp_path: Path) -> None:
+    import conformance
+    from conformance import LogFormat
+
+    log = tmp_path / "us.csv"
+    log.write_text("case_id,activity,timestamp\nW1,Concern identified,05/06/2024 09:00\n"
+                   "W1,Line manager informed,05/06/2024 10:00\n", encoding="utf-8")
+    settings = tmp_path / "check.toml"
+    settings.write_text('[log]\ndate_order = "month-first"\n', encoding="utf-8")
+    report = conformance.check(log, config=settings, fitness="none")
+    first = report.log.events["time_utc"].iloc[0].tz_convert("Europe/London")
+    assert (first.month, first.day) == (5, 6)  # 6 May, as the settings file says
+    report = conformance.check(log, config=settings, fitness="none",
+                               log_format=LogFormat(date_order="day-first"))
+    first = report.log.events["time_utc"].iloc[0].tz_convert("Europe/London")
+    assert (first.month, first.day) == (6, 5)
+    settings.write_text('[log]\ndate_order = "british"\nsheets = 2\n', encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        conformance.check(log, config=settings, fitness="none")
+    text = str(error.value)
+    assert "key 'log.date_order'" in text and "key 'log.sheets'" in text

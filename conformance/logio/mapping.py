@@ -45,8 +45,8 @@ from conformance.logio.flags import UNKNOWN, flag_value
 from conformance.logio.schema import DEFAULT_ATTRIBUTES, ColumnMap
 from model.errors import InputError, Problem
 
-__all__ = ["FIELDS", "MAPPING_KEYS", "MappingFile", "column_map", "load_mapping",
-           "load_mapping_file", "unmatched_entries"]
+__all__ = ["FIELDS", "LOG_SETTINGS_KEYS", "MAPPING_KEYS", "MappingFile", "column_map",
+           "load_log_settings", "load_mapping", "load_mapping_file", "unmatched_entries"]
 
 FIELDS: Final = ("case_id", "activity", "timestamp", "resource", "role")
 MAPPING_KEYS: Final = (
@@ -359,3 +359,75 @@ def load_mapping(
     everything else it says too (ignore list, values, formats, encoding, sheet)."""
     mapping = load_mapping_file(path, vocabulary, attributes)
     return column_map(mapping), dict(mapping.activities)
+
+
+LOG_SETTINGS_KEYS: Final = ("timestamp_format", "date_order", "encoding", "delimiter", "sheet")
+
+
+def load_log_settings(path: Path) -> MappingFile:
+    """The ``[log]`` table of a settings file (``--config``): how to read the log, with the keys
+    of a mapping file that say so (timestamp_format, date_order, encoding, delimiter, sheet).
+    Returned as a ``MappingFile`` without columns or names; empty when there is no table."""
+    from model.tomlsource import read_toml
+
+    data = read_toml(path, what="a check configuration file")
+    table = data.get("log")
+    name = Path(path).name
+    if table is None:
+        return MappingFile(name)
+    problems: list[Problem] = []
+    if not isinstance(table, dict):
+        raise InputError(str(path), [Problem(f"{name}, key 'log'", "a table [log]",
+                                             "something else")])
+    out: dict[str, object] = {}
+    for key, value in table.items():
+        where = f"{name}, key 'log.{key}'"
+        if key not in LOG_SETTINGS_KEYS:
+            problems.append(Problem(where, "one of the keys " + ", ".join(LOG_SETTINGS_KEYS),
+                                    "an unknown key"))
+        elif key == "timestamp_format":
+            listed = value if isinstance(value, list) else [value]
+            if not all(isinstance(v, str) for v in listed):
+                problems.append(Problem(where, "a format or a list of formats (text)",
+                                        "something else"))
+                continue
+            try:
+                out[key] = timestamp_spec(listed).formats
+            except FormatError as err:
+                problems.append(Problem(where, err.expected, err.found))
+        elif key == "date_order":
+            if value not in DATE_ORDERS:
+                problems.append(Problem(where, "one of " + ", ".join(DATE_ORDERS),
+                                        repr(value)))
+            else:
+                out[key] = value
+        elif key == "sheet":
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                problems.append(Problem(where, "a sheet name or a position from 1",
+                                        repr(value)))
+            else:
+                out[key] = value
+        elif not isinstance(value, str) or (key == "delimiter" and len(value) != 1):
+            problems.append(Problem(where, "a single character" if key == "delimiter"
+                                    else "an encoding name such as cp1252", repr(value)))
+        else:
+            if key == "encoding":
+                import codecs
+
+                try:
+                    codecs.lookup(value)
+                except LookupError:
+                    problems.append(Problem(where, "an encoding name such as cp1252",
+                                            repr(value)))
+                    continue
+            out[key] = value
+    if problems:
+        raise InputError(str(path), problems)
+    formats = out.get("timestamp_format")
+    sheet = out.get("sheet")
+    return MappingFile(
+        name, timestamp_formats=tuple(formats) if isinstance(formats, tuple) else None,
+        date_order=str(out["date_order"]) if "date_order" in out else None,
+        encoding=str(out["encoding"]) if "encoding" in out else None,
+        delimiter=str(out["delimiter"]) if "delimiter" in out else None,
+        sheet=sheet if isinstance(sheet, (str, int)) else None)

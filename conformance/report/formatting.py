@@ -184,7 +184,7 @@ def plain_column(values: pd.Series) -> list[Any]:
             or pd.api.types.is_datetime64_dtype(values.dtype)):
         # Text (the common case, and the slow one value by value): missing values become None
         # at once; only a column holding other kinds of values goes value by value.
-        items = values.to_numpy(dtype=object, na_value=None).tolist()
+        items: list[Any] = list(values.astype(object).where(values.notna(), None))
         if all(type(v) is str or v is None for v in items):
             return items
     return [plain(v) for v in values.tolist()]

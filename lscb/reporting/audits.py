@@ -41,7 +41,7 @@ def audit(
     as_of: str | None = None,
     rules_paths: Sequence[Path | str] = (),
     contract_rules: bool = True,
-    log_columns: Mapping[str, str] | None = None,
+    log_columns: Mapping[str, Any] | None = None,
     check_settings: Mapping[str, Any] | None = None,
     fitness_method: str = "auto",
 ) -> CheckReport:
