@@ -208,3 +208,14 @@ def test_a_century_ahead_does_not_move_the_as_of_time_silently(
     head = out[: out.index("\n\n")]
     assert "the latest timestamp in the log" in head
     assert "W2" in head and "--as-of" in head
+
+
+def test_route_2_the_public_road_fines_log_needs_its_own_rules(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.conftest import PUBLIC_LOGS
+
+    log = PUBLIC_LOGS / "road-traffic-fines-100.xes"
+    status, out, err = run(capsys, str(log))
+    assert status == 2 and out == ""
+    assert "none of the log's events (0 of 390)" in err and "'Create Fine' (100)" in err
+    assert "--no-contract-rules --rules FILE.yaml" in err
