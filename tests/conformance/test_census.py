@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from census_data import (
+
+from conformance import CheckConfig, judge, log_from_frame
+from conformance.logio.censusfile import census_rules, is_census, read_census
+from model.calendar import CalendarConfig, DayCounting
+from model.errors import InputError
+from model.procedure import load_procedure
+from tests.conformance.census_data import (
     ENQUIRIES,
     PERSONAL_MARKERS,
     REFERENCE_DATE,
@@ -15,12 +21,6 @@ from census_data import (
     rule_8675q,
     write_census,
 )
-
-from conformance import CheckConfig, judge, log_from_frame
-from conformance.logio.censusfile import census_rules, is_census, read_census
-from model.calendar import CalendarConfig, DayCounting
-from model.errors import InputError
-from model.procedure import load_procedure
 
 ICPC = "icpc-within-15-working-days"
 

@@ -186,7 +186,7 @@ def expected() -> dict[tuple[str, str], str]:
         managers = _events(case, "LM informed", "Snr mgr informed")
         if concern:
             start = concern[0]
-            before_close = isinstance(start, date) and not isinstance(start, datetime) or (
+            before_close = (isinstance(start, date) and not isinstance(start, datetime)) or (
                 isinstance(start, datetime) and start.time() < _CLOSE)
             d = _day(start)
             due = d if _working(d) and before_close else _next_working(d)

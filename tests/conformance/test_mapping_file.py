@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conformance.logio.flags import parse_flags, quote_values
 from conformance.logio.mapping import load_mapping_file, unmatched_entries
 from conformance.logio.plausibility import latest_is_outlier, steps_before_start
 from conformance.logio.rejects import RowProblem, collect_rejects, write_rejects
-from conformance.logio.flags import parse_flags, quote_values
 from model.errors import InputError
 from model.procedure import load_procedure
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from council_data import AS_OF, MAPPING, ROWS, expected, write_extract, write_workbook
 from lscb.cli import main
+from tests.cli.council_data import AS_OF, MAPPING, ROWS, expected, write_extract, write_workbook
 
 RULES = ("escalated-same-working-day", "lado-same-day", "icpc-within-15-working-days")
 STATUSES = ("satisfied", "violated", "pending", "not_applicable", "not_assessable")
@@ -130,7 +130,7 @@ def test_route_1_mixed_dates_are_read_day_first_not_as_september(
 def test_route_2_a_mapping_that_maps_nothing_stops_the_check(
         capsys: pytest.CaptureFixture[str], extract: tuple[Path, Path, Path],
         tmp_path: Path) -> None:
-    csv_path, _, mapping = extract
+    csv_path, _, _ = extract
     # No activities section at all: most events are outside the vocabulary.
     columns_only = tmp_path / "columns_only.yaml"
     columns_only.write_text(MAPPING[: MAPPING.index("activities:")]
@@ -173,7 +173,7 @@ def test_route_3_one_us_date_in_a_uk_file_stops_with_the_row_named(
         "W1,LADO contacted,11/14/2024\n"
         "W2,Concern identified,02/12/2024 09:00\n", encoding="utf-8")
     status, out, err = run(capsys, str(path))
-    assert status == 2
+    assert status == 2 and out == ""
     assert "line 4" in err and "'11/14/2024'" in err and "day first" in err
 
 
@@ -190,7 +190,7 @@ def test_route_3_a_step_weeks_before_its_case_started_is_a_warning_naming_the_ca
         "W2,Concern identified,10/05/2024 09:00\n"
         "W2,Line manager informed,05/02/2024 10:00\n", encoding="utf-8")
     status, out, err = run(capsys, str(path), "--fitness", "none")
-    assert status in (0, 1)
+    assert status in (0, 1) and err == ""
     assert "W2" in out and "before the case's 'Concern identified'" in out
     assert "day and month swapped" in out
 
@@ -205,6 +205,7 @@ def test_a_century_ahead_does_not_move_the_as_of_time_silently(
         "W2,Concern identified,2024-05-07T09:00\n"
         "W2,Line manager informed,2124-05-07T10:00\n", encoding="utf-8")
     status, out, _ = run(capsys, str(path), "--fitness", "none")
+    assert status in (0, 1)
     head = out[: out.index("\n\n")]
     assert "the latest timestamp in the log" in head
     assert "W2" in head and "--as-of" in head
