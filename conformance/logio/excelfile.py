@@ -265,6 +265,12 @@ def read_excel(path: Path, source: str, options: ReadOptions) -> RawTable:
         if header.count(column) > 1:
             problems.append(Problem(where, f"the column {column!r} once",
                                     f"it {header.count(column)} times"))
+    if problems and len(sheet.sheet_names) > 1:
+        problems.append(Problem(
+            path.name, "the sheet that holds the events, chosen with --sheet NAME or N (or "
+            "sheet: in the mapping file)",
+            f"the sheet {sheet.name!r} read; the workbook's sheets are "
+            + ", ".join(repr(n) for n in sheet.sheet_names)))
     if problems:
         raise InputError(source, problems)
 

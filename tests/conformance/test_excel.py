@@ -109,3 +109,16 @@ def test_the_calamine_reader_used_for_xls_gives_the_same_texts(tmp_path: Path) -
     assert sheet.columns[2] == ["2024-12-09T14:05:00", "2024-12-10", "2024-12-11",
                                 "11/12/2024 10:00", "2024-12-12"]
     assert sheet.columns[4] == ["1", "2.5", "", "1001", ""]
+
+
+def test_a_wrong_sheet_names_the_sheets_to_choose_from(tmp_path: Path) -> None:
+    from conformance.logio import ColumnMap, ReadOptions, read_log
+
+    path = workbook(tmp_path / "extract.xlsx")
+    with pytest.raises(InputError) as error:
+        read_log(path, ReadOptions())
+    assert "the workbook's sheets are 'Notes', 'Events'" in str(error.value)
+    columns = ColumnMap(case_id="CASE_REF", activity="STEP", timestamp="EVENT_DTTM")
+    log = read_log(path, ReadOptions(sheet="Events", columns=columns))
+    assert log.sheet == "Events" and len(log.events) == 5
+    assert log.events["date_only"].tolist() == [False, True, False, False, True]
