@@ -57,6 +57,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from conformance.logio.dates import parse_timestamps
 from conformance.logio.schema import ReadOptions
 from conformance.logio.table import RawTable
+from conformance.logio.text import TEXT, as_text
 from model.contract import (
     CASE_CLOSED,
     SECTION_47_STARTED,
@@ -378,7 +379,7 @@ def _census(source: str, name: str, root: _Node) -> Census:
         problems.append(Problem(f"{name}, line {reference_line}, <ReferenceDate>",
                                 "the census reference date (YYYY-MM-DD)",
                                 "an empty or missing element"))
-    texts = pd.Series([reference_text] + [r[2] for r in rows], dtype="str")
+    texts = as_text([reference_text] + [r[2] for r in rows])
     times = parse_timestamps(texts)
     lines = np.asarray([reference_line] + [r[3] for r in rows], dtype=np.int64)
     unread = times.unparseable | times.out_of_range | times.contradicting
@@ -399,14 +400,14 @@ def _census(source: str, name: str, root: _Node) -> Census:
                                                                        strict=True)]
     reference = datetime.fromisoformat(stamps[0]).date()
     events = pd.DataFrame({
-        "case_id": pd.Series([r[0] for r in rows], dtype="str"),
-        "activity": pd.Series([r[1] for r in rows], dtype="str"),
-        "timestamp": pd.Series(stamps[1:], dtype="str"),
+        "case_id": as_text([r[0] for r in rows]),
+        "activity": as_text([r[1] for r in rows]),
+        "timestamp": as_text(stamps[1:]),
         "line": lines[1:],
     })
     cases = pd.DataFrame(
         {"children_at_continuing_risk": pd.array(risk, dtype="boolean")},
-        index=pd.Index(case_ids, dtype="str", name="case_id"),
+        index=pd.Index(case_ids, dtype=TEXT, name="case_id"),
     )
     several = _several_section_47s(rows)
     if several:

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from conformance.logio.text import stripped_text
 from model.calendar import LONDON
 
 __all__ = [
@@ -200,9 +201,7 @@ def _to_ns(parsed_utc: pd.Series) -> tuple[npt.NDArray[np.int64], Bools, Bools]:
 
 
 def _text(values: pd.Series) -> pd.Series:
-    if values.dtype != "str":
-        values = values.astype("str")
-    return values.fillna("").str.strip()
+    return stripped_text(values)
 
 
 class _Store:
@@ -247,16 +246,56 @@ def parse_timestamps(values: pd.Series, spec: TimestampSpec = TimestampSpec()) -
     empty = (text == "").to_numpy()
     if spec.formats:
         _with_formats(text, empty, spec.formats, store)
-        return _result(store, empty, none)
+        return _result(store, empty, none, text=text, formats=spec.formats)
     rest = _iso(text, empty, store)
     if not rest.any():
-        return _result(store, empty, none)
+        return _result(store, empty, none, text=text)
     return _uk(text, rest, empty, spec.order, store)
 
 
+_FAR_YEAR: Final = r"0[0-9]{3}|1[0-8][0-9]{2}|2[2-9][0-9]{2}|[3-9][0-9]{3}"  # not 1900-2199
+
+
+def _well_formed_far_dates(text: pd.Series, formats: Sequence[str]) -> Bools:
+    """Which of ``text`` (timestamps that did not parse) are well formed, with a year outside
+    ``OLDEST_YEAR``..``NEWEST_YEAR``: out of range rather than unreadable.
+
+    pandas 2 parses text into nanoseconds only (1677 to 2262) and gives up on dates beyond
+    that pandas 3 reads; this finds them under both. An ISO 8601 value is parsed again with
+    its year replaced by one inside the range with the same leap day; a value in a given format
+    with a far-off year in it is parsed by ``datetime.strptime``."""
+    from datetime import datetime
+
+    far = np.zeros(len(text), dtype=bool)
+    if not formats:
+        iso = text.str.fullmatch(f"{_NAIVE_RE}|{_OFFSET_RE}|{_DATE_RE}").to_numpy(dtype=bool)
+        years = text[iso].str.slice(0, 4).astype(np.int64).to_numpy()
+        outside = (years < OLDEST_YEAR) | (years > NEWEST_YEAR)
+        leap = (years % 4 == 0) & ((years % 100 != 0) | (years % 400 == 0))
+        proxy = np.where(leap, "2000", "2001") + text[iso].str.slice(4)
+        parsed = pd.to_datetime(proxy, format="ISO8601", errors="coerce", utc=True)
+        far[iso] = outside & parsed.notna().to_numpy()
+        return far
+    for i in np.flatnonzero(text.str.contains(_FAR_YEAR).to_numpy(dtype=bool)):
+        for fmt in formats:
+            if "%Y" not in fmt:
+                continue
+            try:
+                year = datetime.strptime(text.iloc[i], fmt).year
+            except ValueError:
+                continue
+            far[i] = year < OLDEST_YEAR or year > NEWEST_YEAR
+            break
+    return far
+
+
 def _result(store: _Store, empty: Bools, contradicting: Bools, *, order: str = "",
-            note: str = "", proof: int = -1, against: str = "") -> Times:
+            note: str = "", proof: int = -1, against: str = "",
+            text: pd.Series | None = None, formats: Sequence[str] = ()) -> Times:
     valid = store.valid
+    failed = ~empty & ~valid & ~store.out_of_range & ~contradicting
+    if text is not None and failed.any():
+        store.out_of_range[failed] = _well_formed_far_dates(text[failed], formats)
     unparseable = ~empty & ~valid & ~store.out_of_range & ~contradicting
     return Times(
         ns=store.ns, valid=valid, date_only=store.date_only & valid, empty=empty,
@@ -389,7 +428,7 @@ def _uk(text: pd.Series, rest: Bools, empty: Bools, order: str, store: _Store) -
             _compose(left_index[hit], named_parts, _numbers(named_parts, "day"), month_numbers,
                      store)
     return _result(store, empty, contradicting, order=used if len(num_rows) else "",
-                   note=note if len(num_rows) else "", proof=proof, against=against)
+                   note=note if len(num_rows) else "", proof=proof, against=against, text=text)
 
 
 def _compose(rows: npt.NDArray[np.intp], parts: pd.DataFrame, day: npt.NDArray[np.int64],

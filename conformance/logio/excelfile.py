@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from conformance.logio.schema import ReadOptions
 from conformance.logio.table import RawTable, resolve_columns, sample_positions
+from conformance.logio.text import as_text
 from model.errors import InputError, Problem
 
 __all__ = ["EXCEL_SUFFIXES", "Sheet", "is_excel", "read_excel", "read_sheet", "sheet_choice"]
@@ -275,10 +276,10 @@ def read_excel(path: Path, source: str, options: ReadOptions) -> RawTable:
         raise InputError(source, problems)
 
     def column_of(column: str) -> pd.Series:
-        return pd.Series(sheet.columns[header.index(column)], dtype="str")
+        return as_text(sheet.columns[header.index(column)])
 
     positions = sample_positions(len(sheet.rows))
-    sample = {h: pd.Series([sheet.columns[i][p] for p in positions], dtype="str")
+    sample = {h: as_text([sheet.columns[i][p] for p in positions])
               for i, h in enumerate(header) if h}
     warnings: list[Problem] = []
     if len(sheet.sheet_names) > 1 and options.sheet is None:

@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from conformance.logio.text import stripped_text
+
 __all__ = ["FLAG_WORDS", "UNKNOWN", "flag_value", "parse_flags", "quote_values"]
 
 _TRUE: Final = frozenset({"true", "1", "yes", "y", "t"})
@@ -58,8 +60,7 @@ def parse_flags(values: pd.Series, value_map: Mapping[str, bool | None] | None =
     if isinstance(values.dtype, pd.BooleanDtype) or values.dtype == bool:
         numbers = values.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
         return np.asarray(numbers, dtype=np.float64), np.zeros(len(values), dtype=np.bool_)
-    text = values.astype("str").fillna("").str.strip() if values.dtype != "str" else (
-        values.fillna("").str.strip())
+    text = stripped_text(values)
     codes, uniques = pd.factorize(text)
     local = {_fold(k): v for k, v in (value_map or {}).items()}
     lookup: list[float] = []

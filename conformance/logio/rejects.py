@@ -22,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from conformance.logio.text import as_text
+
 __all__ = [
     "BAD_ROW_CHOICES",
     "REJECTS_FILE",
@@ -84,14 +86,14 @@ def collect_rejects(problems: Sequence[RowProblem], positions: npt.NDArray[np.in
         columns.extend([problem.column] * len(rows))
         reasons.extend([problem.problem] * len(rows))
         if problem.values is not None and not problem.personal:
-            shown = problem.values.iloc[rows].astype("str").fillna("")
+            shown = as_text(problem.values.iloc[rows]).fillna("")
             values.extend(str(v) for v in shown)
         else:
             values.extend([""] * len(rows))
     frame = pd.DataFrame({"line": np.asarray(lines, dtype=np.int64),
-                          "column": pd.Series(columns, dtype="str"),
-                          "problem": pd.Series(reasons, dtype="str"),
-                          "value": pd.Series(values, dtype="str")})
+                          "column": as_text(columns),
+                          "problem": as_text(reasons),
+                          "value": as_text(values)})
     frame = frame.sort_values(["line", "column"], kind="stable").reset_index(drop=True)
     return Rejects(skipped, frame)
 

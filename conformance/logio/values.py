@@ -1,6 +1,7 @@
 """Values of a log: timestamps (``dates``: ISO 8601, UK dates decided from the whole column, or
 given formats; naive ones are Europe/London wall time), yes/no case attributes (``flags``:
-built-in words and a column's own), and text with surrounding spaces removed."""
+built-in words and a column's own), and text (``text``: one dtype, ``TEXT``, under pandas 2.3
+and 3) with surrounding spaces removed."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from conformance.logio.dates import (
     parse_timestamps,
 )
 from conformance.logio.flags import FLAG_WORDS, parse_flags, quote_values
+from conformance.logio.text import TEXT, as_text, stripped_text
 from model.calendar import LONDON
 
 __all__ = [
@@ -23,20 +25,15 @@ __all__ = [
     "ISO_EXPECTED",
     "NEWEST_YEAR",
     "OLDEST_YEAR",
+    "TEXT",
     "Times",
+    "as_text",
     "as_utc",
     "parse_flags",
     "parse_timestamps",
     "quote_values",
     "stripped_text",
 ]
-
-
-def stripped_text(values: pd.Series) -> pd.Series:
-    """Values as pandas text with surrounding spaces removed; missing becomes ''."""
-    if values.dtype != "str":
-        values = values.astype("str")
-    return values.fillna("").str.strip()
 
 
 def as_utc(value: pd.Timestamp | datetime | str) -> pd.Timestamp:

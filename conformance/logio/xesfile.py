@@ -20,7 +20,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from conformance.logio.schema import DEFAULT_COLUMNS, LIFECYCLE_KEY, ReadOptions
 from conformance.logio.table import SAMPLE_ROWS, RawTable, lines_phrase
-from conformance.logio.values import FLAG_WORDS, parse_flags, quote_values
+from conformance.logio.values import FLAG_WORDS, as_text, parse_flags, quote_values
 from model.errors import InputError, Problem
 
 
@@ -304,7 +304,7 @@ def _xes_table(
     for attribute, per_trace in collector.trace_attributes.items():
         if all(v is None for v in per_trace):
             continue
-        texts = pd.Series(per_trace, dtype="str")
+        texts = as_text(per_trace)
         values, bad = parse_flags(texts, options.value_maps.get(attribute))
         if bad.any():
             problems.append(
@@ -316,12 +316,12 @@ def _xes_table(
             )
         attributes[attribute] = pd.Series(values[trace_of_event]).astype("boolean")
     data = {
-        "case_id": pd.Series(case_ids[trace_of_event], dtype="str"),
+        "case_id": as_text(case_ids[trace_of_event]),
     }
     for fieldname, values_list in zip(_EVENT_FIELDS, collector.event_values, strict=True):
         if fieldname in ("resource", "role", "lifecycle") and all(v is None for v in values_list):
             continue
-        data[fieldname] = pd.Series(values_list, dtype="str")
+        data[fieldname] = as_text(values_list)
     available = (*collector.trace_keys_seen, *collector.event_keys_seen)
     return RawTable(
         source=source,
@@ -332,7 +332,7 @@ def _xes_table(
         position=np.asarray(collector.event_lines, dtype=np.int64),
         source_row=np.arange(1, n + 1, dtype=np.int64),
         available=available,
-        sample={k: pd.Series(v, dtype="str") for k, v in collector.samples.items()},
+        sample={k: as_text(v) for k, v in collector.samples.items()},
         problems=problems,
         warnings=warnings,
         column_word="key",

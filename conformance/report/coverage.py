@@ -174,10 +174,3 @@ def coverage_json(report: CheckReport) -> dict[str, Any]:
             out["census"]["dfe_icpc"] = {"held": figure.held, "on_time": figure.on_time,
                                          "share": figure.share}
     return out
-
-
-def coverage_html(report: CheckReport) -> str:
-    """The coverage block as HTML list items (escaped)."""
-    from conformance.report.formatting import esc
-
-    return "".join(f"<li>{esc(line.strip())}</li>" for line in coverage_lines(report)[1:])
