@@ -1,0 +1,1 @@
+"""The application: the ``lscb`` command and what every command shares (outputs, options)."""
