@@ -54,6 +54,7 @@ import yaml
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
+from conformance.personal import personal_data
 from model.errors import InputError, Problem
 
 LONDON: Final = ZoneInfo("Europe/London")
@@ -164,6 +165,8 @@ class EventLog:
     excluded_after_as_of: int
     excluded_other_lifecycle: int = 0
     columns_used: Mapping[str, str] = field(default_factory=dict)  # field -> file column/key
+    columns_available: tuple[str, ...] = ()  # every column (or XES key) of the file
+    personal_data_reasons: Mapping[str, str] = field(default_factory=dict)  # column -> why
 
 
 # ---------------------------------------------------------------------------------------
@@ -1637,7 +1640,7 @@ def _build(table: _Table, options: ReadOptions) -> EventLog:
     )
     warnings.extend(attribute_warnings)
 
-    personal = _personal_data(table.available, table.sample)
+    personal = personal_data(table.available, table.sample)
     for column, reason in personal:
         warnings.append(
             Problem(
@@ -1688,6 +1691,8 @@ def _build(table: _Table, options: ReadOptions) -> EventLog:
         excluded_after_as_of=excluded_after,
         excluded_other_lifecycle=excluded_lifecycle,
         columns_used=dict(table.columns),
+        columns_available=tuple(table.available),
+        personal_data_reasons=dict(personal),
     )
 
 
