@@ -82,3 +82,86 @@ def test_within_the_budget_nothing_changes(tmp_path: Path) -> None:
     result = fitness(log, PROCEDURE, "auto", clock=lambda: 0.0)
     assert "ran out" not in result.reason
     assert set(result.cases["method"]) == {"alignments"}
+
+
+# ----------------------------------------------------------------- hostile files, end to end
+
+GIB = 1 << 30
+_MEASURE = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True, timeout=60)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+sys.stdout.write(f"{done.returncode}\\n{peak}\\n" + done.stderr + "\\n@@\\n" + done.stdout)
+"""
+
+
+def _lscb_measured(*args: str | Path) -> tuple[int, int, str, str]:
+    """Run ``lscb ARGS`` in a process of its own: exit status, peak memory (bytes), standard
+    error and standard output. More than 60 seconds is a failure (TimeoutExpired)."""
+    import subprocess
+    import sys
+
+    measured = subprocess.run(
+        [sys.executable, "-c", _MEASURE, sys.executable, "-m", "lscb", *map(str, args)],
+        capture_output=True, text=True, timeout=90, check=True,
+    )
+    status, peak, rest = measured.stdout.split("\n", 2)
+    err, _, out = rest.partition("\n@@\n")
+    return int(status), int(peak), err, out
+
+
+def _parquet_many_rows(path: Path, rows: int) -> Path:
+    """A small Parquet file of many dictionary-encoded rows (one repeated value per column)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    zeros = pa.array(np.zeros(rows, dtype=np.int32))
+
+    def repeated(value: str) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(zeros, pa.array([value]))
+
+    table = pa.table({"case_id": repeated("C1"), "activity": repeated("Case closed"),
+                      "timestamp": repeated("2024-01-01T09:00:00")})
+    pq.write_table(table, path, compression="zstd", row_group_size=rows)
+    return path
+
+
+def _parquet_big_unused_column(path: Path, value_bytes: int, rows: int) -> Path:
+    """A small Parquet file with a column nobody maps whose values add up to gigabytes."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    indices = pa.array(np.zeros(rows, dtype=np.int32))
+    table = pa.table({
+        "case_id": pa.array([f"C{i % 7}" for i in range(rows)]),
+        "activity": pa.array(["Case closed"] * rows),
+        "timestamp": pa.array(["2024-01-01T09:00:00"] * rows),
+        "notes": pa.DictionaryArray.from_arrays(indices, pa.array(["x" * value_bytes])),
+    })
+    pq.write_table(table, path, compression="zstd")
+    return path
+
+
+def _csv_wide_header(path: Path, columns: int) -> Path:
+    header = ",".join(["case_id", "activity", "timestamp", *(f"c{i}" for i in range(columns))])
+    path.write_text(header + "\nA,Case closed,2024-01-01" + "," * columns + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def _xes_gz_one_huge_value(path: Path, value_bytes: int) -> Path:
+    """A small .xes.gz whose one activity name is ``value_bytes`` long."""
+    import gzip
+
+    chunk = b"A" * (1 << 20)
+    with gzip.open(path, "wb", compresslevel=6) as out:
+        out.write(b'<?xml version="1.0" encoding="UTF-8"?>\n<log xes.version="1.0">\n'
+                  b'<trace><string key="concept:name" value="C1"/>\n<event>'
+                  b'<date key="time:timestamp" value="2024-01-01T09:00:00"/>'
+                  b'<string key="concept:name" value="')
+        for _ in range(value_bytes // len(chunk)):
+            out.write(chunk)
+        out.write(b'"/></event></trace></log>\n')
+    return path
