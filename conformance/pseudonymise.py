@@ -37,7 +37,8 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 
-from conformance.logio import LONDON, EventLog
+from conformance.logio import EventLog
+from model.calendar import LONDON
 from model.errors import Problem
 
 __all__ = [
