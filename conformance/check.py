@@ -30,7 +30,9 @@ import pandas as pd
 
 from conformance.config import CheckConfig, config_with_overrides, load_check_config
 from conformance.engine import judge
+from conformance.fitness import DEFAULT_ALIGNMENT_SECONDS, DEFAULT_MAX_ALIGNMENT_VARIANTS
 from conformance.logio import ColumnMap, EventLog, ReadOptions, load_mapping, read_log
+from conformance.logio.limits import DEFAULT_LIMITS, Limits
 from conformance.report import CheckReport
 from model.errors import InputError, Problem
 from model.procedure import Procedure, load_procedure
@@ -65,7 +67,7 @@ class LogFormat:
     (``conformance.logio.load_mapping``); the ``*_column`` fields name a column and override
     the mapping's; ``timestamp_format``: a strptime format for timestamps that are not ISO 8601;
     ``delimiter``: the CSV separator (None: guessed); ``encoding``: the file's encoding (None:
-    UTF-8).
+    UTF-8); ``limits``: what the file may make the reader do (``conformance.logio.Limits``).
     """
 
     mapping: Path | None = None
@@ -76,6 +78,17 @@ class LogFormat:
     timestamp_format: str | None = None
     delimiter: str | None = None
     encoding: str | None = None
+    limits: Limits = DEFAULT_LIMITS
+
+
+@dataclass(frozen=True)
+class FitnessBudget:
+    """How much control-flow fitness may cost: the distinct variants aligned, and the seconds
+    spent aligning (past either, token replay and then exact replay judge the rest, and the
+    report says so)."""
+
+    max_aligned_variants: int = DEFAULT_MAX_ALIGNMENT_VARIANTS
+    alignment_seconds: float = DEFAULT_ALIGNMENT_SECONDS
 
 
 class CheckProgress(Protocol):
@@ -147,6 +160,7 @@ def read_options(
         delimiter=log_format.delimiter,
         encoding=log_format.encoding,
         as_of=None if as_of is None else as_of.to_pydatetime(),
+        limits=log_format.limits,
     )
 
 
@@ -162,6 +176,7 @@ def check(
     as_of: str | None = None,
     fitness: str = "auto",
     progress: CheckProgress | None = None,
+    fitness_budget: FitnessBudget = FitnessBudget(),  # frozen: safe to share
 ) -> CheckReport:
     """Check an event log against the procedure's rules and model: the package's front door.
 
@@ -193,6 +208,8 @@ def check(
         How control-flow fitness is measured: one of ``FITNESS_METHODS``.
     progress
         Told each stage, and how far fitness has got (for a progress bar).
+    fitness_budget
+        How many distinct variants may be aligned, and for how long (``FitnessBudget``).
 
     Returns
     -------
@@ -251,13 +268,13 @@ def check(
     judgement = judge(read, rules, settings)
     if progress is not None:
         progress.stage("control-flow fitness")
-    result, note = _fitness(fitness, read, loaded, progress)
+    result, note = _fitness(fitness, read, loaded, progress, fitness_budget)
     described = _settings(procedure, rules_files, contract_rules, layout, settings, fitness)
     return CheckReport(read, judgement, result, note, described)
 
 
-def _fitness(method: str, log: EventLog, procedure: Procedure, progress: CheckProgress | None
-             ) -> tuple[FitnessResult | None, str]:
+def _fitness(method: str, log: EventLog, procedure: Procedure, progress: CheckProgress | None,
+             budget: FitnessBudget) -> tuple[FitnessResult | None, str]:
     """The fitness result (None when not computed) and, then, why not."""
     from conformance.fitness import fitness
 
@@ -269,6 +286,8 @@ def _fitness(method: str, log: EventLog, procedure: Procedure, progress: CheckPr
     if method == "auto" and not log.events["activity"].isin(in_flow).any():
         return None, "no event of the log is a step of the model"
     return fitness(log, procedure, method,
+                   max_alignment_variants=budget.max_aligned_variants,
+                   alignment_seconds=budget.alignment_seconds,
                    progress=None if progress is None else progress.variants), ""
 
 

@@ -126,7 +126,7 @@ def write_new_key(path: Path | str, key: bytes) -> None:
     problems = new_key_problems(path)
     if problems:
         raise InputError(str(path), problems)
-    temporary = path.with_name(f".{path.name}.lscb-tmp-{os.getpid()}-{secrets.token_hex(6)}")
+    temporary = path.with_name(f".lscb-tmp-{os.getpid()}-{secrets.token_hex(6)}-{path.name}")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(descriptor, "wb") as handle:

@@ -17,7 +17,8 @@ Writing then goes to temporary names in the destination folder (so that the fina
 rename within one file system), and only when the work has succeeded are they renamed into
 place:
 
-* one file: written as ``.NAME.lscb-tmp-PID-RANDOM`` beside it, flushed to disk, renamed.
+* one file: written as ``.lscb-tmp-PID-RANDOM-NAME`` beside it (the name's suffix kept, for
+  writers that go by it), flushed to disk, renamed.
 * a set of files: written into a hidden staging folder ``.lscb-staging-PID-RANDOM`` inside the
   destination folder; then, with interrupting signals (SIGINT, SIGTERM, SIGHUP) held back, a
   journal naming the set is written, every file is renamed into place, and the journal removed.
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fnmatch
 import json
 import os
 import re
@@ -70,9 +72,7 @@ set is committed."""
 
 _STAGING_PREFIX: Final = ".lscb-staging-"
 _TMP_MARK: Final = ".lscb-tmp-"
-_LEFTOVER: Final = re.compile(
-    r"(?:\.lscb-staging-|\..*\.lscb-tmp-|\.lscb-commit\.json\.lscb-tmp-)(\d+)-[0-9a-f]+"
-)
+_LEFTOVER: Final = re.compile(r"\.lscb-(?:staging|tmp)-(\d+)-[0-9a-f]+(?:-.*)?", re.DOTALL)
 _HELD_SIGNALS: Final = tuple(
     s for s in (getattr(signal, n, None) for n in ("SIGINT", "SIGTERM", "SIGHUP")) if s is not None
 )
@@ -288,18 +288,33 @@ def recover(folder: Path | str) -> list[str]:
 
 @dataclass
 class FolderPlan:
-    """A set of files to write into one folder; see the module's description."""
+    """A set of files to write into one folder; see the module's description.
+
+    ``names`` are file names or glob patterns (``heatmap_*.png``) for files whose names are
+    known only when they are written: every existing file that matches one is checked like a
+    named output, and every file written must match one."""
 
     folder: Path
     names: tuple[str, ...]
     guard: OutputGuard
     written: tuple[Path, ...] = ()
 
-    def check(self) -> list[Problem]:
+    def _matches(self, name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.names)
+
+    def _targets(self, produced: Iterable[str] = ()) -> list[str]:
+        fixed = [n for n in self.names if not _is_pattern(n)]
+        found: list[str] = []
+        if any(_is_pattern(n) for n in self.names) and self.folder.is_dir():
+            found = sorted(e.name for e in os.scandir(self.folder)
+                           if not e.name.startswith(".") and self._matches(e.name))
+        return list(dict.fromkeys([*fixed, *found, *produced]))
+
+    def check(self, produced: Iterable[str] = ()) -> list[Problem]:
         problems = _folder_problems(self.folder, self.guard.option)
         if problems:
             return problems
-        return [p for name in self.names
+        return [p for name in self._targets(produced)
                 for p in _destination_problems(self.folder / name, self.guard,
                                                f"option {self.guard.option}, file '{name}'")]
 
@@ -322,17 +337,16 @@ class FolderPlan:
 
     def _commit(self, staging: Path) -> tuple[Path, ...]:
         produced = sorted(entry.name for entry in os.scandir(staging))
-        unplanned = sorted(set(produced) - set(self.names))
-        missing = sorted(set(self.names) - set(produced))
-        if unplanned or missing:
-            raise RuntimeError(f"outputs written {produced} differ from those planned "
+        unplanned = [name for name in produced if not self._matches(name)]
+        if unplanned:
+            raise RuntimeError(f"outputs written {unplanned} are not among those planned "
                                f"{list(self.names)}")
         for name in produced:
             _fsync_file(staging / name)
         _fsync_folder(staging)
         journal = self.folder / JOURNAL
         with _signals_held():
-            problems = self.check()  # again: the folder may have changed during the work
+            problems = self.check(produced)  # again: the folder may have changed meanwhile
             if problems:
                 raise InputError(str(self.folder), problems)
             _write_small(journal, json.dumps({"staging": staging.name, "names": produced}))
@@ -344,9 +358,13 @@ class FolderPlan:
         return tuple(self.folder / name for name in produced)
 
 
+def _is_pattern(name: str) -> bool:
+    return any(c in name for c in "*?[")
+
+
 def _write_small(path: Path, text: str) -> None:
     """Write a small file by a temporary name and a rename, durably."""
-    temporary = path.with_name(f"{path.name}{_TMP_MARK}{_token()}")
+    temporary = path.with_name(f"{_TMP_MARK}{_token()}-{path.name}")
     with open(temporary, "x", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
@@ -384,7 +402,7 @@ class FilePlan:
         problems = self.check()
         if problems:
             raise InputError(str(self.path), problems)
-        temporary = folder / f".{self.path.name}{_TMP_MARK}{_token()}"
+        temporary = folder / f"{_TMP_MARK}{_token()}-{self.path.name}"
         try:
             yield temporary
             if not temporary.is_file():
@@ -429,7 +447,7 @@ def plan_folder(folder: Path | str, names: Iterable[str], guard: OutputGuard) ->
     plan = FolderPlan(Path(folder), tuple(names), guard)
     for name in plan.names:
         if Path(name).name != name or name.startswith("."):
-            raise ValueError(f"output names are plain file names: {name!r}")
+            raise ValueError(f"output names are plain file names or patterns: {name!r}")
     problems = plan.check()
     if problems:
         raise InputError(str(plan.folder), problems)

@@ -13,6 +13,7 @@ from typing import Final
 
 import pandas as pd
 
+from conformance.logio.limits import DEFAULT_LIMITS, Limits
 from model.errors import Problem
 
 __all__ = [
@@ -96,7 +97,7 @@ class ReadOptions:
     delimiter: str | None = None  # None = sniff (comma, semicolon, tab, pipe)
     encoding: str | None = None  # None = UTF-8 (BOM or not), else cp1252 with a warning
     as_of: datetime | None = None  # extraction time; naive = Europe/London; None = latest
-    max_field_bytes: int = 1_000_000
+    limits: Limits = DEFAULT_LIMITS  # what the file may make the reader do
 
 
 @dataclass(frozen=True)
