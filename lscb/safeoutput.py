@@ -61,6 +61,7 @@ __all__ = [
     "FilePlan",
     "FolderPlan",
     "OutputGuard",
+    "folder_problems",
     "plan_file",
     "plan_folder",
     "recover",
@@ -152,8 +153,22 @@ def _destination_problems(path: Path, guard: OutputGuard, where: str) -> list[Pr
     return []
 
 
-def _folder_problems(folder: Path, option: str, *, must_exist: bool = False) -> list[Problem]:
-    """What stops ``folder`` from being a folder to write into; nothing is created."""
+def folder_problems(folder: Path | str, option: str = "--out", *,
+                    must_exist: bool = False) -> list[Problem]:
+    """What stops ``folder`` from being a folder to write into; nothing is created.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as work:
+    ...     (Path(work) / "notes.txt").write_text("x")
+    ...     folder_problems(Path(work) / "new" / "folder")
+    ...     [p.found.endswith("a path through the file '" + work + "/notes.txt'")
+    ...      for p in folder_problems(Path(work) / "notes.txt" / "out")]
+    1
+    []
+    [True]
+    """
+    folder = Path(folder)
     expected = "a folder to write into, or a path where one can be created"
     where = f"option {option}"
     try:
@@ -311,7 +326,7 @@ class FolderPlan:
         return list(dict.fromkeys([*fixed, *found, *produced]))
 
     def check(self, produced: Iterable[str] = ()) -> list[Problem]:
-        problems = _folder_problems(self.folder, self.guard.option)
+        problems = folder_problems(self.folder, self.guard.option)
         if problems:
             return problems
         return [p for name in self._targets(produced)
@@ -355,7 +370,9 @@ class FolderPlan:
             _fsync_folder(self.folder)
             journal.unlink()
             _fsync_folder(self.folder)
-        return tuple(self.folder / name for name in produced)
+        rank = {name: i for i, name in enumerate(self.names)}
+        ordered = sorted(produced, key=lambda name: (rank.get(name, len(rank)), name))
+        return tuple(self.folder / name for name in ordered)
 
 
 def _is_pattern(name: str) -> bool:
@@ -384,7 +401,7 @@ class FilePlan:
         where = f"option {self.guard.option}"
         if str(self.path).endswith(("/", os.sep)) or self.path.is_dir():
             return [Problem(where, "a file name to write", f"a folder ('{self.path}')")]
-        problems = _folder_problems(self.path.parent, self.guard.option)
+        problems = folder_problems(self.path.parent, self.guard.option)
         if problems:
             # the folder above a file may be a symbolic link: only its existence matters here
             problems = [p for p in problems if "symbolic link" not in p.expected]

@@ -8,10 +8,12 @@ shown. ``shown`` is the one function that makes such text safe to print: every c
 those classes is written as a visible escape (``\\x1b``, ``\\n``, ``\\u202e``), everything else
 is left as it is, so names in other alphabets stay readable.
 
-``shown(text)`` escapes newlines and tabs too: use it on a value taken from a file.
-``terminal_text(text)`` keeps newlines and tabs: use it on a whole message or report that the
-program laid out itself (its values already passed through ``shown``); it is what the ``lscb``
-command applies to everything it writes to standard output and standard error.
+``shown(text)`` escapes newlines, tabs and carriage returns too: use it on a value taken from a
+file. ``terminal_text(text)`` keeps newlines, tabs and carriage returns (with which a progress
+bar redraws itself): use it on a whole message or report that the program laid out itself (its
+values already passed through ``shown``); it is what the ``lscb`` command applies to everything
+it writes to standard output and standard error, so that no escape sequence gets through even
+where a value was not passed through ``shown``.
 """
 
 from __future__ import annotations
@@ -40,9 +42,9 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
-# Everything dangerous except newline (\n) and tab (\t): the layout of a message.
+# Everything dangerous except tab, newline and carriage return: the layout of a message.
 _LAYOUT_SAFE: Final = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200b-\u200f\u061c\ufeff]"
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200b-\u200f\u061c\ufeff]"
 )
 
 
@@ -55,8 +57,8 @@ def shown(value: object) -> str:
 
 
 def terminal_text(text: str) -> str:
-    """``text`` with every control character escaped except the newlines and tabs that lay it
-    out (carriage returns are escaped: they can hide a line)."""
+    """``text`` with every control character escaped except the newlines, tabs and carriage
+    returns that lay it out."""
     if _LAYOUT_SAFE.search(text) is None:
         return text
     return _LAYOUT_SAFE.sub(_escape, text)
@@ -66,8 +68,8 @@ class EscapingStream:
     """A text stream that passes everything written to it through ``terminal_text``.
 
     Wraps ``sys.stdout`` or ``sys.stderr`` for the length of a command, so that no value from
-    a file can reach the terminal raw, whichever code printed it. Progress bars that draw with
-    carriage returns are given the stream underneath (``raw``)."""
+    a file can reach the terminal raw, whichever code printed it. Progress bars that move the
+    cursor with escape sequences are given the stream underneath (``raw``)."""
 
     def __init__(self, raw: TextIO) -> None:
         self.raw = raw

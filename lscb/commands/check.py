@@ -22,13 +22,19 @@ from lscb.options import (
     FITNESS_CHOICES,
     Subparsers,
     add_check_settings,
+    add_fitness_budget_options,
+    add_force_option,
     add_input_options,
     check_config,
+    fitness_budget_of,
     log_format,
+    output_guard,
 )
-from lscb.outputs import output_directory
 
-__all__ = ["register", "run_check"]
+__all__ = ["OUTPUT_NAMES", "register", "run_check"]
+
+OUTPUT_NAMES: Final = ("deviations.csv", "cases.csv", "summary.json", "report.html")
+"""The files of ``--out``, written as one set (lscb.safeoutput)."""
 
 LARGE_LOG_BYTES: Final = 20_000_000  # a progress bar is shown for logs at least this big
 
@@ -57,6 +63,8 @@ def register(sub: Subparsers) -> None:
                             "fit are aligned to explain them, up to 2,000 distinct variants), "
                             "alignments, token-replay or none")
     check.add_argument("--quiet", action="store_true", help="no progress bar or other chatter")
+    add_force_option(check)
+    add_fitness_budget_options(check)
     add_input_options(check)
     add_check_settings(check)
     check.set_defaults(handler=run_check)
@@ -66,10 +74,14 @@ def run_check(args: argparse.Namespace) -> int:
     """Judge the log; print the summary or the JSON; write the files of ``--out``."""
     from conformance import check
     from conformance.report import summary_text, to_json_text, write_outputs
+    from lscb.safeoutput import plan_folder
 
     config = check_config(args)
-    if args.out is not None:
-        output_directory(args.out)
+    plan = None
+    if args.out is not None:  # checked before any work; written as a set, or not at all
+        guard = output_guard(args, [args.log, args.procedure, args.config, args.mapping,
+                                    *args.rules])
+        plan = plan_folder(args.out, OUTPUT_NAMES, guard)
     show_progress = (
         not args.quiet and args.format == "text" and sys.stderr.isatty()
         and _size(args.log) >= LARGE_LOG_BYTES
@@ -84,11 +96,14 @@ def run_check(args: argparse.Namespace) -> int:
             config=config,
             fitness=args.fitness,
             progress=progress,
+            fitness_budget=fitness_budget_of(args),
         )
-        if args.out is not None:
+        if plan is not None:
             if progress is not None:
                 progress.stage("writing the reports")
-            paths = write_outputs(args.out, report)
+            with plan.staging() as staging:
+                write_outputs(staging, report)
+            paths = plan.written
     if args.format == "json":
         sys.stdout.write(to_json_text(report))
     else:
@@ -113,7 +128,9 @@ class _ProgressBars:
         from tqdm import tqdm
 
         self._tqdm = tqdm
-        self._stages = tqdm(total=4, file=sys.stderr, unit="stage", leave=False,
+        # the stream under lscb's escaping one: the bars move the cursor with escape sequences
+        self._stream = getattr(sys.stderr, "raw", sys.stderr)
+        self._stages = tqdm(total=4, file=self._stream, unit="stage", leave=False,
                             bar_format="{desc}: {n_fmt}/{total_fmt} stages")
         self._started = False
         self._variants: Any = None
@@ -127,7 +144,7 @@ class _ProgressBars:
 
     def variants(self, done: int, total: int) -> None:
         if self._variants is None:
-            self._variants = self._tqdm(file=sys.stderr, unit="variant", leave=False,
+            self._variants = self._tqdm(file=self._stream, unit="variant", leave=False,
                                         desc="fitness")
         bar = self._variants
         if bar.total != total:

@@ -81,8 +81,9 @@ def audit(
     given = {k: v for k, v in (check_settings or {}).items() if v is not None}
     config = (check_config_of(config_path, given)
               if config_path is not None or given else None)
+    columns: dict[str, Any] = dict(log_columns or {})  # column names and the like, as text
     log_format = LogFormat(mapping=None if mapping_path is None else Path(mapping_path),
-                           **dict(log_columns or {}))
+                           **columns)
     return check(
         log_path,
         procedure=procedure_path,
