@@ -40,6 +40,7 @@ import pandas as pd
 from conformance.logio import EventLog
 from model.calendar import LONDON
 from model.errors import Problem
+from model.terminal import shown
 
 __all__ = [
     "ROUNDINGS",
@@ -99,21 +100,21 @@ class PseudonymiseSummary:
         ]
         for fate in self.copied:
             note = f" It looked like personal data ({fate.personal})." if fate.personal else ""
-            lines.append(f"  - {fate.output}, from the column {fate.source!r}: "
+            lines.append(f"  - {fate.output}, from the column '{shown(fate.source)}': "
                          f"{fate.treatment}.{note}")
         if self.left_out:
             lines.append("Left out (none of their values is in the output):")
             for fate in self.left_out:
                 why = f": it looked like personal data ({fate.personal})" if fate.personal else ""
-                lines.append(f"  - the column {fate.source!r}{why}")
+                lines.append(f"  - the column '{shown(fate.source)}'{why}")
         for kind, labels in (("activity", self.replaced_activities),
                              ("role", self.replaced_roles)):
             if labels:
-                shown = ", ".join(f"{label} ({_count(n, 'event')})"
-                                  for label, n in list(labels.items())[:_LISTED])
+                listed = ", ".join(f"{label} ({_count(n, 'event')})"
+                                   for label, n in list(labels.items())[:_LISTED])
                 more = f", ... ({len(labels):,} in total)" if len(labels) > _LISTED else ""
                 lines.append(f"Keyed labels that replaced {kind} values outside the procedure: "
-                             f"{shown}{more}.")
+                             f"{listed}{more}.")
         if self.neutralised_cells:
             lines.append(f"{_count(self.neutralised_cells, 'cell')} that a spreadsheet would "
                          "run as a formula were prefixed with '.")

@@ -79,11 +79,11 @@ def _check_every_statement(source: Path, out: Path, summary: PseudonymiseSummary
     for fate in summary.columns:
         values = {v for v in given[fate.source] if len(v) >= 3} if fate.source in given else set()
         if fate.output is None:
-            assert any(f"the column {fate.source!r}" in line for line in lines)
+            assert any(f"the column '{fate.source}'" in line for line in lines)
             leaked = {v for v in values if v in text}
             assert not leaked, f"{fate.source} said left out, but {leaked} are in the output"
             continue
-        assert any(line.startswith(f"  - {fate.output}, from the column {fate.source!r}: "
+        assert any(line.startswith(f"  - {fate.output}, from the column '{fate.source}': "
                                    f"{fate.treatment}.") for line in lines)
         column = written[fate.output]
         if "keyed pseudonyms" in fate.treatment:
