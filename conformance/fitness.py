@@ -24,11 +24,11 @@ that do not fit are aligned, the most frequent first, up to ``max_alignment_vari
 fitness and their explanation; any beyond the budget are judged by token replay, and each case
 says which method judged it.
 
-Aligning has a time budget too (``alignment_seconds``, default 30 s): a log of long, erratic
+Aligning has a time budget too (``alignment_seconds``, default 20 s): a log of long, erratic
 traces can make each alignment take seconds. The variants are aligned in small batches, each
 trace with pm4py's own per-trace time limit set to what is left of the budget; once the budget
 is spent, the variants not yet aligned (and any whose alignment was cut off) are judged by token
-replay, which gets the same time again; what is left after that keeps the verdict of the exact
+replay, which gets half as long again; what is left after that keeps the verdict of the exact
 replay (it does not fit; its fitness is not measured). ``reason`` says how many and why. This is
 the one place where a check's result can depend on the machine's speed, so the reason says so
 whenever a budget ran out. (pm4py's token replay is not used to say "fits": on this net it
@@ -81,7 +81,7 @@ the same cost as the default A* four times faster (380 variants: 1.4 s against 5
 A* slows badly on long traces (809 ms at 200 events). Its ``fitness`` field is wrong, so fitness
 is computed here from the cost."""
 
-DEFAULT_ALIGNMENT_SECONDS: Final = 30.0
+DEFAULT_ALIGNMENT_SECONDS: Final = 20.0
 """The time budget for aligning; past it, the variants left are judged by token replay."""
 
 _CHUNK: Final = 250  # variants per call to pm4py, so that progress can be reported
@@ -206,7 +206,7 @@ def fitness(
         rest = sorted([*replayed, *late[Method.ALIGNMENTS]])
         more, late[Method.TOKEN_REPLAY] = judge.run(
             Method.TOKEN_REPLAY, variants, rest, first_case, progress,
-            clock() + alignment_seconds, clock)
+            clock() + alignment_seconds / 2, clock)
         for index, verdict in (found | more).items():
             verdicts[index] = verdict
     else:
@@ -217,7 +217,7 @@ def fitness(
         if used is Method.ALIGNMENTS:
             more, late[Method.TOKEN_REPLAY] = judge.run(
                 Method.TOKEN_REPLAY, variants, late[used], first_case, progress,
-                clock() + alignment_seconds, clock)
+                clock() + alignment_seconds / 2, clock)
             found |= more
         verdicts = [found[i] if i in found else replayed_only(i) for i in everything]
     reason += _late_reason(late, alignment_seconds)

@@ -192,9 +192,9 @@ def add_fitness_budget_options(parser: argparse.ArgumentParser) -> None:
                         help="distinct variants that do not fit the model aligned, the most "
                              "frequent first; the rest by token replay (default 2,000)")
     parser.add_argument("--alignment-seconds", type=_seconds, metavar="S",
-                        help="time for aligning; past it token replay judges the rest (with "
-                             "as long again), then exact replay; the report says so "
-                             "(default 30)")
+                        help="seconds for aligning; past them token replay judges the rest "
+                             "(for half as long), then exact replay; the report says so "
+                             "(default 20)")
 
 
 def fitness_budget_of(args: argparse.Namespace) -> FitnessBudget:

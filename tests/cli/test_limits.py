@@ -1,88 +1,14 @@
-"""Bounded cost: every input that could make a command expensive is refused with a clear error
-(exit status 2) or handled within a budget, and each limit can be raised."""
+"""Bounded cost, end to end: each small input that used to cost gigabytes or minutes is refused
+with a clear error (exit status 2) or handled, within 1 GiB and 60 seconds, and every limit can
+be raised with its option."""
 
 from __future__ import annotations
 
-import itertools
-import random
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 import pytest
 
-import conformance.fitness as fitness_module
-from conformance.fitness import fitness
-from conformance.logio import EventLog, ReadOptions, read_log
-from model.procedure import Kind, load_procedure
-
-PROCEDURE = load_procedure()
-STEPS = sorted(a.name for a in PROCEDURE.activities.values() if a.kind is not Kind.FORBIDDEN)
-
-
-def _random_steps_log(tmp_path: Path, cases: int, seed: int = 11) -> EventLog:
-    """Cases of 20 to 40 random steps: every one a distinct variant that fits badly."""
-    rng = random.Random(seed)
-    start = pd.Timestamp("2024-01-08T09:00:00")
-    lines = ["case_id,activity,timestamp"]
-    for case in range(cases):
-        for step in range(rng.randint(20, 40)):
-            when = (start + pd.Timedelta(minutes=step)).isoformat()
-            lines.append(f"C{case},{rng.choice(STEPS)},{when}")
-    path = tmp_path / "random.csv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return read_log(path, ReadOptions(vocabulary=frozenset(PROCEDURE.activities)))
-
-
-def test_past_the_alignment_time_budget_the_rest_are_judged_by_token_replay(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    log = _random_steps_log(tmp_path, 30)
-    now = [0.0]
-    real_pm4py = fitness_module._Judge.pm4py
-
-    def slow_pm4py(self: Any, *args: Any, **kwargs: Any) -> Any:
-        now[0] += 1000.0  # every batch takes longer than the whole budget
-        return real_pm4py(self, *args, **kwargs)
-
-    monkeypatch.setattr(fitness_module._Judge, "pm4py", slow_pm4py)
-    result = fitness(log, PROCEDURE, "auto", alignment_seconds=30.0, clock=lambda: now[0])
-    # one batch aligned, then one batch by token replay (its own 30 s), the rest exact replay
-    methods = result.cases["method"].value_counts().to_dict()
-    assert set(methods) == {"alignments", "token-replay", "replay"}
-    assert "time budget for aligning (30 s, --alignment-seconds raises it) ran out" in result.reason
-    assert (f"{methods['token-replay'] + methods['replay']:,} variants were not aligned in time "
-            "and were judged by token replay instead") in result.reason
-    assert f"{methods['replay']:,} variants were judged by exact replay only" in result.reason
-    assert not result.cases["is_fit"].any() and len(result.cases) == 30  # none left out
-    unexplained = result.cases[result.cases["method"] == "replay"]
-    assert unexplained["fitness"].isna().all()
-    assert (unexplained["deviations"].str.contains("the time budget ran out")).all()
-
-
-def test_the_budget_also_bounds_explicit_alignments(tmp_path: Path) -> None:
-    log = _random_steps_log(tmp_path, 5)
-    ticks: Iterator[float] = itertools.chain([0.0], itertools.repeat(1e9))  # no time at all
-    result = fitness(log, PROCEDURE, "alignments", alignment_seconds=1.0,
-                     clock=lambda: next(ticks))
-    assert set(result.cases["method"]) == {"token-replay"}  # none aligned: all replayed
-    assert not result.cases["is_fit"].any()
-    assert "ran out" in result.reason
-
-
-def test_a_real_time_budget_stops_aligning_hard_random_logs(tmp_path: Path) -> None:
-    log = _random_steps_log(tmp_path, 300)
-    result = fitness(log, PROCEDURE, "auto", alignment_seconds=2.0)
-    assert "ran out" in result.reason
-    assert len(result.cases) == 300 and not result.cases["is_fit"].any()
-
-
-def test_within_the_budget_nothing_changes(tmp_path: Path) -> None:
-    log = _random_steps_log(tmp_path, 3)
-    result = fitness(log, PROCEDURE, "auto", clock=lambda: 0.0)
-    assert "ran out" not in result.reason
-    assert set(result.cases["method"]) == {"alignments"}
-
+from lscb.cli import main
 
 # ----------------------------------------------------------------- hostile files, end to end
 
@@ -165,3 +91,134 @@ def _xes_gz_one_huge_value(path: Path, value_bytes: int) -> Path:
             out.write(chunk)
         out.write(b'"/></event></trace></log>\n')
     return path
+
+
+def _assert_cheap(peak: int) -> None:
+    assert peak < GIB, f"peak memory {peak / GIB:.2f} GiB"
+
+
+def test_a_small_parquet_file_of_20_million_rows_is_refused(tmp_path: Path) -> None:
+    path = _parquet_many_rows(tmp_path / "rows.parquet", 20_000_000)
+    assert path.stat().st_size < 1_000_000
+    status, peak, err, _ = _lscb_measured("check", path, "--fitness", "none")
+    assert status == 2 and "20,000,000 rows" in err and "--max-events raises it" in err
+    _assert_cheap(peak)
+
+
+def test_an_unused_parquet_column_of_gigabytes_is_not_read(tmp_path: Path) -> None:
+    path = _parquet_big_unused_column(tmp_path / "wide.parquet", 1_000_000, 2_000)
+    assert path.stat().st_size < 1_000_000  # 2 GB of text once decoded
+    status, peak, err, out = _lscb_measured("check", path, "--fitness", "none", "--as-of",
+                                            "2024-01-02")
+    assert status in (0, 1), err
+    assert "Checked 7 cases (2,000 events)" in out
+    _assert_cheap(peak)
+
+
+def test_a_mapped_parquet_column_with_huge_values_is_refused(tmp_path: Path) -> None:
+    path = _parquet_big_unused_column(tmp_path / "wide.parquet", 2_000_000, 2_000)
+    status, peak, err, _ = _lscb_measured("check", path, "--activity-column", "notes")
+    assert status == 2 and "a value of 2,000,000 bytes" in err and "--max-field-bytes" in err
+    _assert_cheap(peak)
+
+
+def test_a_csv_header_of_a_million_columns_is_refused(tmp_path: Path) -> None:
+    path = _csv_wide_header(tmp_path / "wide.csv", 1_000_000)
+    status, peak, err, _ = _lscb_measured("check", path)
+    assert status == 2 and "1,000,003 columns" in err and "--max-columns raises it" in err
+    assert "Traceback" not in err
+    _assert_cheap(peak)
+
+
+def test_a_small_xes_gz_holding_one_200_mb_value_is_refused(tmp_path: Path) -> None:
+    path = _xes_gz_one_huge_value(tmp_path / "huge.xes.gz", 200 * (1 << 20))
+    assert path.stat().st_size < 2_000_000
+    out = tmp_path / "out"
+    status, peak, err, _ = _lscb_measured("check", path, "--out", out)
+    assert status == 2 and "--max-field-bytes raises it" in err
+    assert not out.exists()  # no 200 MB reports
+    _assert_cheap(peak)
+
+
+def test_a_simulation_demand_of_a_billion_is_refused_before_it_runs() -> None:
+    status, peak, err, _ = _lscb_measured("simulate", "--demand", "1e9", "--workers", "1")
+    assert status == 2 and "--max-cases raises it" in err and "Traceback" not in err
+    _assert_cheap(peak)
+
+
+def test_a_headcount_of_a_hundred_million_is_refused_before_it_runs(tmp_path: Path) -> None:
+    from simulation import default_scenario_path
+
+    text = default_scenario_path().read_text(encoding="utf-8")
+    scenario = tmp_path / "big.toml"
+    scenario.write_text(text.replace("[roles.lado]\nheadcount = 2",
+                                     "[roles.lado]\nheadcount = 100000000"), encoding="utf-8")
+    assert "headcount = 100000000" in scenario.read_text(encoding="utf-8")
+    status, peak, err, _ = _lscb_measured("simulate", "--scenario", scenario, "--workers", "1")
+    assert status == 2 and "roles.lado.headcount" in err and "--max-headcount" in err
+    _assert_cheap(peak)
+
+
+def test_300_cases_of_random_steps_are_judged_within_the_time_budget(tmp_path: Path) -> None:
+    import random
+
+    from model.procedure import Kind, load_procedure
+
+    steps = sorted(a.name for a in load_procedure().activities.values()
+                   if a.kind is not Kind.FORBIDDEN)
+    rng = random.Random(11)
+    lines = ["case_id,activity,timestamp"]
+    for case in range(300):
+        for step in range(rng.randint(20, 40)):
+            lines.append(f"C{case},{rng.choice(steps)},2024-01-08T{9 + step // 60:02d}:"
+                         f"{step % 60:02d}:00")
+    log = tmp_path / "random.csv"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    status, peak, err, out = _lscb_measured("check", log, "--alignment-seconds", "4")
+    assert status in (0, 1), err
+    assert "the time budget for aligning (4 s, --alignment-seconds raises it) ran out" in " ".join(
+        out.split())
+    _assert_cheap(peak)
+
+
+# ----------------------------------------------------------------- every limit can be raised
+
+
+def _rows_log(path: Path, rows: int, *, extra_columns: int = 0, field: int = 1) -> Path:
+    header = ["case_id", "activity", "timestamp", *(f"x{i}" for i in range(extra_columns))]
+    lines = [",".join(header)]
+    for row in range(rows):
+        lines.append(",".join([f"C{row}", "Case closed", "2024-01-01", *(["y" * field]
+                                                                         * extra_columns)]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("option", "small", "enough", "log"),
+    [
+        ("--max-events", "5", "10", lambda p: _rows_log(p, 10)),
+        ("--max-columns", "4", "5", lambda p: _rows_log(p, 2, extra_columns=2)),
+        ("--max-field-bytes", "100", "1000", lambda p: _rows_log(p, 2, extra_columns=1,
+                                                                 field=500)),
+        ("--max-input-bytes", "100", "100000", lambda p: _rows_log(p, 10)),
+    ],
+)
+def test_each_limit_refuses_past_it_and_can_be_raised(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str, small: str,
+        enough: str, log: object) -> None:
+    path = log(tmp_path / "log.csv")  # type: ignore[operator]
+    status = main(["check", str(path), "--fitness", "none", option, small])
+    _, err = capsys.readouterr()
+    assert status == 2 and f"{option} raises it" in err
+    assert main(["check", str(path), "--fitness", "none", option, enough]) in (0, 1)
+    capsys.readouterr()
+
+
+def test_the_option_defaults_are_the_libraries_defaults() -> None:
+    from conformance.logio import DEFAULT_LIMITS
+    from lscb.options import _LIMIT_DEFAULTS
+    from simulation.bounds import DEFAULT_BOUNDS
+
+    assert {k: getattr(DEFAULT_LIMITS, k) for k in _LIMIT_DEFAULTS} == _LIMIT_DEFAULTS
+    assert DEFAULT_BOUNDS.max_cases == 500_000 and DEFAULT_BOUNDS.max_headcount == 10_000
