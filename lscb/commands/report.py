@@ -176,6 +176,11 @@ _LOG_COLUMNS = (
     "timestamp_format",
     "delimiter",
     "encoding",
+    # the limits on the log (lscb.options.add_limit_options), by their Limits names
+    "max_events",
+    "max_columns",
+    "max_field_bytes",
+    "max_input_bytes",
 )
 
 

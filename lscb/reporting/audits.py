@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from conformance import CheckReport, LogFormat, check
+from conformance import CheckReport, Limits, LogFormat, check
 from lscb.options import check_config_of
 from lscb.reporting.figures import percent, png_bytes_image
 from model.calendar import LONDON
@@ -41,7 +41,7 @@ def audit(
     as_of: str | None = None,
     rules_paths: Sequence[Path | str] = (),
     contract_rules: bool = True,
-    log_columns: Mapping[str, str] | None = None,
+    log_columns: Mapping[str, Any] | None = None,
     check_settings: Mapping[str, Any] | None = None,
     fitness_method: str = "auto",
 ) -> CheckReport:
@@ -61,7 +61,8 @@ def audit(
         Local rules files; whether the procedure's own rules are judged too.
     log_columns
         The column options of ``lscb check`` by their ``LogFormat`` names (``case_column``,
-        ``timestamp_format``, ``delimiter`` ...).
+        ``timestamp_format``, ``delimiter`` ...), and the limits on the log by their
+        ``conformance.Limits`` names (``max_events`` ...).
     check_settings
         The calendar and deadline settings on top of the file's, as ``lscb.options.
         check_settings`` names them (``same_day``, ``extra_closures`` ...).
@@ -82,8 +83,10 @@ def audit(
     config = (check_config_of(config_path, given)
               if config_path is not None or given else None)
     columns: dict[str, Any] = dict(log_columns or {})  # column names and the like, as text
+    limit_names = ("max_events", "max_columns", "max_field_bytes", "max_input_bytes")
+    limits = Limits(**{n: int(columns.pop(n)) for n in limit_names if n in columns})
     log_format = LogFormat(mapping=None if mapping_path is None else Path(mapping_path),
-                           **columns)
+                           limits=limits, **columns)
     return check(
         log_path,
         procedure=procedure_path,
