@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from conformance.logio import EventLog
+from conformance.logio.values import as_text
 from model.calendar import LONDON
 from model.errors import Problem
 from model.terminal import shown
@@ -172,14 +173,14 @@ def _timestamps(time_utc: pd.Series, date_only: pd.Series, round_to: Rounding | 
     local = time_utc.dt.tz_convert(LONDON)
     seconds = local.dt.strftime("%Y-%m-%dT%H:%M:%S")
     micro = local.dt.microsecond
-    fraction = "." + micro.astype("str").str.zfill(6)
+    fraction = "." + as_text(micro).str.zfill(6)
     offset = local.dt.strftime("%z")
     offset = offset.str.slice(0, 3) + ":" + offset.str.slice(3, 5)
     stamp = seconds + fraction.where(micro != 0, "") + offset
     dates = local.dt.strftime("%Y-%m-%d")
     result: pd.Series = dates if round_to == "day" else stamp.where(~date_only.to_numpy(), dates)
-    as_text: pd.Series = result.astype(object)
-    return as_text
+    written: pd.Series = result.astype(object)
+    return written
 
 
 def _neutralise(frame: pd.DataFrame) -> int:

@@ -168,9 +168,15 @@ def _trigger_positions(log: PreparedLog, rule: Rule, occurrence: TriggerOccurren
     at = anchor[cases]
     before = trigger.last_upto(at, cases)
     # A trigger on the anchor's date counts as before it when either is date-only (their order
-    # that day is unknown; the benefit of the doubt starts the clock later). Date-only events
-    # stand first on their date, so only a date-only anchor can have such triggers after it.
-    footing = np.where(log.do[at], trigger.last_on_date(cases, log.day[at]), -1)
+    # that day is unknown; the benefit of the doubt starts the clock later). A date-only
+    # trigger can follow a timed anchor on its date: both at local midnight, the anchor
+    # earlier in the file.
+    day = log.day[at]
+    footing = np.where(
+        log.do[at],
+        trigger.last_on_date(cases, day),
+        trigger.last_on_date(cases, day, dated_only=True),
+    )
     best = np.maximum(before, footing)
     positions[cases] = np.where(best >= 0, best, trigger.first[cases])
     return positions

@@ -23,6 +23,7 @@ import pandas as pd
 from conformance.logio.limits import MIB, Limits, arrow_lengths, limit_problem
 from conformance.logio.schema import ReadOptions
 from conformance.logio.table import RawTable, resolve_columns, sample_positions
+from conformance.logio.values import as_text
 from model.errors import InputError, Problem
 
 _SAMPLE_CHARACTERS: Final = 4096  # of one value, for the personal-data patterns
@@ -129,8 +130,8 @@ def read_parquet(path: Path, source: str, options: ReadOptions) -> RawTable:
                     f"a column of type {kind}",
                 )
             )
-            return pd.Series([""] * table.num_rows, dtype="str")
-        return pd.Series(array.cast(pa.string()).to_pandas(), dtype="str")
+            return as_text([""] * table.num_rows)
+        return as_text(array.cast(pa.string()).to_pandas())
 
     rows = np.arange(1, n + 1, dtype=np.int64)
     data = {f: column_of(c, typed=f == "timestamp") for f, c in resolved.fields.items()}
@@ -161,7 +162,7 @@ def read_parquet(path: Path, source: str, options: ReadOptions) -> RawTable:
         else:
             array = array.take(positions).cast(pa.string())
             array = pc.utf8_slice_codeunits(array, 0, _SAMPLE_CHARACTERS)
-        sample[column] = pd.Series(array.to_pandas(), dtype="str")
+        sample[column] = as_text(array.to_pandas())
     warnings: list[Problem] = []
     if too_large:
         shown = ", ".join(repr(c) for c in too_large[:20])
