@@ -174,7 +174,7 @@ def old_and_new(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, byt
     return sets[0], sets[1]
 
 
-@pytest.mark.parametrize("delay", [0.2, 1.0, 2.0, 3.0, 4.0])
+@pytest.mark.parametrize("delay", [0.3, 1.5, 3.5])
 def test_ctrl_c_at_any_moment_leaves_the_old_outputs_or_the_new(
         tmp_path: Path, old_and_new: tuple[dict[str, bytes], dict[str, bytes]],
         delay: float) -> None:
@@ -188,7 +188,7 @@ def test_ctrl_c_at_any_moment_leaves_the_old_outputs_or_the_new(
     assert _contents(tmp_path) in (old, new), f"a mix after {delay} s"
 
 
-@pytest.mark.parametrize("pause", ["1", "2", "3"])
+@pytest.mark.parametrize("pause", ["1", "3"])
 def test_ctrl_c_while_the_set_is_renamed_lets_it_finish(
         tmp_path: Path, old_and_new: tuple[dict[str, bytes], dict[str, bytes]],
         pause: str) -> None:
