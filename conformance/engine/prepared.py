@@ -249,12 +249,19 @@ class Occurrences:
         result: I64 = np.where(log.do[p], on_date, dated)
         return result
 
-    def strictly_before_exists(self, p: I64, c: I64) -> Bools:
-        """Is there an occurrence before the event at ``p`` and not on the same footing?"""
+    def first_strictly_before(self, p: I64, c: I64) -> I64:
+        """The first occurrence before the event at ``p`` and not on the same footing as it
+        (an earlier date, or an earlier position with both times of day known)."""
         log = self.log
         first = self.first[c]
         earlier_date = (first >= 0) & (log.day[first] < log.day[p])
+        # otherwise every occurrence before p is on p's date: the first timed one counts
         timed = self.first_timed[c]
         earlier_timed = ~log.do[p] & (timed >= 0) & (timed < p)
-        result: Bools = earlier_date | earlier_timed
+        result: I64 = np.where(earlier_date, first, np.where(earlier_timed, timed, -1))
+        return result
+
+    def strictly_before_exists(self, p: I64, c: I64) -> Bools:
+        """Is there an occurrence before the event at ``p`` and not on the same footing?"""
+        result: Bools = self.first_strictly_before(p, c) >= 0
         return result
