@@ -25,7 +25,14 @@ from pathlib import Path
 # ``conformance.check`` is the function below, not the module of the same name: importing
 # the module first and binding the name after keeps it so (the module stays importable as
 # ``from conformance.check import ...``).
-from conformance.check import FITNESS_METHODS, LogFormat, check, read_options, rules_to_judge
+from conformance.check import (
+    FITNESS_METHODS,
+    FitnessBudget,
+    LogFormat,
+    check,
+    read_options,
+    rules_to_judge,
+)
 from conformance.config import (
     ICPC_CLOCKS,
     CheckConfig,
@@ -37,6 +44,7 @@ from conformance.engine import RESULT_COLUMNS, STATUSES, Judgement, judge
 from conformance.logio import (
     ColumnMap,
     EventLog,
+    Limits,
     ReadOptions,
     load_mapping,
     log_from_frame,
@@ -53,7 +61,9 @@ __all__ = [
     "CheckReport",
     "ColumnMap",
     "EventLog",
+    "FitnessBudget",
     "Judgement",
+    "Limits",
     "LogFormat",
     "ReadOptions",
     "check",

@@ -30,8 +30,10 @@ import pandas as pd
 
 from conformance.config import CheckConfig, config_with_overrides, load_check_config
 from conformance.engine import judge
+from conformance.fitness import DEFAULT_ALIGNMENT_SECONDS, DEFAULT_MAX_ALIGNMENT_VARIANTS
 from conformance.logio import ColumnMap, EventLog, ReadOptions, read_log
 from conformance.logio.censusfile import census_rules
+from conformance.logio.limits import DEFAULT_LIMITS, Limits
 from conformance.logio.mapping import column_map, load_log_settings, load_mapping_file
 from conformance.logio.schema import BAD_ROWS
 from conformance.report import CheckReport
@@ -75,7 +77,8 @@ class LogFormat:
     Excel sheet's name or position from 1 (None: the first); ``on_bad_rows``: ``fail`` (every
     problem listed) or ``skip`` (rows that cannot be read are left out and listed in
     ``EventLog.rejects``). ``settings_file``: a settings file (``--config``) whose ``[log]``
-    table gives reading options the mapping file and the fields above do not.
+    table gives reading options the mapping file and the fields above do not. ``limits``: what
+    the file may make the reader do (``conformance.logio.Limits``).
     """
 
     mapping: Path | None = None
@@ -90,6 +93,17 @@ class LogFormat:
     sheet: str | int | None = None
     on_bad_rows: str = "fail"
     settings_file: Path | None = None
+    limits: Limits = DEFAULT_LIMITS
+
+
+@dataclass(frozen=True)
+class FitnessBudget:
+    """How much control-flow fitness may cost: the distinct variants aligned, and the seconds
+    spent aligning (past either, token replay and then exact replay judge the rest, and the
+    report says so)."""
+
+    max_aligned_variants: int = DEFAULT_MAX_ALIGNMENT_VARIANTS
+    alignment_seconds: float = DEFAULT_ALIGNMENT_SECONDS
 
 
 class CheckProgress(Protocol):
@@ -188,6 +202,7 @@ def read_options(
         on_bad_rows=log_format.on_bad_rows,
         as_of_reason="given with --as-of or in the settings file" if as_of is not None else "",
         mapping=mapping,
+        limits=log_format.limits,
     )
 
 
@@ -203,6 +218,7 @@ def check(
     as_of: str | None = None,
     fitness: str = "auto",
     progress: CheckProgress | None = None,
+    fitness_budget: FitnessBudget = FitnessBudget(),  # frozen: safe to share
 ) -> CheckReport:
     """Check an event log against the procedure's rules and model: the package's front door.
 
@@ -234,6 +250,8 @@ def check(
         How control-flow fitness is measured: one of ``FITNESS_METHODS``.
     progress
         Told each stage, and how far fitness has got (for a progress bar).
+    fitness_budget
+        How many distinct variants may be aligned, and for how long (``FitnessBudget``).
 
     Returns
     -------
@@ -304,7 +322,7 @@ def check(
     _enough_evidence(read, judgement, contract_rules)
     if progress is not None:
         progress.stage("control-flow fitness")
-    result, note = _fitness(fitness, read, loaded, progress)
+    result, note = _fitness(fitness, read, loaded, progress, fitness_budget)
     described = _settings(procedure, rules_files, contract_rules, layout, settings, fitness)
     return CheckReport(read, judgement, result, note, described, not_judged=not_judged)
 
@@ -350,8 +368,8 @@ def _enough_evidence(log: EventLog, judgement: Judgement, contract_rules: bool) 
             summary=f"{log.source}: not judged: no rule could be judged on any case")
 
 
-def _fitness(method: str, log: EventLog, procedure: Procedure, progress: CheckProgress | None
-             ) -> tuple[FitnessResult | None, str]:
+def _fitness(method: str, log: EventLog, procedure: Procedure, progress: CheckProgress | None,
+             budget: FitnessBudget) -> tuple[FitnessResult | None, str]:
     """The fitness result (None when not computed) and, then, why not."""
     from conformance.fitness import fitness
 
@@ -363,6 +381,8 @@ def _fitness(method: str, log: EventLog, procedure: Procedure, progress: CheckPr
     if method == "auto" and not log.events["activity"].isin(in_flow).any():
         return None, "no event of the log is a step of the model"
     return fitness(log, procedure, method,
+                   max_alignment_variants=budget.max_aligned_variants,
+                   alignment_seconds=budget.alignment_seconds,
                    progress=None if progress is None else progress.variants), ""
 
 

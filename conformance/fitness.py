@@ -22,7 +22,16 @@ such as ``Police notified``, is tried at each of them). A variant that replays f
 1.0; this is fast (the reached states are memoised across variants) and sound. Only the variants
 that do not fit are aligned, the most frequent first, up to ``max_alignment_variants``, for their
 fitness and their explanation; any beyond the budget are judged by token replay, and each case
-says which method judged it. (pm4py's token replay is not used to say "fits": on this net it
+says which method judged it.
+
+Aligning has a time budget too (``alignment_seconds``, default 20 s): a log of long, erratic
+traces can make each alignment take seconds. The variants are aligned in small batches, each
+trace with pm4py's own per-trace time limit set to what is left of the budget; once the budget
+is spent, the variants not yet aligned (and any whose alignment was cut off) are judged by token
+replay, which gets half as long again; what is left after that keeps the verdict of the exact
+replay (it does not fit; its fitness is not measured). ``reason`` says how many and why. This is
+the one place where a check's result can depend on the machine's speed, so the reason says so
+whenever a budget ran out. (pm4py's token replay is not used to say "fits": on this net it
 calls conforming referral cases unfit, because it may try the wrong ``Police notified``.)
 
 The forbidden events ("Computer used", "Images downloaded or distributed") are left out: they are
@@ -39,6 +48,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -53,7 +63,14 @@ from model.procedure import Block, Choice, Kind, Loop, Parallel, Procedure, Sequ
 if TYPE_CHECKING:
     from conformance.logio import EventLog
 
-__all__ = ["CASE_COLUMNS", "DEFAULT_MAX_ALIGNMENT_VARIANTS", "FitnessResult", "Method", "fitness"]
+__all__ = [
+    "CASE_COLUMNS",
+    "DEFAULT_ALIGNMENT_SECONDS",
+    "DEFAULT_MAX_ALIGNMENT_VARIANTS",
+    "FitnessResult",
+    "Method",
+    "fitness",
+]
 
 DEFAULT_MAX_ALIGNMENT_VARIANTS: Final = 2_000
 """``auto`` aligns up to this many distinct variants; beyond, it replays tokens."""
@@ -64,7 +81,11 @@ the same cost as the default A* four times faster (380 variants: 1.4 s against 5
 A* slows badly on long traces (809 ms at 200 events). Its ``fitness`` field is wrong, so fitness
 is computed here from the cost."""
 
+DEFAULT_ALIGNMENT_SECONDS: Final = 20.0
+"""The time budget for aligning; past it, the variants left are judged by token replay."""
+
 _CHUNK: Final = 250  # variants per call to pm4py, so that progress can be reported
+_TIMED_CHUNK: Final = 25  # variants per call under a time budget, so that it is kept to
 _MOVE_COST: Final = 1_000_000  # the cost of a log or model move (pm4py's standard is 10,000)
 _SKIP: Final = ">>"
 _CASE: Final = "case:concept:name"
@@ -124,12 +145,16 @@ def fitness(
     method: Method | str = Method.AUTO,
     *,
     max_alignment_variants: int = DEFAULT_MAX_ALIGNMENT_VARIANTS,
+    alignment_seconds: float = DEFAULT_ALIGNMENT_SECONDS,
     progress: Callable[[int, int], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> FitnessResult:
     """Fitness of every case of ``log`` against ``procedure``'s Petri net.
 
     ``progress(done, total)`` is called with the number of distinct variants judged so far (a
     second round, when ``auto`` aligns what token replay found unfit, starts again from 0).
+    Aligning stops after ``alignment_seconds`` (measured with ``clock``); the variants left are
+    judged by token replay.
     """
     from model.petri import to_petri_net
 
@@ -150,16 +175,21 @@ def fitness(
 
     judge = _Judge(net, im, fm, labels, ends, _shortest_run(procedure.flow), kept)
     everything = list(range(len(variants)))
+    deadline = clock() + alignment_seconds
+    replayer = _Replayer(net, im, fm)
+
+    def replayed_only(index: int) -> _Verdict:
+        trace = variants[index]
+        fits = replayer.fits(trace, is_open=not any(a in ends for a in trace))
+        return _Verdict(1.0, True, "", Method.REPLAY) if fits else _NOT_MEASURED
+
+    verdicts: list[_Verdict]
+    late: dict[Method, list[int]] = {}
     if requested is Method.AUTO:
         used = Method.REPLAY
-        replayer = _Replayer(net, im, fm)
-        verdicts = [
-            _Verdict(1.0, True, "", Method.REPLAY)
-            if replayer.fits(v, is_open=not any(a in ends for a in v)) else _UNJUDGED
-            for v in variants
-        ]
+        verdicts = [replayed_only(i) for i in everything]
         sizes = np.bincount(codes, minlength=len(variants)) if len(codes) else np.zeros(0)
-        unfit = sorted((i for i in everything if verdicts[i] is _UNJUDGED),
+        unfit = sorted((i for i in everything if verdicts[i] is _NOT_MEASURED),
                        key=lambda i: (-int(sizes[i]), i))
         aligned = sorted(unfit[:max_alignment_variants])
         replayed = sorted(unfit[max_alignment_variants:])
@@ -169,18 +199,28 @@ def fitness(
             reason += "aligned to measure and explain their deviations"
         else:
             reason += (f"aligned, the {len(aligned):,} most frequent of them (the budget), and "
-                       f"the other {len(replayed):,} judged by token replay")
-        for step_method, which in ((Method.ALIGNMENTS, aligned),
-                                   (Method.TOKEN_REPLAY, replayed)):
-            if which:
-                found = judge.run(step_method, variants, which, first_case, progress)
-                for index in which:
-                    verdicts[index] = found[index]
+                       f"the other {len(replayed):,} judged by token replay "
+                       "(--max-aligned-variants raises the budget)")
+        found, late[Method.ALIGNMENTS] = judge.run(
+            Method.ALIGNMENTS, variants, aligned, first_case, progress, deadline, clock)
+        rest = sorted([*replayed, *late[Method.ALIGNMENTS]])
+        more, late[Method.TOKEN_REPLAY] = judge.run(
+            Method.TOKEN_REPLAY, variants, rest, first_case, progress,
+            clock() + alignment_seconds / 2, clock)
+        for index, verdict in (found | more).items():
+            verdicts[index] = verdict
     else:
         used = requested
         reason = f"{used.value.replace('-', ' ')}, as asked, on {len(variants):,} distinct variants"
-        found = judge.run(used, variants, everything, first_case, progress)
-        verdicts = [found[i] for i in everything]
+        found, late[used] = judge.run(used, variants, everything, first_case, progress, deadline,
+                                      clock)
+        if used is Method.ALIGNMENTS:
+            more, late[Method.TOKEN_REPLAY] = judge.run(
+                Method.TOKEN_REPLAY, variants, late[used], first_case, progress,
+                clock() + alignment_seconds / 2, clock)
+            found |= more
+        verdicts = [found[i] if i in found else replayed_only(i) for i in everything]
+    reason += _late_reason(late, alignment_seconds)
 
     fit = np.array([v.fitness for v in verdicts], dtype=np.float64)
     ok = np.array([v.is_fit for v in verdicts], dtype=np.bool_)
@@ -209,6 +249,24 @@ def fitness(
         excluded=excluded,
         outside_model=outside,
     )
+
+
+def _late_reason(late: Mapping[Method, list[int]], seconds: float) -> str:
+    """What the time budget cut short, in a clause of the reason (empty when nothing)."""
+    aligned_late = len(late.get(Method.ALIGNMENTS, []))
+    replay_late = len(late.get(Method.TOKEN_REPLAY, []))
+    if not aligned_late and not replay_late:
+        return ""
+    parts = []
+    if aligned_late:
+        parts.append(f"{aligned_late:,} variants were not aligned in time and were judged by "
+                     "token replay instead")
+    if replay_late:
+        parts.append(f"{replay_late:,} variants were judged by exact replay only (fit or not, "
+                     "their fitness not measured)")
+    return (f"; the time budget for aligning ({seconds:g} s, --alignment-seconds raises it) ran "
+            f"out: {' and '.join(parts)}; which variants were judged in time can differ between "
+            "runs and machines")
 
 
 @dataclass(frozen=True)
@@ -318,10 +376,13 @@ class _Judge:
         self.shortest = shortest
 
     def run(self, method: Method, variants: list[tuple[str, ...]], which: list[int],
-            first_case: np.ndarray,
-            progress: Callable[[int, int], None] | None) -> dict[int, _Verdict]:
-        """Verdicts for the variants numbered ``which``, by ``method``."""
+            first_case: np.ndarray, progress: Callable[[int, int], None] | None,
+            deadline: float | None = None, clock: Callable[[], float] = time.monotonic,
+            ) -> tuple[dict[int, _Verdict], list[int]]:
+        """Verdicts for the variants numbered ``which``, by ``method``, and the variants left
+        unjudged when ``deadline`` (on ``clock``) passed (or whose alignment it cut off)."""
         verdicts: dict[int, _Verdict] = {}
+        late: list[int] = []
         groups: dict[tuple[bool, int], list[int]] = {}
         for index in which:
             trace = variants[index]
@@ -333,25 +394,34 @@ class _Judge:
             length = len(trace) if method is Method.ALIGNMENTS else 0
             groups.setdefault((is_open, length), []).append(index)
         done, total = len(verdicts), len(which)
-        if progress is not None:
+        if progress is not None and which:
             progress(done, total)
+        size = _CHUNK if deadline is None else _TIMED_CHUNK
         for (is_open, length), members in sorted(groups.items()):
-            for start in range(0, len(members), _CHUNK):
-                chunk = members[start : start + _CHUNK]
+            for start in range(0, len(members), size):
+                chunk = members[start : start + size]
+                left = None if deadline is None else deadline - clock()
+                if left is not None and left <= 0:
+                    late.extend(chunk)
+                    continue
                 frame = _pm4py_frame(self.kept, self.rows, [first_case[i] for i in chunk])
-                results = self.pm4py(method, frame, is_open=is_open, length=length)
+                results = self.pm4py(method, frame, is_open=is_open, length=length,
+                                     seconds=left)
                 if len(results) != len(chunk):
                     raise RuntimeError("pm4py returned a different number of results than traces")
                 for index, result in zip(chunk, results, strict=True):
+                    if result is None and left is not None:  # cut off by the time limit
+                        late.append(index)
+                        continue
                     verdicts[index] = self.verdict(method, result, variants[index],
                                                    is_open=is_open)
                 done += len(chunk)
                 if progress is not None:
                     progress(done, total)
-        return verdicts
+        return verdicts, sorted(late)
 
-    def pm4py(self, method: Method, frame: pd.DataFrame, *, is_open: bool, length: int
-              ) -> list[dict[str, Any]]:
+    def pm4py(self, method: Method, frame: pd.DataFrame, *, is_open: bool, length: int,
+              seconds: float | None = None) -> list[dict[str, Any]]:
         import pm4py
 
         net, im, fm = (
@@ -369,6 +439,8 @@ class _Judge:
                 trace_cost_function=[_MOVE_COST] * length,
                 model_cost_function=model_costs,
                 sync_cost_function=sync_costs,
+                **({} if seconds is None else {"max_align_time": seconds,
+                                               "max_align_time_trace": seconds}),
             )
         else:
             result = pm4py.conformance_diagnostics_token_based_replay(
@@ -482,7 +554,9 @@ def _pm4py_frame(events: pd.DataFrame, rows: Mapping[Any, npt.NDArray[np.intp]],
     })
 
 
-_UNJUDGED: Final = _Verdict(float("nan"), False, "", Method.AUTO)
+_NOT_MEASURED: Final = _Verdict(
+    float("nan"), False, "does not fit the model (not explained: the time budget ran out)",
+    Method.REPLAY)
 
 
 class _Replayer:

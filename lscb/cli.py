@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from lscb import __version__
 from lscb.commands import COMMANDS
 from model.errors import LscbError
+from model.terminal import EscapingStream
 
 __all__ = ["build_parser", "main"]
 
@@ -67,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["simulate", "--replications", "0"])
     2
     """
+    # Everything the command prints goes through model.terminal: no escape sequence or other
+    # control character from a file reaches the terminal raw, whoever printed it.
+    raw_out, raw_err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = EscapingStream(raw_out), EscapingStream(raw_err)  # type: ignore[assignment]
     try:
         status = _run(argv)
         sys.stdout.flush()  # here, so that a closed pipe is noticed while it can be handled
@@ -75,8 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Standard output is pointed at devnull so that Python's final flush at exit does not
         # fail again (the Python docs' "Note on SIGPIPE").
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, raw_out.fileno())
         return 0
+    finally:
+        sys.stdout, sys.stderr = raw_out, raw_err
     return status
 
 

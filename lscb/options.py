@@ -22,16 +22,18 @@ below are written here; a test checks that they are the libraries' own.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
-from lscb.outputs import output_directory_problems
+from lscb.safeoutput import OutputGuard, folder_problems
 from model.errors import InputError, Problem
 
 if TYPE_CHECKING:
-    from conformance import CheckConfig, LogFormat
+    from conformance import CheckConfig, FitnessBudget, Limits, LogFormat
     from model.procedure import Procedure
+    from simulation import Bounds
     from simulation.scenario import Scenario
 
 __all__ = [
@@ -43,13 +45,20 @@ __all__ = [
     "SAME_DAY_CHOICES",
     "Subparsers",
     "add_check_settings",
+    "add_fitness_budget_options",
+    "add_force_option",
     "add_input_options",
+    "add_limit_options",
     "add_log_options",
     "add_run_options",
+    "bounds_of",
     "check_config",
     "check_config_of",
     "check_settings",
+    "fitness_budget_of",
+    "limits_of",
     "log_format",
+    "output_guard",
     "positive",
     "scenario_check_config",
     "scenario_of",
@@ -104,13 +113,115 @@ DATE_ORDER_CHOICES: Final = ("auto", "day-first", "month-first")
 """``--date-order``: ``conformance.logio.dates.DATE_ORDERS``."""
 BAD_ROW_CHOICES: Final = ("fail", "skip")
 """``--on-bad-rows``: ``conformance.logio.schema.BAD_ROWS``."""
+def add_force_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--force``: replace outputs that exist already (never an input or key file)."""
+    parser.add_argument("--force", action="store_true",
+                        help="replace outputs that exist already (an input or key file is "
+                             "never replaced, and nothing is written through a symbolic link)")
+
+
+def output_guard(args: argparse.Namespace, inputs: Iterable[Path | str | None],
+                 keys: Iterable[Path | str | None] = (), option: str = "--out") -> OutputGuard:
+    """What the outputs of a command must not overwrite (its ``inputs`` and ``keys``; None is
+    skipped), and whether existing outputs may be replaced (``--force``)."""
+    return OutputGuard(inputs=[Path(p) for p in inputs if p is not None],
+                       keys=[Path(p) for p in keys if p is not None],
+                       force=bool(getattr(args, "force", False)), option=option)
+
+
+def _count(text: str) -> int:
+    """An argparse type: a whole number of at least 1, written with or without separators
+    (1000000, 1,000,000, 1_000_000 or 1e6)."""
+    cleaned = text.replace(",", "").replace("_", "").strip()
+    try:
+        value = float(cleaned) if "e" in cleaned.lower() else int(cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a whole number of at least 1") from None
+    if value < 1 or value != int(value):
+        raise argparse.ArgumentTypeError("expected a whole number of at least 1")
+    return int(value)
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a number of seconds greater than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number of seconds greater than 0") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("expected a number of seconds greater than 0")
+    return value
+
+
+def add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """Add the group "limits on the log" (``--max-events``, ``--max-columns``,
+    ``--max-field-bytes``, ``--max-input-bytes``): what a log may make the reader do; past a
+    limit the log is refused (exit status 2) with a message naming the option that raises it.
+    """
+    from_defaults = _LIMIT_DEFAULTS
+    group = parser.add_argument_group("limits on the log (docs/privacy.md)")
+    group.add_argument("--max-events", type=_count, metavar="N",
+                       help=f"rows or events (default {from_defaults['max_events']:,})")
+    group.add_argument("--max-columns", type=_count, metavar="N",
+                       help=f"columns in a header, a Parquet file or XES keys (default "
+                            f"{from_defaults['max_columns']:,})")
+    group.add_argument("--max-field-bytes", type=_count, metavar="N",
+                       help=f"bytes in one field or value (default "
+                            f"{from_defaults['max_field_bytes']:,})")
+    group.add_argument("--max-input-bytes", type=_count, metavar="N",
+                       help=f"bytes of content: a CSV file, an XES file once gunzipped, the "
+                            f"Parquet columns read (default {from_defaults['max_input_bytes']:,})")
+
+
+_LIMIT_DEFAULTS: Final = {
+    "max_events": 5_000_000,
+    "max_columns": 1_000,
+    "max_field_bytes": 1_000_000,
+    "max_input_bytes": 1 << 30,
+}
+"""The defaults of ``conformance.logio.Limits`` (a test checks they agree), written here so that
+the parser is built without importing the libraries."""
+
+
+def limits_of(args: argparse.Namespace) -> Limits:
+    """The reader's limits: the defaults, with the options of :func:`add_limit_options` given."""
+    from conformance.logio import Limits
+
+    given = {name: getattr(args, name, None) for name in _LIMIT_DEFAULTS}
+    return Limits(**{k: v for k, v in given.items() if v is not None})
+
+
+def add_fitness_budget_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--max-aligned-variants`` and ``--alignment-seconds``: how much control-flow
+    fitness may cost."""
+    parser.add_argument("--max-aligned-variants", type=_count, metavar="N",
+                        help="distinct variants that do not fit the model aligned, the most "
+                             "frequent first; the rest by token replay (default 2,000)")
+    parser.add_argument("--alignment-seconds", type=_seconds, metavar="S",
+                        help="seconds for aligning; past them token replay judges the rest "
+                             "(for half as long), then exact replay; the report says so "
+                             "(default 20)")
+
+
+def fitness_budget_of(args: argparse.Namespace) -> FitnessBudget:
+    """The fitness budget of the options of :func:`add_fitness_budget_options`."""
+    from conformance import FitnessBudget
+
+    budget = FitnessBudget()
+    if getattr(args, "max_aligned_variants", None) is not None:
+        budget = replace(budget, max_aligned_variants=args.max_aligned_variants)
+    if getattr(args, "alignment_seconds", None) is not None:
+        budget = replace(budget, alignment_seconds=args.alignment_seconds)
+    return budget
 
 
 def add_log_options(parser: argparse.ArgumentParser) -> None:
     """Add the group "reading the log": ``--mapping``, ``--case-column``, ``--activity-column``,
     ``--timestamp-column``, ``--resource-column``, ``--timestamp-format`` (repeatable),
-    ``--date-order``, ``--delimiter``, ``--encoding``, ``--sheet``, ``--on-bad-rows``."""
+    ``--date-order``, ``--delimiter``, ``--encoding``, ``--sheet``, ``--on-bad-rows``, and the
+    limits of :func:`add_limit_options`."""
     group = parser.add_argument_group("reading the log (also settable in the mapping file)")
+    group = parser.add_argument_group("reading the log")
     group.add_argument("--mapping", type=Path, metavar="FILE",
                        help="a YAML file: column names, local activity names, steps to "
                             "ignore, flag words, date formats (docs/logs.md)")
@@ -137,6 +248,7 @@ def add_log_options(parser: argparse.ArgumentParser) -> None:
                        help="fail (default): list every row that cannot be read and stop; "
                             "skip: leave such rows out, list each in rejects.csv in --out, "
                             "and count them in the summary")
+    add_limit_options(parser)
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -213,6 +325,7 @@ def log_format(args: argparse.Namespace) -> LogFormat:
         sheet=getattr(args, "sheet", None),
         on_bad_rows=getattr(args, "on_bad_rows", None) or "fail",
         settings_file=getattr(args, "config", None),
+        limits=limits_of(args),
     )
 
 
@@ -303,6 +416,26 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
                         help="run the replications on a Dask distributed cluster at ADDRESS")
     parser.add_argument("--out", type=Path, metavar="DIR", help="write files into DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_force_option(parser)
+    bounds = parser.add_argument_group(
+        "bounds on one replication (a scenario past them is refused before it runs)")
+    bounds.add_argument("--max-cases", type=_count, metavar="N",
+                        help="cases arriving in one replication (default 500,000)")
+    bounds.add_argument("--max-headcount", type=_count, metavar="N",
+                        help="people in one role (default 10,000)")
+    bounds.add_argument("--max-other-work", type=_count, metavar="N",
+                        help="jobs of other work in one replication (default 5,000,000)")
+    bounds.add_argument("--max-days", type=_count, metavar="N",
+                        help="days of warm-up, horizon and drain (default 7,320)")
+
+
+def bounds_of(args: argparse.Namespace) -> Bounds:
+    """The bounds on one replication: the defaults, with the options given."""
+    from simulation import Bounds
+
+    names = ("max_cases", "max_headcount", "max_other_work", "max_days")
+    given = {name: getattr(args, name, None) for name in names}
+    return Bounds(**{k: v for k, v in given.items() if v is not None})
 
 
 def scenario_of(
@@ -322,7 +455,7 @@ def scenario_of(
     if args.seed is not None and args.seed < 0:
         problems.append(Problem("--seed", "a whole number of at least 0", str(args.seed)))
     if args.out is not None:
-        problems += output_directory_problems(args.out)
+        problems += folder_problems(args.out)
     if problems:
         raise InputError("the command line", problems)
     return load_scenario(args.scenario, procedure)

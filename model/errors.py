@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from model.terminal import shown
+
 
 class LscbError(Exception):
     """Root of every error this project raises on purpose."""
@@ -26,7 +28,9 @@ class Problem:
     )
 
     def __str__(self) -> str:
-        return f"{self.where}: expected {self.expected}; found {self.found}"
+        # Each part is one line; a value from a file in it (a column name, a key) may hold any
+        # character, so control characters are shown escaped (model.terminal).
+        return f"{shown(self.where)}: expected {shown(self.expected)}; found {shown(self.found)}"
 
 
 class InputError(LscbError):

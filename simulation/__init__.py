@@ -31,13 +31,15 @@ Examples
 
 from __future__ import annotations
 
-from simulation.outputs import write_outputs
+from simulation.bounds import Bounds
+from simulation.outputs import output_names, write_outputs
 from simulation.results import SimulationResult
 from simulation.runner import run
 from simulation.scenario import Scenario, default_scenario_path, load_scenario
 from simulation.whatif import SweepResult, TargetResult, find_target, sweep
 
 __all__ = [
+    "Bounds",
     "Scenario",
     "SimulationResult",
     "SweepResult",
@@ -45,6 +47,7 @@ __all__ = [
     "default_scenario_path",
     "find_target",
     "load_scenario",
+    "output_names",
     "run",
     "sweep",
     "write_outputs",

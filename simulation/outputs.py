@@ -17,11 +17,24 @@ from model.procedure import Procedure
 from simulation import plots as plotting
 from simulation.results import SimulationResult, summary, write_event_log
 
-__all__ = ["write_outputs"]
+__all__ = ["output_names", "write_outputs"]
 
 
 def _frame_to_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+
+
+def output_names(*, plots: bool = True) -> tuple[str, ...]:
+    """The names of the files :func:`write_outputs` may write (the event log and ground truth
+    only when the first replication was kept), so that a command can check them first.
+
+    >>> output_names(plots=False)[:3]
+    ('event_log.csv', 'ground_truth.csv', 'compliance.csv')
+    """
+    tables = ("event_log.csv", "ground_truth.csv", "compliance.csv", "utilisation.csv",
+              "bottlenecks.csv", "timeliness.csv", "summary.json")
+    figures = tuple(f"{name}.png" for name in plotting.RESULT_FIGURES) if plots else ()
+    return tables + figures
 
 
 def write_outputs(result: SimulationResult, out: Path, procedure: Procedure, *,
@@ -33,7 +46,7 @@ def write_outputs(result: SimulationResult, out: Path, procedure: Procedure, *,
     result
         What ``simulation.run`` gave.
     out
-        The folder (the caller checks it is usable before the run; see ``lscb.outputs``).
+        The folder (the caller checks it is usable before the run; see ``lscb.safeoutput``).
     procedure
         The procedure simulated (the log's attribute columns follow it).
     plots

@@ -20,6 +20,7 @@ from typing import Any, Final
 from conformance import CheckConfig
 from model.errors import InputError, Problem
 from model.procedure import Procedure, load_procedure
+from simulation.bounds import DEFAULT_BOUNDS, Bounds, check_bounds
 from simulation.engine import simulate
 from simulation.results import ReplicationOutcome, SimulationResult, aggregate, outcome_of
 from simulation.scenario import Scenario, load_scenario
@@ -72,11 +73,13 @@ def replicate(job: Job) -> ReplicationOutcome:
 
 
 def execute(jobs: Sequence[Job], workers: int | None = None, scheduler: str | None = None,
-            progress: bool = False, description: str = "replications"
-            ) -> list[ReplicationOutcome]:
+            progress: bool = False, description: str = "replications",
+            bounds: Bounds = DEFAULT_BOUNDS) -> list[ReplicationOutcome]:
     """Run jobs in parallel processes (``workers``, default: every core), on a Dask cluster
     (``scheduler``: its address), or in this process (``workers=1``). Results come back in the
-    order of ``jobs``, whatever order they finish in."""
+    order of ``jobs``, whatever order they finish in. Every scenario is checked against
+    ``bounds`` first (``simulation.bounds``): one past them is refused before anything runs."""
+    check_bounds([job.scenario for job in jobs], bounds)
     bar = _progress(len(jobs), progress, description)
     results: list[ReplicationOutcome | None] = [None] * len(jobs)
     try:
@@ -155,7 +158,7 @@ def run(scenario: Scenario | Path | str | None = None, procedure: Procedure | No
         replications: int | None = None, seed: int | None = None,
         check_config: CheckConfig | None = None, workers: int | None = None,
         scheduler: str | None = None, progress: bool = False,
-        keep_first: bool = True) -> SimulationResult:
+        keep_first: bool = True, bounds: Bounds = DEFAULT_BOUNDS) -> SimulationResult:
     """Simulate a caseload many times, judge every simulated log with the checker, aggregate.
 
     Parameters
@@ -183,6 +186,8 @@ def run(scenario: Scenario | Path | str | None = None, procedure: Procedure | No
         Show a progress bar on a terminal.
     keep_first
         Keep the first replication's full log in ``SimulationResult.first``.
+    bounds
+        What one replication may hold (``simulation.bounds``); a scenario past them is refused.
 
     Returns
     -------
@@ -221,5 +226,5 @@ def run(scenario: Scenario | Path | str | None = None, procedure: Procedure | No
     base = chosen.seed if seed is None else seed
     jobs = [Job(chosen, proc, base, i, keep=keep_first and i == 0, check_config=config)
             for i in range(n)]
-    outcomes = execute(jobs, workers, scheduler, progress)
+    outcomes = execute(jobs, workers, scheduler, progress, bounds=bounds)
     return aggregate(outcomes, chosen, proc, base, config)

@@ -21,6 +21,7 @@ import pandas as pd
 from conformance import CheckConfig
 from model.errors import InputError, Problem
 from model.procedure import Procedure
+from simulation.bounds import DEFAULT_BOUNDS, Bounds, check_bounds
 from simulation.results import ReplicationOutcome, aggregate
 from simulation.runner import Job, check_settings, execute
 from simulation.scenario import Scenario, describe
@@ -134,7 +135,8 @@ def _summarise(outcomes: Sequence[ReplicationOutcome], scenario: Scenario,
 def sweep(scenario: Scenario, procedure: Procedure, grid: Mapping[str, Sequence[Any]], *,
           replications: int | None = None, seed: int | None = None, workers: int | None = None,
           scheduler: str | None = None, progress: bool = False,
-          check_config: CheckConfig | None = None) -> SweepResult:
+          check_config: CheckConfig | None = None,
+          bounds: Bounds = DEFAULT_BOUNDS) -> SweepResult:
     """Compliance at every point of a grid of changed fields.
 
     Parameters
@@ -182,7 +184,7 @@ def sweep(scenario: Scenario, procedure: Procedure, grid: Mapping[str, Sequence[
     configs = [check_settings(sc, check_config) for _, sc in points]
     jobs = [Job(sc, procedure, base, r, key=(i,), check_config=configs[i])
             for i, (_, sc) in enumerate(points) for r in range(n)]
-    outcomes = execute(jobs, workers, scheduler, progress, description="sweep")
+    outcomes = execute(jobs, workers, scheduler, progress, description="sweep", bounds=bounds)
     frames = []
     for i, (combo, sc) in enumerate(points):
         mine = [o for o in outcomes if o.key == (i,)]
@@ -197,7 +199,8 @@ def find_target(scenario: Scenario, procedure: Procedure, field: str, values: Se
                 rule_id: str, target: float, *, replications: int | None = None,
                 seed: int | None = None, workers: int | None = None,
                 scheduler: str | None = None, progress: bool = False,
-                check_config: CheckConfig | None = None) -> TargetResult:
+                check_config: CheckConfig | None = None,
+                bounds: Bounds = DEFAULT_BOUNDS) -> TargetResult:
     """Try ``values`` of ``field`` from the smallest up; stop at the first whose mean
     compliance with ``rule_id`` reaches ``target`` (a fraction, 0..1)."""
     problems = []
@@ -209,12 +212,13 @@ def find_target(scenario: Scenario, procedure: Procedure, field: str, values: Se
                                 describe(target)))
     if problems:
         raise InputError("--target", problems)
-    _points(scenario, procedure, {field: list(values)})  # every value valid, before any run
+    points = _points(scenario, procedure, {field: list(values)})  # all valid, before any run
+    check_bounds([point for _, point in points], bounds)
     rows = []
     for value in _ordered(values):
         result = sweep(scenario, procedure, {field: [value]}, replications=replications,
                        seed=seed, workers=workers, scheduler=scheduler, progress=progress,
-                       check_config=check_config)
+                       check_config=check_config, bounds=bounds)
         row = result.table[result.table["rule_id"] == rule_id].iloc[0]
         rows.append(row)
         mean = float(row["compliance"])

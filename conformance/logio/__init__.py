@@ -42,6 +42,7 @@ from conformance.logio.censusfile import census_table, is_census
 from conformance.logio.csvfile import read_csv
 from conformance.logio.excelfile import EXCEL_SUFFIXES, read_excel
 from conformance.logio.frame import build_log, log_from_frame
+from conformance.logio.limits import DEFAULT_LIMITS, Limits
 from conformance.logio.mapping import load_mapping
 from conformance.logio.parquetfile import read_parquet
 from conformance.logio.schema import (
@@ -57,10 +58,12 @@ from model.errors import InputError, Problem
 
 __all__ = [
     "DEFAULT_ATTRIBUTES",
+    "DEFAULT_LIMITS",
     "LONDON",
     "SUPPORTED_SUFFIXES",
     "ColumnMap",
     "EventLog",
+    "Limits",
     "ReadOptions",
     "load_mapping",
     "log_from_frame",

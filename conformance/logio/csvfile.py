@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from conformance.logio.limits import limit_problem
 from conformance.logio.schema import ReadOptions
 from conformance.logio.table import RawTable, lines_phrase, resolve_columns, sample_positions
 from conformance.logio.values import as_text
@@ -29,6 +30,14 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
     import pyarrow.csv as pacsv
 
     name = path.name
+    limits = options.limits
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if size > limits.max_input_bytes:
+        raise InputError(source, [limit_problem(
+            name, limits, "max_input_bytes", f"a file of {size:,} bytes")])
     try:
         raw = path.read_bytes()
     except OSError:
@@ -61,6 +70,15 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
             source, [Problem("option delimiter", "a single character", "several characters")]
         )
     header_where = f"{name}, line 1 (the header)"
+    fields_in_header = first_line.count(delimiter) + 1
+    if fields_in_header > limits.max_columns:
+        raise InputError(source, [limit_problem(
+            header_where, limits, "max_columns", f"{fields_in_header:,} columns")])
+    lines_in_file = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if lines_in_file - 1 > limits.max_events:
+        raise InputError(source, [limit_problem(
+            name, limits, "max_events",
+            f"{lines_in_file - 1:,} lines after the header (one event each, or part of one)")])
     if not first_line.strip():
         raise InputError(
             source, [Problem(header_where, "a header line naming the columns", "an empty line")]
@@ -195,15 +213,11 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
     for index, column in enumerate(table.columns):
         lengths = _arrow_ints(pc.binary_length(column))
         blank &= lengths == 0
-        over = np.flatnonzero(lengths > options.max_field_bytes)
+        over = np.flatnonzero(lengths > limits.max_field_bytes)
         if len(over):
-            problems.append(
-                Problem(
-                    f"{name}, {lines_phrase('line', lines[over])}, column {header[index]!r}",
-                    f"fields of at most {options.max_field_bytes:,} bytes",
-                    f"a field of {int(lengths[over].max()):,} bytes",
-                )
-            )
+            problems.append(limit_problem(
+                f"{name}, {lines_phrase('line', lines[over])}, column {header[index]!r}",
+                limits, "max_field_bytes", f"a field of {int(lengths[over].max()):,} bytes"))
     keep = np.flatnonzero(~blank)  # blank lines are not events
     if len(keep) == 0:
         raise InputError(

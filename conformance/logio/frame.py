@@ -365,6 +365,8 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
         row_word=table.row_word,
         census=table.census,
         sheet=table.sheet,
+        columns_available=tuple(table.available),
+        personal_data_reasons=dict(personal),
     )
 
 

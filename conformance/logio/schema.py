@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 import pandas as pd
 
+from conformance.logio.limits import DEFAULT_LIMITS, Limits
 from model.errors import Problem
 
 if TYPE_CHECKING:
@@ -120,7 +121,6 @@ class ReadOptions:
     delimiter: str | None = None  # None = sniff (comma, semicolon, tab, pipe)
     encoding: str | None = None  # None = UTF-8 (BOM or not), else cp1252 with a warning
     as_of: datetime | None = None  # extraction time; naive = Europe/London; None = latest
-    max_field_bytes: int = 1_000_000
     date_order: str = "auto"
     sheet: str | int | None = None
     ignore: tuple[str, ...] = ()
@@ -128,6 +128,7 @@ class ReadOptions:
     on_bad_rows: str = "fail"
     as_of_reason: str = ""
     mapping: MappingFile | None = None
+    limits: Limits = DEFAULT_LIMITS  # what the file may make the reader do
 
 
 @dataclass(frozen=True)
@@ -176,3 +177,5 @@ class EventLog:
     row_word: str = "line"  # what a position in ``rejects`` counts: line (CSV, XML) or row
     census: CensusInfo | None = None  # when the log is a Children in Need census
     sheet: str = ""  # the Excel sheet read
+    columns_available: tuple[str, ...] = ()  # every column (or XES key) of the file
+    personal_data_reasons: Mapping[str, str] = field(default_factory=dict)  # column -> why

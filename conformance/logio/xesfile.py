@@ -18,6 +18,13 @@ import pandas as pd
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
+from conformance.logio.limits import (
+    DEFAULT_LIMITS,
+    LimitExceeded,
+    Limits,
+    StreamGuard,
+    limit_problem,
+)
 from conformance.logio.schema import DEFAULT_COLUMNS, LIFECYCLE_KEY, ReadOptions
 from conformance.logio.table import SAMPLE_ROWS, RawTable, lines_phrase
 from conformance.logio.values import FLAG_WORDS, as_text, parse_flags, quote_values
@@ -29,6 +36,7 @@ class _NotXes(Exception):
 
 
 _EVENT_FIELDS: Final = ("activity", "timestamp", "resource", "role", "lifecycle")
+_SAMPLE_CHARACTERS: Final = 4096  # of one sampled value, for the personal-data patterns
 
 
 class _XesCollector:
@@ -43,8 +51,13 @@ class _XesCollector:
         event_keys: Mapping[str, int],
         case_key: str,
         attribute_keys: Mapping[str, str],
+        limits: Limits = DEFAULT_LIMITS,
+        name: str = "",
     ) -> None:
         self.expat: Any = None  # the underlying expat parser, for line numbers
+        self._limits = limits
+        self._name = name
+        self.long_values: list[int] = []  # lines of values longer than max_field_bytes
         self._event_keys = event_keys
         self.field_keys = {_EVENT_FIELDS[i]: k for k, i in event_keys.items()} | {
             "case_id": case_key
@@ -86,9 +99,14 @@ class _XesCollector:
                 return
             index = self._event_keys.get(key)
             if index is not None:
-                self._event[index] = attrib.get("value")
+                value = attrib.get("value")
+                if value is not None and len(value) > self._limits.max_field_bytes:
+                    self.long_values.append(self.line())
+                    value = ""
+                self._event[index] = value
             if key not in self.event_keys_seen:
                 self.event_keys_seen[key] = None
+                self._count_keys()
             if self._sampling:
                 self._sample(key, tag, attrib)
             return
@@ -107,6 +125,9 @@ class _XesCollector:
             value = attrib.get("value")
             if key is None or value is None:
                 return
+            if len(value) > self._limits.max_field_bytes:
+                self.long_values.append(self.line())
+                value = ""
             if key in self._case_keys:
                 self._trace_id = value
             attribute = self._attribute_keys.get(key)
@@ -115,6 +136,7 @@ class _XesCollector:
             column = "case:" + key
             if column not in self.trace_keys_seen:
                 self.trace_keys_seen[column] = None
+                self._count_keys()
             if self._sampling:
                 self._sample(column, tag, attrib)
         elif depth == 1:
@@ -136,6 +158,11 @@ class _XesCollector:
             self.event_depth = 0
             self._event_attribute_depth = -1
             trace = len(self.trace_ids)
+            if len(self.event_trace) >= self._limits.max_events:
+                raise LimitExceeded(limit_problem(
+                    self._name, self._limits, "max_events",
+                    f"more events (the {self._limits.max_events + 1:,}th ends on line "
+                    f"{self.line()})"))
             self.event_trace.append(trace)
             self.trace_events[trace] += 1
             for values, value in zip(self.event_values, self._event, strict=True):
@@ -149,6 +176,13 @@ class _XesCollector:
             for attribute, values in self.trace_attributes.items():
                 values.append(self._trace.get(attribute))
 
+    def _count_keys(self) -> None:
+        keys = len(self.event_keys_seen) + len(self.trace_keys_seen)
+        if keys > self._limits.max_columns:
+            raise LimitExceeded(limit_problem(
+                self._name, self._limits, "max_columns",
+                f"more distinct attribute keys (the {keys:,}th on line {self.line()})"))
+
     def _local_name(self, tag: str) -> str:
         local = self._local.get(tag)
         if local is None:
@@ -159,7 +193,7 @@ class _XesCollector:
         """Keep text values of the first events and traces for personal-data checks."""
         value = attrib.get("value")
         if value is not None and self._local_name(tag) in ("string", "int", "id"):
-            self.samples.setdefault(column, []).append(value)
+            self.samples.setdefault(column, []).append(value[:_SAMPLE_CHARACTERS])
 
 
 @contextmanager
@@ -196,7 +230,8 @@ def read_xes(path: Path, source: str, options: ReadOptions) -> RawTable:
         key = columns.attributes.get(attribute, attribute).removeprefix("case:")
         attribute_keys[key] = attribute
         attribute_keys["case:" + key] = attribute
-    collector = _XesCollector(event_keys, case_key, attribute_keys)
+    collector = _XesCollector(event_keys, case_key, attribute_keys, options.limits, name)
+    guard = StreamGuard(name, options.limits)
     parser = DefusedXMLParser(
         target=collector, forbid_dtd=True, forbid_entities=True, forbid_external=True
     )
@@ -210,8 +245,11 @@ def read_xes(path: Path, source: str, options: ReadOptions) -> RawTable:
     try:
         with _open_binary(path) as stream:
             while chunk := stream.read(1 << 20):
+                guard.check(chunk)
                 parser.feed(chunk)
             parser.close()
+    except LimitExceeded as exceeded:
+        raise InputError(source, [exceeded.problem]) from None
     except DefusedXmlException:
         raise InputError(
             source,
@@ -264,6 +302,11 @@ def _xes_table(
 ) -> RawTable:
     problems: list[Problem] = []
     warnings: list[Problem] = []
+    if collector.long_values:
+        lines = np.asarray(collector.long_values, dtype=np.int64)
+        problems.append(limit_problem(
+            f"{name}, {lines_phrase('line', lines)}", options.limits, "max_field_bytes",
+            f"{len(lines):,} longer value{'s' if len(lines) > 1 else ''} (left out)"))
     n = len(collector.event_trace)
     if n == 0:
         raise InputError(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Final
 
 from conformance.report.formatting import plural, verb
 from model.errors import Problem
+from model.terminal import shown
 
 if TYPE_CHECKING:
     from conformance.logio import EventLog
@@ -89,7 +90,7 @@ def caveats_of(report: CheckReport) -> list[Caveat]:
     for name, n in log.unknown_activities.items():
         out.append(Caveat(
             "unknown_activity",
-            f"The activity '{name}' ({plural(int(n), 'event')}) is neither in the model nor "
+            f"The activity '{shown(name)}' ({plural(int(n), 'event')}) is neither in the model nor "
             "in the rules or the mapping: no rule counts it; it counts against control-flow "
             "fitness.",
             int(n),
@@ -115,24 +116,17 @@ def caveats_of(report: CheckReport) -> list[Caveat]:
         for attribute, n in per_attribute.items():
             out.append(Caveat(
                 "attribute_conflict",
-                f"The rows of {plural(int(n), 'case')} disagree about '{attribute}': it is "
+                f"The rows of {plural(int(n), 'case')} disagree about '{shown(attribute)}': it is "
                 "treated as unknown for them, so rules that depend on it are not assessable.",
                 int(n),
             ))
-    if log.personal_data_columns:
-        names = ", ".join(f"'{c}'" for c in log.personal_data_columns)
-        out.append(Caveat(
-            "personal_data",
-            f"Columns that look like personal data were found and not copied into any "
-            f"output: {names}. Consider removing them, or run 'lscb pseudonymise'.",
-            len(log.personal_data_columns),
-        ))
+    out.extend(_personal_data_caveats(log))
     for problem in _reader_warnings(log):
         out.append(Caveat("log_warning", f"Reading the log: {problem}.", 1))
     fit = report.fitness
     if fit is not None:
         if fit.excluded:
-            names = ", ".join(f"'{k}' ({v:,})" for k, v in fit.excluded.items())
+            names = ", ".join(f"'{shown(k)}' ({v:,})" for k, v in fit.excluded.items())
             out.append(Caveat(
                 "fitness_excluded",
                 f"Forbidden events are judged by the rules, not by the flow, and were left out "
@@ -158,3 +152,48 @@ def caveats_of(report: CheckReport) -> list[Caveat]:
                 fit.open_cases,
             ))
     return out
+
+
+# The fields of a log whose values a check copies into its outputs, and how they appear.
+_COPIED_FIELDS: Final = {  # the activity first: in XES it shares its key with the case id
+    "activity": "activity names taken from it appear in the outputs (names outside the "
+                "procedure are listed as they are)",
+    "timestamp": "the times read from it appear in the outputs",
+    "case_id": "its values are the case ids, which appear in every output (this summary's "
+               "listings, deviations.csv, cases.csv, summary.json and report.html)",
+}
+
+
+def _personal_data_caveats(log: EventLog) -> list[Caveat]:
+    """What the check did with each column that looks like personal data: true of the files
+    it writes (the case id and activity columns are copied; other columns are not)."""
+    if not log.personal_data_columns:
+        return []
+    used = log.columns_used
+    reasons = log.personal_data_reasons
+    caveats: list[Caveat] = []
+    others: list[str] = []
+    for column in log.personal_data_columns:
+        # an XES trace key is listed as 'case:KEY'; the reader names it 'KEY'
+        fields = [f for f in _COPIED_FIELDS
+                  if used.get(f) == column or (f == "case_id" and f"case:{used.get(f)}" == column)]
+        how = _COPIED_FIELDS[fields[0]] if fields else None
+        if how is None:
+            others.append(column)
+            continue
+        why = f" ({reasons[column]})" if column in reasons else ""
+        caveats.append(Caveat(
+            "personal_data_copied",
+            f"The column '{shown(column)}' looks like personal data{why}, and {how}. Run "
+            "'lscb pseudonymise' on the log first if the outputs are to be shared.",
+            1,
+        ))
+    if others:
+        names = ", ".join(f"'{shown(c)}'" for c in others)
+        caveats.append(Caveat(
+            "personal_data",
+            f"Columns that look like personal data were found and not copied into any "
+            f"output: {names}. Consider removing them, or run 'lscb pseudonymise'.",
+            len(others),
+        ))
+    return caveats

@@ -22,14 +22,20 @@ from lscb.options import (
     FITNESS_CHOICES,
     Subparsers,
     add_check_settings,
+    add_fitness_budget_options,
+    add_force_option,
     add_input_options,
     check_config,
+    fitness_budget_of,
     log_format,
+    output_guard,
 )
-from lscb.outputs import output_directory
 from model.errors import InputError, Problem
 
-__all__ = ["register", "run_check"]
+__all__ = ["OUTPUT_NAMES", "register", "run_check"]
+
+OUTPUT_NAMES: Final = ("deviations.csv", "cases.csv", "summary.json", "report.html")
+"""The files of ``--out``, written as one set (lscb.safeoutput)."""
 
 LARGE_LOG_BYTES: Final = 20_000_000  # a progress bar is shown for logs at least this big
 
@@ -59,6 +65,8 @@ def register(sub: Subparsers) -> None:
                             "fit are aligned to explain them, up to 2,000 distinct variants), "
                             "alignments, token-replay or none")
     check.add_argument("--quiet", action="store_true", help="no progress bar or other chatter")
+    add_force_option(check)
+    add_fitness_budget_options(check)
     add_input_options(check)
     add_check_settings(check)
     check.set_defaults(handler=run_check)
@@ -67,15 +75,21 @@ def register(sub: Subparsers) -> None:
 def run_check(args: argparse.Namespace) -> int:
     """Judge the log; print the summary or the JSON; write the files of ``--out``."""
     from conformance import check
+    from conformance.logio.rejects import REJECTS_FILE
     from conformance.report import summary_text, to_json_text, write_outputs
+    from lscb.safeoutput import plan_folder
 
     config = check_config(args)
     if args.on_bad_rows == "skip" and args.out is None:
         raise InputError("the command line", [Problem(
             "--on-bad-rows skip", "--out DIR, where the rows left out are listed (rejects.csv)",
             "no --out")])
-    if args.out is not None:
-        output_directory(args.out)
+    plan = None
+    if args.out is not None:  # checked before any work; written as a set, or not at all
+        guard = output_guard(args, [args.log, args.procedure, args.config, args.mapping,
+                                    *args.rules])
+        names = (*OUTPUT_NAMES, REJECTS_FILE) if args.on_bad_rows == "skip" else OUTPUT_NAMES
+        plan = plan_folder(args.out, names, guard)
     show_progress = (
         not args.quiet and args.format == "text" and sys.stderr.isatty()
         and _size(args.log) >= LARGE_LOG_BYTES
@@ -90,13 +104,16 @@ def run_check(args: argparse.Namespace) -> int:
             config=config,
             fitness=args.fitness,
             progress=progress,
+            fitness_budget=fitness_budget_of(args),
         )
-        if args.out is not None:
+        if plan is not None:
             if progress is not None:
                 progress.stage("writing the reports")
-            paths = write_outputs(args.out, report)
-            if args.on_bad_rows == "skip":
-                paths = (*paths, _write_rejects(args.out, report))
+            with plan.staging() as staging:
+                write_outputs(staging, report)
+                if args.on_bad_rows == "skip":
+                    _write_rejects(staging, report)
+            paths = plan.written
     if args.format == "json":
         sys.stdout.write(to_json_text(report))
     else:
@@ -130,7 +147,9 @@ class _ProgressBars:
         from tqdm import tqdm
 
         self._tqdm = tqdm
-        self._stages = tqdm(total=4, file=sys.stderr, unit="stage", leave=False,
+        # the stream under lscb's escaping one: the bars move the cursor with escape sequences
+        self._stream = getattr(sys.stderr, "raw", sys.stderr)
+        self._stages = tqdm(total=4, file=self._stream, unit="stage", leave=False,
                             bar_format="{desc}: {n_fmt}/{total_fmt} stages")
         self._started = False
         self._variants: Any = None
@@ -144,7 +163,7 @@ class _ProgressBars:
 
     def variants(self, done: int, total: int) -> None:
         if self._variants is None:
-            self._variants = self._tqdm(file=sys.stderr, unit="variant", leave=False,
+            self._variants = self._tqdm(file=self._stream, unit="variant", leave=False,
                                         desc="fitness")
         bar = self._variants
         if bar.total != total:

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lscb.options import Subparsers
+from lscb.options import Subparsers, add_force_option, output_guard
 from model.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ def register(sub: Subparsers) -> None:
     export.add_argument(
         "--procedure", type=Path, help="a procedure file (default: the built-in one)"
     )
+    add_force_option(export)
     export.set_defaults(handler=run_export)
 
 
@@ -224,31 +225,35 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from lscb.safeoutput import plan_file
     from model.procedure import load_procedure
 
+    plan = plan_file(args.out, output_guard(args, [args.procedure]))
     procedure = load_procedure(args.procedure)
-    out: Path = args.out
-    out.parent.mkdir(parents=True, exist_ok=True)
     fmt = args.format
-    if fmt == "bpmn":
-        from model.bpmn import write_bpmn
+    with plan.staging() as out:
+        if fmt == "bpmn":
+            from model.bpmn import write_bpmn
 
-        write_bpmn(procedure, out)
-    elif fmt == "pnml":
-        from model.petri import write_pnml
+            write_bpmn(procedure, out)
+        elif fmt == "pnml":
+            from model.petri import write_pnml
 
-        write_pnml(procedure, out)
-    elif fmt == "dot":
-        from model.graph import to_dot
+            write_pnml(procedure, out)
+            added = out.with_name(out.name + ".pnml")  # pm4py adds the suffix when missing
+            if not out.exists() and added.exists():
+                added.replace(out)
+        elif fmt == "dot":
+            from model.graph import to_dot
 
-        out.write_text(to_dot(procedure), encoding="utf-8")
-    elif fmt == "json":
-        from model.graph import to_json
+            out.write_text(to_dot(procedure), encoding="utf-8")
+        elif fmt == "json":
+            from model.graph import to_json
 
-        out.write_text(to_json(procedure), encoding="utf-8")
-    else:
-        from model.picture import draw
+            out.write_text(to_json(procedure), encoding="utf-8")
+        else:
+            from model.picture import draw
 
-        draw(procedure, out, fmt)
-    print(f"Wrote {out} ({fmt}).")
+            draw(procedure, out, fmt)
+    print(f"Wrote {args.out} ({fmt}).")
     return 0

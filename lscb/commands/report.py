@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 from lscb.options import (
     Subparsers,
     add_check_settings,
+    add_force_option,
     add_input_options,
     check_settings,
+    output_guard,
     positive,
 )
 
@@ -124,6 +126,7 @@ def _common(parser: argparse.ArgumentParser, default_out: str) -> None:
     parser.add_argument(
         "--procedure", type=Path, help="a procedure file (default: the built-in one)"
     )
+    add_force_option(parser)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -176,6 +179,11 @@ _LOG_COLUMNS = (
     "date_order",
     "sheet",
     "on_bad_rows",
+    # the limits on the log (lscb.options.add_limit_options), by their Limits names
+    "max_events",
+    "max_columns",
+    "max_field_bytes",
+    "max_input_bytes",
 )
 
 
@@ -255,21 +263,25 @@ def inputs_for(kind: str, args: argparse.Namespace) -> list[ReportInput]:
 
 def run_report(args: argparse.Namespace) -> int:
     """Check the inputs and the output file, run the notebook, write the report."""
-    from lscb.outputs import output_file
     from lscb.reporting import write_report
+    from lscb.safeoutput import plan_file
 
     kind: str = args.report_kind
     inputs = inputs_for(kind, args)
-    output_file(args.out)
-    report = write_report(
-        kind,
-        args.out,
-        title=TITLES[kind],
-        parameters=parameters_for(kind, args),
-        inputs=inputs,
-    )
+    given = [getattr(args, name, None) for name in ("log", "procedure", "scenario", "mapping",
+                                                    "config")]
+    guard = output_guard(args, [*given, *getattr(args, "rules", [])])
+    plan = plan_file(args.out, guard)
+    with plan.staging() as temporary:
+        report = write_report(
+            kind,
+            temporary,
+            title=TITLES[kind],
+            parameters=parameters_for(kind, args),
+            inputs=inputs,
+        )
     print(
-        f"Wrote {report.path} ({report.figures} figure(s), {report.tables} table(s)). "
+        f"Wrote {args.out} ({report.figures} figure(s), {report.tables} table(s)). "
         "Open it in a browser."
     )
     return 0

@@ -19,10 +19,11 @@ from lscb.options import (
     Subparsers,
     add_check_settings,
     add_run_options,
+    bounds_of,
+    output_guard,
     scenario_of,
     simulation_check_config,
 )
-from lscb.outputs import output_directory
 
 if TYPE_CHECKING:
     from model.procedure import Procedure
@@ -58,8 +59,9 @@ def register(sub: Subparsers) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    from lscb.safeoutput import plan_folder
     from model import load_procedure
-    from simulation import default_scenario_path, run, write_outputs
+    from simulation import default_scenario_path, output_names, run, write_outputs
     from simulation.results import summary
 
     if args.show_default_scenario:
@@ -75,14 +77,19 @@ def _simulate(args: argparse.Namespace) -> int:
     if overrides:
         scenario = scenario.with_values(overrides, procedure)
     check_config = simulation_check_config(args, scenario)
-    if args.out is not None:
-        output_directory(args.out)
+    plan = None
+    if args.out is not None:  # checked before the run; written as a set, or not at all
+        plan = plan_folder(args.out, output_names(plots=not args.no_plots),
+                           output_guard(args, [args.scenario, args.config]))
     result = run(scenario, procedure, replications=args.replications, seed=args.seed,
                  check_config=check_config, workers=args.workers, scheduler=args.scheduler,
-                 progress=not args.quiet, keep_first=args.out is not None)
-    written = []
-    if args.out is not None:
-        written = write_outputs(result, args.out, procedure, plots=not args.no_plots)
+                 progress=not args.quiet, keep_first=args.out is not None,
+                 bounds=bounds_of(args))
+    written: list[Any] = []
+    if plan is not None:
+        with plan.staging() as staging:
+            write_outputs(result, staging, procedure, plots=not args.no_plots)
+        written = list(plan.written)
     if args.format == "json":
         print(json.dumps(summary(result), indent=2, sort_keys=True))
         return 0

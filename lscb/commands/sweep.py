@@ -12,10 +12,11 @@ from lscb.options import (
     Subparsers,
     add_check_settings,
     add_run_options,
+    bounds_of,
+    output_guard,
     scenario_of,
     simulation_check_config,
 )
-from lscb.outputs import output_directory
 from model.errors import Problem
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ def _target(text: str, procedure: Procedure) -> tuple[str, float, list[Problem]]
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from lscb.safeoutput import plan_folder
     from model import load_procedure
     from simulation import find_target, sweep
     from simulation.plots import plot_sweep
@@ -128,11 +130,13 @@ def _sweep(args: argparse.Namespace) -> int:
         problems += more
     scenario = scenario_of(args, procedure, problems)
     check_config = simulation_check_config(args, scenario)
-    if args.out is not None:
-        output_directory(args.out)
+    plan = None
+    if args.out is not None:  # checked before the runs; written as a set, or not at all
+        names = ["target.csv"] if args.target is not None else ["sweep.csv", "heatmap_*.png"]
+        plan = plan_folder(args.out, names, output_guard(args, [args.scenario, args.config]))
     options = {"replications": args.replications, "seed": args.seed, "workers": args.workers,
                "scheduler": args.scheduler, "progress": not args.quiet,
-               "check_config": check_config}
+               "check_config": check_config, "bounds": bounds_of(args)}
     if args.target is not None:
         field, values = next(iter(grid.items()))
         found = find_target(scenario, procedure, field, values, rule_id, level, **options)
@@ -146,8 +150,9 @@ def _sweep(args: argparse.Namespace) -> int:
             print(f"The smallest {field} that meets the target is {found.value}: "
                   f"{found.compliance * 100:.1f}% (95% CI {found.ci_low * 100:.1f}-"
                   f"{found.ci_high * 100:.1f}%).")
-        if args.out is not None:
-            found.tried.to_csv(args.out / "target.csv", index=False, lineterminator="\n")
+        if plan is not None:
+            with plan.staging() as staging:
+                found.tried.to_csv(staging / "target.csv", index=False, lineterminator="\n")
         return 0
     result = sweep(scenario, procedure, grid, **options)
     rules = args.rule or [r.id for r in procedure.rules if r.within is not None]
@@ -157,12 +162,13 @@ def _sweep(args: argparse.Namespace) -> int:
     pivot = shown.pivot_table(index=list(result.fields), columns="rule_id",
                               values="compliance", sort=False)
     print(_table_text(pivot.reset_index(), [c for c in pivot.columns if c in rules]))
-    if args.out is not None:
-        result.table.to_csv(args.out / "sweep.csv", index=False, lineterminator="\n",
-                            float_format="%.6g")
-        paths = [args.out / "sweep.csv"]
-        for rule_id in rules:
-            paths += plot_sweep(result, rule_id, args.out)
+    if plan is not None:
+        with plan.staging() as staging:
+            result.table.to_csv(staging / "sweep.csv", index=False, lineterminator="\n",
+                                float_format="%.6g")
+            for rule_id in rules:
+                plot_sweep(result, rule_id, staging)
+        paths = plan.written
         print(f"Wrote {len(paths)} files into {args.out}: " + ", ".join(p.name for p in paths))
     return 0
 

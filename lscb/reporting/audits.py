@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from conformance import CheckReport, LogFormat, check
+from conformance import CheckReport, Limits, LogFormat, check
 from lscb.options import check_config_of
 from lscb.reporting.figures import percent, png_bytes_image
 from lscb.reporting.markup import html, markdown_text
@@ -63,7 +63,8 @@ def audit(
         Local rules files; whether the procedure's own rules are judged too.
     log_columns
         The column options of ``lscb check`` by their ``LogFormat`` names (``case_column``,
-        ``timestamp_format``, ``delimiter`` ...).
+        ``timestamp_format``, ``delimiter`` ...), and the limits on the log by their
+        ``conformance.Limits`` names (``max_events`` ...).
     check_settings
         The calendar and deadline settings on top of the file's, as ``lscb.options.
         check_settings`` names them (``same_day``, ``extra_closures`` ...).
@@ -83,8 +84,11 @@ def audit(
     given = {k: v for k, v in (check_settings or {}).items() if v is not None}
     config = (check_config_of(config_path, given)
               if config_path is not None or given else None)
+    columns: dict[str, Any] = dict(log_columns or {})  # column names and the like, as text
+    limit_names = ("max_events", "max_columns", "max_field_bytes", "max_input_bytes")
+    limits = Limits(**{n: int(columns.pop(n)) for n in limit_names if n in columns})
     log_format = LogFormat(mapping=None if mapping_path is None else Path(mapping_path),
-                           **dict(log_columns or {}))
+                           limits=limits, **columns)
     return check(
         log_path,
         procedure=procedure_path,

@@ -97,5 +97,6 @@ def test_report_audit_takes_every_input_option_check_takes() -> None:
               "--resource-column", "--icpc-clock", "--day-counting"}
     assert inputs <= check
     # Every option of check but its outputs and fitness is an option of report audit too.
-    own = {"--format", "--out", "--fitness", "--quiet", "--procedure", "-h", "--help"}
+    own = {"--format", "--out", "--fitness", "--max-aligned-variants", "--alignment-seconds",
+           "--quiet", "--procedure", "-h", "--help"}
     assert check - own <= audit
