@@ -9,7 +9,8 @@ Compile rules, each block placed between an input and an output place:
 - a parallel block has a silent split ``tau_<id>_split`` and join ``tau_<id>_join``, with its
   own places before and after each branch;
 - a loop enters its body through ``tau_<id>_enter`` (so a redo cannot pick another branch of an
-  enclosing choice), then either redoes it (``tau_<id>_redo``) or leaves (``tau_<id>_exit``).
+  enclosing choice), then either redoes it (``tau_<id>_redo``) or leaves (``tau_<id>_exit``);
+- a sub-process is its body (it only groups steps for the diagrams).
 
 Block-structured nets built this way are sound workflow nets: one source place, one sink place,
 and from every reachable marking the final marking can be reached. Silent transitions have the
@@ -21,7 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from model.procedure import Block, Choice, Loop, Parallel, Procedure, Sequence, Task
+from model.procedure import Block, Choice, Loop, Parallel, Procedure, Sequence, SubProcess, Task
 
 if TYPE_CHECKING:
     from pm4py.objects.petri_net.obj import Marking, PetriNet
@@ -53,6 +54,8 @@ class _NetBuilder:
         """Add ``block`` between the places ``before`` and ``after``."""
         if isinstance(block, Task):
             self.transition(block.id, block.activity, before, after)
+        elif isinstance(block, SubProcess):
+            self.block(block.body, before, after)
         elif isinstance(block, Sequence):
             places = [before]
             places += [self.place(f"p_{block.id}_{n}") for n in range(1, len(block.children))]
