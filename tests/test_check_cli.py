@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from lscb.cli import main
 from model import contract
-from model.cli import main
 from tests.conftest import PUBLIC_LOGS
 
 DATA = Path(__file__).parent / "data" / "check"
@@ -169,7 +169,7 @@ class _Terminal(io.StringIO):
 def test_progress_bar_only_on_a_terminal_for_large_logs(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         extra: tuple[str, ...], shown: bool) -> None:
-    from conformance import cli
+    from lscb.commands import check as cli
 
     monkeypatch.setattr(cli, "LARGE_LOG_BYTES", 0)  # every log counts as large
     terminal = _Terminal()
@@ -289,7 +289,7 @@ def test_spreadsheet_formulas_are_neutralised_in_csv(
 
 def test_subprocess_json_and_exit_status() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "model.cli", "check", str(EVERY_RULE), "--as-of", AS_OF,
+        [sys.executable, "-m", "lscb", "check", str(EVERY_RULE), "--as-of", AS_OF,
          "--format", "json", "--fitness", "none"],
         capture_output=True, text=True, check=False, cwd=Path(__file__).parent.parent,
     )
@@ -389,12 +389,12 @@ def test_the_command_and_the_audit_report_run_the_same_check(
         capsys: pytest.CaptureFixture[str]) -> None:
     from conformance.check import check
     from conformance.report import to_json_text
-    from model import reporting
+    from lscb.reporting.audits import audit
 
     report = check(EVERY_RULE, as_of=AS_OF)
     assert main(["check", str(EVERY_RULE), "--as-of", AS_OF, "--format", "json"]) == 1
     assert to_json_text(report) == capsys.readouterr().out
-    audited = reporting.audit(EVERY_RULE, as_of=AS_OF)
+    audited = audit(EVERY_RULE, as_of=AS_OF)
     assert to_json_text(audited) == to_json_text(report)
     assert audited.options == report.options
     assert report.options["rules"] == "the procedure's"

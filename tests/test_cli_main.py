@@ -1,4 +1,4 @@
-"""The `lscb` entry point (model/cli.py): a reader that stops reading is not an error."""
+"""The `lscb` entry point (lscb/cli.py): a reader that stops reading is not an error."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_a_closed_pipe_ends_quietly_with_status_0() -> None:
     os.close(read_end)
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "model.cli", "model", "show"],
+            [sys.executable, "-m", "lscb", "model", "show"],
             stdout=write_end, stderr=subprocess.PIPE, text=True, check=False, cwd=ROOT,
             timeout=120,
         )

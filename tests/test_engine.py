@@ -11,16 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conformance.config import config_with_overrides, load_check_config
-from conformance.engine import (
-    RESULT_COLUMNS,
-    STATUSES,
-    CheckConfig,
-    Judgement,
-    judge,
-    log_from_frame,
-)
-from conformance.logio import EventLog
+from conformance.config import CheckConfig, config_with_overrides, load_check_config
+from conformance.engine import RESULT_COLUMNS, STATUSES, Judgement, judge
+from conformance.logio import EventLog, log_from_frame
 from model.calendar import LONDON, CalendarConfig, DayCounting, SameDay, Within
 from model.contract import RULE_IDS
 from model.errors import InputError

@@ -18,7 +18,9 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.engine import CheckConfig, judge, log_from_frame
+from conformance.config import CheckConfig
+from conformance.engine import judge
+from conformance.logio import log_from_frame
 from model.calendar import LONDON, CalendarConfig, DayCounting, SameDay, WorkingCalendar
 from model.contract import ATTRIBUTES
 from model.procedure import load_procedure

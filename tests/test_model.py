@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from lscb.cli import main
 from model import contract
-from model.cli import main
 from model.errors import InputError
 from model.procedure import Choice, Kind, Loop, Parallel, Task, load_procedure, walk
 from model.rules import Occurrence, Scope, Severity, Template, load_rules

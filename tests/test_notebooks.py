@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from model import reporting
+from lscb import reporting
 
 NOTEBOOK_DIR = reporting.notebooks_dir()
 NOTEBOOK_FILES = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 IDS = [p.stem for p in NOTEBOOK_FILES]
 # What a notebook may import: the project's packages, pandas for tables, IPython to display.
-ALLOWED_IMPORTS = {"model", "simulation", "conformance", "pandas", "IPython"}
+ALLOWED_IMPORTS = {"lscb", "model", "simulation", "conformance", "pandas", "IPython"}
 FILE_SUFFIX = re.compile(
     r"\.(csv|tsv|txt|parquet|xes|gz|toml|ya?ml|json|png|svg|pdf|html?|ipynb|bpmn|pnml|dot)$",
     re.IGNORECASE,
@@ -146,7 +146,7 @@ def _parameters(path: Path) -> set[str]:
 
 
 def test_report_commands_set_only_parameters_the_notebooks_declare() -> None:
-    from model.cli_report import PARAMETERS
+    from lscb.commands.report import PARAMETERS
 
     for kind, names in PARAMETERS.items():
         declared = _parameters(reporting.notebook_path(kind))

@@ -10,10 +10,10 @@ from matplotlib.figure import Figure
 
 from model.procedure import Procedure, load_procedure
 from simulation import plots
-from simulation.engine import run
 from simulation.results import SimulationResult
+from simulation.runner import run
 from simulation.scenario import Scenario, load_scenario
-from simulation.sweep import SweepResult, sweep
+from simulation.whatif import SweepResult, sweep
 
 RULE = "icpc-within-15-working-days"
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conformance.engine import CheckConfig, judge
+from conformance.config import CheckConfig
+from conformance.engine import judge
 from conformance.fitness import fitness
 from conformance.logio import ReadOptions, read_log
 from conformance.report import (

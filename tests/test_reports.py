@@ -19,10 +19,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import model
+import lscb
 from conformance import sample_ground_truth_path, sample_log_path
-from model import reporting
-from model.cli import main
+from lscb import reporting
+from lscb.cli import main
+from lscb.reporting.audits import audit
 from model.errors import LscbError
 from model.procedure import default_procedure_path
 
@@ -93,7 +94,7 @@ def test_title_page(reports: dict[str, Path], kind: str) -> None:
     page = text[text.index('id="title-page"') :]
     page = page[: page.index("</table>", page.index("lscb-settings"))]
     assert "Produced on" in page
-    assert f'<span class="lscb-version">{model.__version__}</span>' in page
+    assert f'<span class="lscb-version">{lscb.__version__}</span>' in page
     for name, digest in _inputs(kind):
         assert name in page
         assert f"SHA-256 {digest}" in page
@@ -107,7 +108,7 @@ def test_no_code(reports: dict[str, Path], kind: str) -> None:
     for element in ("hl-ipython3", "cm-editor", "jp-InputPrompt", "jp-OutputPrompt"):
         assert not re.search(rf"""class=["'][^"']*\b{element}\b""", text)
     assert re.search(r"""class=["'][^"']*\bjp-OutputArea\b""", text), "no outputs at all"
-    for snippet in ("import pandas", "from model import reporting", "load_procedure("):
+    for snippet in ("import pandas", "from lscb.reporting import", "load_procedure("):
         assert snippet not in text
     assert "Traceback" not in text
     assert "application/vnd.jupyter.stderr" not in text
@@ -226,12 +227,14 @@ def test_unreadable_log_stops_the_report_with_the_readers_message(
     assert not (tmp_path / "a.html").exists()
 
 
-def test_notebooks_are_found_beside_the_package_not_the_working_directory(
+def test_notebooks_are_found_in_the_package_not_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from lscb.reporting import runner
+
     monkeypatch.chdir(tmp_path)
     assert reporting.notebooks_dir() == ROOT / "notebooks"
-    monkeypatch.setattr(model, "__file__", str(tmp_path / "site" / "model" / "__init__.py"))
+    monkeypatch.setattr(runner, "NOTEBOOK_PACKAGE", "lscb.no_such_notebooks")
     with pytest.raises(LscbError, match="the report notebooks are not installed"):
         reporting.notebooks_dir()
 
@@ -280,7 +283,7 @@ def test_sample_log_is_what_the_script_makes(tmp_path: Path) -> None:
 
 
 def test_every_injected_slip_is_a_deviation_of_the_sample_log() -> None:
-    report = reporting.audit(sample_log_path(), fitness_method="none")
+    report = audit(sample_log_path(), fitness_method="none")
     violated = set(zip(report.deviations["case_id"], report.deviations["rule_id"], strict=True))
     truth = pd.read_csv(sample_ground_truth_path(), dtype=str, keep_default_na=False)
     expected = {
@@ -298,7 +301,7 @@ def test_every_injected_slip_is_a_deviation_of_the_sample_log() -> None:
 
 
 def test_audit_as_of_leaves_later_events_out_and_deadlines_pending() -> None:
-    report = reporting.audit(sample_log_path(), as_of="2024-12-31T12:00", fitness_method="none")
+    report = audit(sample_log_path(), as_of="2024-12-31T12:00", fitness_method="none")
     assert report.judgement.as_of == pd.Timestamp("2024-12-31T12:00Z")
     assert report.log.excluded_after_as_of > 0
     assert (report.judgement.results["status"] == "pending").any()

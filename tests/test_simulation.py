@@ -16,15 +16,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from model.cli import main
+from lscb.cli import main
+from lscb.commands.simulate import report
+from model.calendar import LONDON
 from model.errors import InputError
 from model.procedure import Procedure, Task, load_procedure, walk
-from simulation.cli import report
 from simulation.clock import Clock, Schedule
-from simulation.engine import run, simulate
+from simulation.engine import simulate
 from simulation.results import judge_replication, write_event_log
+from simulation.runner import run
 from simulation.scenario import Scenario, default_scenario_path, load_scenario, parse_scenario
-from simulation.sweep import find_target, parse_values, sweep
+from simulation.whatif import find_target, parse_values, sweep
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +265,7 @@ def test_arrivals_follow_the_volume_and_profiles(procedure: Procedure,
          "routes.referral.weekday": weekdays_only, "routes.workplace.annual_volume": 0,
          "routes.youth_imagery.annual_volume": 0}, procedure)
     rep = simulate(scenario, procedure, seed=1)
-    arrivals = rep.cases["arrival_utc"].dt.tz_convert("Europe/London")
+    arrivals = rep.cases["arrival_utc"].dt.tz_convert(LONDON)
     assert abs(len(arrivals) - 1500) < 4 * math.sqrt(1500)
     assert set(arrivals.dt.hour) <= set(range(9, 15))  # the hour-of-day profile, local time
     clock = Clock(scenario.start, 366)
@@ -544,8 +546,9 @@ def test_cli_bad_out_fails_before_simulating(tmp_path: Path, command: str,
     def no_run(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("simulated although --out is unusable")
 
-    monkeypatch.setattr("simulation.engine.run", no_run)
-    monkeypatch.setattr("simulation.sweep.sweep", no_run)
+    for name in ("simulation.run", "simulation.runner.run", "simulation.sweep",
+                 "simulation.whatif.sweep"):
+        monkeypatch.setattr(name, no_run)
     plain = tmp_path / "results.txt"
     plain.write_text("not a directory", encoding="utf-8")
     extra = ["--vary", "demand=1"] if command == "sweep" else []
@@ -558,8 +561,8 @@ def test_cli_bad_out_fails_before_simulating(tmp_path: Path, command: str,
 def test_unreachable_dask_scheduler_is_an_input_error(procedure: Procedure, default: Scenario,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("distributed")
-    monkeypatch.setattr("simulation.engine._CONNECT_SECONDS", 0.2)
-    from simulation.engine import Job, execute
+    monkeypatch.setattr("simulation.runner._CONNECT_SECONDS", 0.2)
+    from simulation.runner import Job, execute
 
     with pytest.raises(InputError, match=r"(?s)scheduler at tcp://127\.0\.0\.1:1 could not be "
                                          r"reached.*dask scheduler"):

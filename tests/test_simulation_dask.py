@@ -7,7 +7,7 @@ import pytest
 
 from model.procedure import load_procedure
 from simulation.scenario import load_scenario
-from simulation.sweep import sweep
+from simulation.whatif import sweep
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -1,8 +1,10 @@
 """`lscb report procedure | scenario | audit`: run a notebook and write a self-contained HTML report.
 
-Each action runs the matching notebook of ``notebooks/`` with papermill (the options become the
-notebook's parameters) and writes one HTML file without code cells: a title page with the date,
-the inputs' names and SHA-256 checksums and the project's version, then the figures and tables.
+Each action runs the matching notebook (``lscb.reporting``) with papermill (the options become
+the notebook's parameters) and writes one HTML file without code cells: a title page with the
+date, the inputs' names and SHA-256 checksums and the project's version, then the figures and
+tables. ``report scenario`` takes the judging settings of ``lscb simulate``, and ``report audit``
+the input options and settings of ``lscb check`` (``lscb.options``).
 """
 
 from __future__ import annotations
@@ -11,11 +13,31 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lscb.options import (
+    Subparsers,
+    add_check_settings,
+    add_input_options,
+    check_settings,
+    positive,
+)
+
 if TYPE_CHECKING:
-    from model import reporting
+    from lscb.reporting import ReportInput
+
+__all__ = [
+    "AUDIT_DEFAULTS",
+    "PARAMETERS",
+    "SCENARIO_DEFAULTS",
+    "TITLES",
+    "inputs_for",
+    "parameters_for",
+    "register",
+    "run_report",
+]
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
+    """Add ``report`` and its actions ``procedure``, ``scenario`` and ``audit``."""
     report = sub.add_parser(
         "report",
         help="write a report (HTML, no code) from a notebook: procedure, scenario or audit",
@@ -44,19 +66,19 @@ def register(sub: Any) -> None:
     )
     scenario.add_argument(
         "--replications",
-        type=_positive,
+        type=positive,
         default=SCENARIO_DEFAULTS["replications"],
         help="independent runs per scenario (default: %(default)s)",
     )
     scenario.add_argument(
         "--days",
-        type=_positive,
+        type=positive,
         default=SCENARIO_DEFAULTS["days"],
         help="simulated calendar days per run, after the warm-up (default: %(default)s)",
     )
     scenario.add_argument(
         "--sweep-replications",
-        type=_positive,
+        type=positive,
         default=SCENARIO_DEFAULTS["sweep_replications"],
         help="runs per point of the sweep heatmap (default: %(default)s)",
     )
@@ -64,6 +86,7 @@ def register(sub: Any) -> None:
         "--seed", type=int, help="the seed of the first run (default: the scenario's own)"
     )
     _common(scenario, "report.html")
+    add_check_settings(scenario, for_a_log=False)
     scenario.set_defaults(handler=run_report, report_kind="scenario")
 
     audit = rsub.add_parser(
@@ -72,20 +95,14 @@ def register(sub: Any) -> None:
     )
     audit.add_argument("log", type=Path, help="the event log (CSV, Parquet or XES)")
     audit.add_argument(
-        "--as-of",
-        help="when the log was extracted (ISO 8601; default: its latest timestamp)",
-    )
-    audit.add_argument(
-        "--mapping", type=Path, help="a mapping file: local activity and column names"
-    )
-    audit.add_argument("--config", type=Path, help="a check configuration file (TOML)")
-    audit.add_argument(
         "--timelines",
-        type=_positive,
+        type=positive,
         default=AUDIT_DEFAULTS["timelines"],
         help="deviating cases drawn as timelines (default: %(default)s)",
     )
     _common(audit, "audit.html")
+    add_input_options(audit)
+    add_check_settings(audit)
     audit.set_defaults(handler=run_report, report_kind="audit")
 
 
@@ -109,16 +126,6 @@ def _common(parser: argparse.ArgumentParser, default_out: str) -> None:
     )
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a whole number greater than 0") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("expected a whole number greater than 0")
-    return value
-
-
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return 2
@@ -133,8 +140,21 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
         "days",
         "sweep_replications",
         "seed",
+        "config_path",
+        "check_settings",
     ),
-    "audit": ("log_path", "procedure_path", "mapping_path", "config_path", "as_of", "timelines"),
+    "audit": (
+        "log_path",
+        "procedure_path",
+        "mapping_path",
+        "config_path",
+        "as_of",
+        "timelines",
+        "rules_paths",
+        "contract_rules",
+        "log_columns",
+        "check_settings",
+    ),
 }
 """The notebook parameters each report command sets (the rest keep the notebook's defaults)."""
 
@@ -144,6 +164,17 @@ TITLES: dict[str, str] = {
     "audit": "Conformance audit: an event log against procedure 1.4.9",
 }
 
+# The options of ``lscb.options.add_log_options`` other than --mapping, as LogFormat names them.
+_LOG_COLUMNS = (
+    "case_column",
+    "activity_column",
+    "timestamp_column",
+    "resource_column",
+    "timestamp_format",
+    "delimiter",
+    "encoding",
+)
+
 
 def _path(value: Path | None) -> str | None:
     return None if value is None else str(value.resolve())
@@ -152,6 +183,13 @@ def _path(value: Path | None) -> str | None:
 def parameters_for(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     """The notebook parameters of a report command's options (paths made absolute)."""
     values: dict[str, Any] = {"procedure_path": _path(args.procedure)}
+    if kind in ("scenario", "audit"):
+        settings = check_settings(args)
+        values.update(
+            config_path=_path(args.config),
+            as_of=settings.pop("as_of", None),
+            check_settings=settings,
+        )
     if kind == "scenario":
         values.update(
             scenario_path=_path(args.scenario),
@@ -164,58 +202,68 @@ def parameters_for(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         values.update(
             log_path=_path(args.log),
             mapping_path=_path(args.mapping),
-            config_path=_path(args.config),
-            as_of=args.as_of,
             timelines=args.timelines,
+            rules_paths=[_path(p) for p in args.rules],
+            contract_rules=not args.no_contract_rules,
+            log_columns={
+                name: getattr(args, name)
+                for name in _LOG_COLUMNS
+                if getattr(args, name) is not None
+            },
         )
     return {name: values[name] for name in PARAMETERS[kind]}
 
 
-def inputs_for(kind: str, args: argparse.Namespace) -> list[reporting.ReportInput]:
+def inputs_for(kind: str, args: argparse.Namespace) -> list[ReportInput]:
     """The files a report reads, with their checksums (InputError when one is missing)."""
-    from model import reporting
+    from lscb.reporting import ReportInput
     from model.procedure import default_procedure_path
 
-    found: list[reporting.ReportInput] = []
+    found: list[ReportInput] = []
     if kind == "audit":
-        found.append(reporting.ReportInput.of_file("event log", args.log))
+        found.append(ReportInput.of_file("event log", args.log))
     if args.procedure is None:
         found.append(
-            reporting.ReportInput.of_file(
+            ReportInput.of_file(
                 "procedure", default_procedure_path(), name="built-in procedure 1.4.9"
             )
         )
     else:
-        found.append(reporting.ReportInput.of_file("procedure", args.procedure))
+        found.append(ReportInput.of_file("procedure", args.procedure))
     if kind == "scenario":
         if args.scenario is None:
             from simulation.scenario import default_scenario_path
 
             found.append(
-                reporting.ReportInput.of_file(
+                ReportInput.of_file(
                     "scenario", default_scenario_path(), name="built-in default scenario"
                 )
             )
         else:
-            found.append(reporting.ReportInput.of_file("scenario", args.scenario))
+            found.append(ReportInput.of_file("scenario", args.scenario))
     if kind == "audit":
         if args.mapping is not None:
-            found.append(reporting.ReportInput.of_file("mapping", args.mapping))
-        if args.config is not None:
-            found.append(reporting.ReportInput.of_file("check configuration", args.config))
+            found.append(ReportInput.of_file("mapping", args.mapping))
+        found.extend(ReportInput.of_file("rules", path) for path in args.rules)
+    if kind in ("scenario", "audit") and args.config is not None:
+        found.append(ReportInput.of_file("check configuration", args.config))
     return found
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from model import reporting
+    """Check the inputs and the output file, run the notebook, write the report."""
+    from lscb.outputs import output_file
+    from lscb.reporting import write_report
 
     kind: str = args.report_kind
-    report = reporting.write_report(
+    inputs = inputs_for(kind, args)
+    output_file(args.out)
+    report = write_report(
         kind,
         args.out,
         title=TITLES[kind],
         parameters=parameters_for(kind, args),
-        inputs=inputs_for(kind, args),
+        inputs=inputs,
     )
     print(
         f"Wrote {report.path} ({report.figures} figure(s), {report.tables} table(s)). "

@@ -1,9 +1,12 @@
-"""The `lscb` command: one entry point; each package registers its own subcommands.
+"""The `lscb` command: one entry point, one module per subcommand (:mod:`lscb.commands`).
 
-Every subcommand module has ``register(subparsers)`` which adds its parsers and sets
-``handler`` (a function ``(argparse.Namespace) -> int`` returning the exit status).
-Input problems end with exit status 2 and a message on standard error that names the file,
-row or field, what was expected and what was found.
+Every subcommand module has ``register(subparsers)``, which adds its parser and sets ``handler``
+(a function ``(argparse.Namespace) -> int`` returning the exit status). Building the parser
+imports no heavy library (pandas, numpy, pm4py, matplotlib): the handlers import what they need,
+so ``lscb --help`` answers at once.
+
+Input problems end with exit status 2 and a message on standard error that names the file, row
+or field, what was expected and what was found; never a traceback.
 """
 
 from __future__ import annotations
@@ -13,14 +16,20 @@ import os
 import sys
 from collections.abc import Sequence
 
+from lscb import __version__
+from lscb.commands import COMMANDS
 from model.errors import LscbError
+
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from conformance import cli as conformance_cli
-    from model import cli_model, cli_report
-    from simulation import cli as simulation_cli
+    """The parser of the ``lscb`` command with every subcommand.
 
+    >>> parser = build_parser()
+    >>> parser.parse_args(["check", "log.csv", "--as-of", "2024-06-30"]).as_of
+    '2024-06-30'
+    """
     parser = argparse.ArgumentParser(
         prog="lscb",
         description=(
@@ -28,18 +37,36 @@ def build_parser() -> argparse.ArgumentParser:
             "the procedure as a model, caseload simulation, and checking of event logs."
         ),
     )
-    from model import __version__
-
     parser.add_argument("--version", action="version", version=f"lscb {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    cli_model.register(sub)
-    conformance_cli.register(sub)
-    simulation_cli.register(sub)
-    cli_report.register(sub)
+    for command in COMMANDS:
+        command.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``lscb`` command and return its exit status.
+
+    Parameters
+    ----------
+    argv
+        The arguments after ``lscb`` (default: the process's).
+
+    Returns
+    -------
+    int
+        0 done; 1 a rule of severity violation was violated (``check``); 2 an input or option
+        cannot be used (the problems are on standard error, never a traceback); 130
+        interrupted.
+
+    Examples
+    --------
+    >>> main(["model", "validate"])
+    The built-in procedure is valid: ... rules.
+    0
+    >>> main(["simulate", "--replications", "0"])
+    2
+    """
     try:
         status = _run(argv)
         sys.stdout.flush()  # here, so that a closed pipe is noticed while it can be handled

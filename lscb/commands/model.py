@@ -5,17 +5,22 @@ from __future__ import annotations
 import argparse
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from lscb.options import Subparsers
 from model.errors import InputError, Problem
-from model.procedure import Choice, Kind, Procedure, load_procedure
-from model.rules import Rule, load_rules
-from model.yamlsource import LineDict, read_yaml
+
+if TYPE_CHECKING:
+    from model.procedure import Choice, Procedure
+    from model.rules import Rule
+
+__all__ = ["EXPORT_FORMATS", "describe", "is_rules_file", "register"]
 
 EXPORT_FORMATS = ("bpmn", "pnml", "dot", "svg", "png", "json")
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers) -> None:
+    """Add ``model`` and its actions ``show``, ``validate`` and ``export``."""
     model = sub.add_parser(
         "model",
         help="the procedure model: show it, validate a procedure or rules file, export it",
@@ -70,7 +75,14 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def describe(procedure: Procedure, extra_rules: tuple[Rule, ...] = ()) -> str:
-    """The procedure in words: what `lscb model show` prints."""
+    """The procedure in words: what `lscb model show` prints.
+
+    >>> from model import load_procedure
+    >>> print(describe(load_procedure()).splitlines()[3])
+    ACTIVITIES BY ROLE
+    """
+    from model.procedure import Kind
+
     out: list[str] = []
     out.append(f"{procedure.title}")
     out.append(f"{procedure.source}")
@@ -145,6 +157,9 @@ def _branch_text(gate: Choice, index: int) -> str:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from model.procedure import load_procedure
+    from model.rules import load_rules
+
     procedure = load_procedure(args.procedure)
     extra: tuple[Rule, ...] = ()
     for path in args.rules:
@@ -160,6 +175,8 @@ def run_show(args: argparse.Namespace) -> int:
 
 def is_rules_file(path: Path) -> bool:
     """A rules file has `rules` and no `flow`/`procedure`; anything else is read as a procedure."""
+    from model.yamlsource import LineDict, read_yaml
+
     data = read_yaml(path)
     return (
         isinstance(data, LineDict)
@@ -170,6 +187,9 @@ def is_rules_file(path: Path) -> bool:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    from model.procedure import load_procedure
+    from model.rules import load_rules
+
     if args.file is None:
         procedure = load_procedure(args.procedure)
         print(
@@ -204,6 +224,8 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from model.procedure import load_procedure
+
     procedure = load_procedure(args.procedure)
     out: Path = args.out
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -18,10 +18,11 @@ from typing import Any
 
 import pandas as pd
 
+from conformance import CheckConfig
 from model.errors import InputError, Problem
 from model.procedure import Procedure
-from simulation.engine import Job, execute
 from simulation.results import ReplicationOutcome, aggregate
+from simulation.runner import Job, check_settings, execute
 from simulation.scenario import Scenario, describe
 
 __all__ = ["SweepResult", "TargetResult", "find_target", "parse_values", "rule_problem",
@@ -124,28 +125,68 @@ def _points(scenario: Scenario, procedure: Procedure,
 
 
 def _summarise(outcomes: Sequence[ReplicationOutcome], scenario: Scenario,
-               procedure: Procedure, seed: int) -> pd.DataFrame:
-    result = aggregate(outcomes, scenario, procedure, seed)
+               procedure: Procedure, seed: int, check_config: CheckConfig) -> pd.DataFrame:
+    result = aggregate(outcomes, scenario, procedure, seed, check_config)
     return result.compliance[["rule_id", "compliance", "ci_low", "ci_high",
                               "judged_per_replication", "violated_per_replication"]]
 
 
 def sweep(scenario: Scenario, procedure: Procedure, grid: Mapping[str, Sequence[Any]], *,
           replications: int | None = None, seed: int | None = None, workers: int | None = None,
-          scheduler: str | None = None, progress: bool = False) -> SweepResult:
-    """Compliance at every point of ``grid`` (field path -> values)."""
+          scheduler: str | None = None, progress: bool = False,
+          check_config: CheckConfig | None = None) -> SweepResult:
+    """Compliance at every point of a grid of changed fields.
+
+    Parameters
+    ----------
+    scenario, procedure
+        The scenario the grid changes, and the procedure.
+    grid
+        Field path (as ``Scenario.with_values`` takes it) -> the values to try. Every
+        combination is a point; every point is validated before anything runs.
+    replications, seed, workers, scheduler, progress
+        As for ``simulation.run``; every point runs the same replications with the same seed.
+    check_config
+        The checker's settings for every point (None: each point's own ``[checking]``, so
+        'checking.icpc_clock' can be a field of the grid).
+
+    Returns
+    -------
+    SweepResult
+        One row per point and rule.
+
+    Raises
+    ------
+    InputError
+        Every problem of every point at once.
+
+    Examples
+    --------
+    >>> from model.procedure import load_procedure
+    >>> from simulation.scenario import load_scenario
+    >>> procedure = load_procedure()
+    >>> scenario = load_scenario(None, procedure).with_values(
+    ...     {"horizon_days": 15, "warm_up_days": 0, "drain_days": 60}, procedure)
+    >>> result = sweep(scenario, procedure, {"roles.lado.headcount": [1, 2]},
+    ...                replications=1, seed=3, workers=1)
+    >>> list(result.table.columns[:3])
+    ['roles.lado.headcount', 'rule_id', 'compliance']
+    >>> sorted(set(result.table["roles.lado.headcount"]))
+    [1, 2]
+    """
     if not grid:
         raise ValueError("a sweep needs at least one field to vary")
     n = replications if replications is not None else scenario.replications
     base = scenario.seed if seed is None else seed
     points = _points(scenario, procedure, grid)
-    jobs = [Job(sc, procedure, base, r, key=(i,)) for i, (_, sc) in enumerate(points)
-            for r in range(n)]
+    configs = [check_settings(sc, check_config) for _, sc in points]
+    jobs = [Job(sc, procedure, base, r, key=(i,), check_config=configs[i])
+            for i, (_, sc) in enumerate(points) for r in range(n)]
     outcomes = execute(jobs, workers, scheduler, progress, description="sweep")
     frames = []
     for i, (combo, sc) in enumerate(points):
         mine = [o for o in outcomes if o.key == (i,)]
-        table = _summarise(mine, sc, procedure, base)
+        table = _summarise(mine, sc, procedure, base, configs[i])
         for name, value in reversed(list(zip(grid, combo, strict=True))):
             table.insert(0, name, [value] * len(table))
         frames.append(table)
@@ -155,7 +196,8 @@ def sweep(scenario: Scenario, procedure: Procedure, grid: Mapping[str, Sequence[
 def find_target(scenario: Scenario, procedure: Procedure, field: str, values: Sequence[Any],
                 rule_id: str, target: float, *, replications: int | None = None,
                 seed: int | None = None, workers: int | None = None,
-                scheduler: str | None = None, progress: bool = False) -> TargetResult:
+                scheduler: str | None = None, progress: bool = False,
+                check_config: CheckConfig | None = None) -> TargetResult:
     """Try ``values`` of ``field`` from the smallest up; stop at the first whose mean
     compliance with ``rule_id`` reaches ``target`` (a fraction, 0..1)."""
     problems = []
@@ -171,7 +213,8 @@ def find_target(scenario: Scenario, procedure: Procedure, field: str, values: Se
     rows = []
     for value in _ordered(values):
         result = sweep(scenario, procedure, {field: [value]}, replications=replications,
-                       seed=seed, workers=workers, scheduler=scheduler, progress=progress)
+                       seed=seed, workers=workers, scheduler=scheduler, progress=progress,
+                       check_config=check_config)
         row = result.table[result.table["rule_id"] == rule_id].iloc[0]
         rows.append(row)
         mean = float(row["compliance"])
