@@ -103,7 +103,8 @@ def rules_to_judge(
     for path in rules_files:
         loaded = load_rules_file(path, set(procedure.activities),
                                  set(procedure.boolean_attributes),
-                                 known_ids={r.id for r in rules})
+                                 known_ids={r.id for r in rules},
+                                 categories=procedure.categories)
         rules.extend(loaded.rules)
         vocabulary |= loaded.activities
         for rule in loaded.rules:
@@ -126,7 +127,7 @@ def read_options(
     (``vocabulary``; default: the procedure's), the columns and local names of ``log_format``
     (its mapping file is read here) and the as-of time (None: the log's latest timestamp)."""
     known = frozenset(procedure.activities) if vocabulary is None else vocabulary
-    attributes = tuple(procedure.boolean_attributes)
+    attributes = (*procedure.boolean_attributes, *procedure.categories)
     columns, activity_map = (
         load_mapping(log_format.mapping, known, attributes) if log_format.mapping is not None
         else (ColumnMap(), {})
@@ -143,6 +144,7 @@ def read_options(
         activity_map=activity_map,
         vocabulary=known,
         attributes=attributes,
+        categories=procedure.categories,
         timestamp_format=log_format.timestamp_format,
         delimiter=log_format.delimiter,
         encoding=log_format.encoding,

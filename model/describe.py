@@ -108,7 +108,15 @@ def _rule_lines(rule: Rule, config: CalendarConfig) -> list[str]:
 
 def describe(procedure: Procedure, extra_rules: Sequence[Rule] = (),
              config: CalendarConfig = DEFAULT_CONFIG) -> str:
-    """The procedure in words: activities by role, gateways, loops, pages, rules, offences."""
+    """The procedure in words: activities by role, decisions, loops, pages, rules, offences.
+
+    >>> from model import load_procedure
+    >>> text = describe(load_procedure())
+    >>> print(text.splitlines()[3])
+    ACTIVITIES BY ROLE (30)
+    >>> print(next(line for line in text.splitlines() if line.startswith("  lado-same-day")))
+      lado-same-day (§7.4; violation; basis: text)
+    """
     p = procedure
     out: list[str] = [p.title, f"{p.source} - procedure contract version {CONTRACT_VERSION}", ""]
     out.append(f"ACTIVITIES BY ROLE ({len(p.activities)})")

@@ -3,6 +3,7 @@ time), yes/no case attributes, and text with surrounding spaces removed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -169,6 +170,20 @@ def parse_times(values: pd.Series, fmt: str | None, source: str) -> Times:
     return Times(
         ns, valid, date_only & valid, empty, unparseable, out_of_range, ambiguous, nonexistent
     )
+
+
+def parse_category(values: pd.Series, categories: Sequence[str]
+                   ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """A categorical case attribute's values as the index of the value in ``categories`` (a
+    float, NaN = empty, unknown), and a mask of values that are none of them (letter case and
+    surrounding spaces do not matter)."""
+    codes, uniques = pd.factorize(stripped_text(values).str.lower())
+    wanted = {c.lower(): float(i) for i, c in enumerate(categories)}
+    lookup = np.array([wanted.get(u, np.nan) for u in uniques] + [np.nan])
+    bad = np.array([u != "" and u not in wanted for u in uniques] + [False])
+    out: npt.NDArray[np.float64] = lookup[codes]
+    bad_out: npt.NDArray[np.bool_] = bad[codes]
+    return out, bad_out
 
 
 def parse_flags(values: pd.Series) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:

@@ -304,6 +304,10 @@ def _xes_table(
     for attribute, per_trace in collector.trace_attributes.items():
         if all(v is None for v in per_trace):
             continue
+        if attribute in options.categories:  # text: checked with the other columns
+            attributes[attribute] = pd.Series(
+                np.asarray(per_trace, dtype=object)[trace_of_event], dtype="str")
+            continue
         values, bad = parse_flags(pd.Series(per_trace, dtype="str"))
         if bad.any():
             problems.append(

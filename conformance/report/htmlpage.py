@@ -61,9 +61,10 @@ def to_html(report: CheckReport) -> str:
     summary["compliance_text"] = [percent(float(v)) for v in summary["compliance"]]
     summary_table = _table_html(
         summary,
-        ["rule_id", "clause", "severity", "description", *STATUSES, "compliance_text"],
-        ["rule", "clause", "severity", "the rule", *(STATUS_LABELS[s] for s in STATUSES),
-         "compliance"],
+        ["rule_id", "title", "clause", "severity", "basis", "description", *STATUSES,
+         "compliance_text"],
+        ["rule", "in short", "clause", "severity", "basis", "the rule",
+         *(STATUS_LABELS[s] for s in STATUSES), "compliance"],
         numeric=[*STATUSES, "compliance_text"],
     )
     dev = report.deviations
@@ -77,10 +78,10 @@ def to_html(report: CheckReport) -> str:
     ]
     dev_table = _table_html(
         shown_dev,
-        ["case_id", "rule_id", "clause", "severity", "message", "when", "deadline_text",
-         "lateness_text"],
-        ["case", "rule", "clause", "severity", "what happened", "trigger", "deadline",
-         "how late"],
+        ["case_id", "rule_id", "title", "clause", "severity", "basis", "message", "when",
+         "deadline_text", "lateness_text"],
+        ["case", "rule", "in short", "clause", "severity", "basis", "what happened", "trigger",
+         "deadline", "how late"],
     ) if len(dev) else "<p>No rule was violated.</p>"
     if len(dev) > TABLE_CAP:
         dev_table += (f"<p>The first {TABLE_CAP:,} of {len(dev):,} deviations are listed; all "

@@ -97,19 +97,19 @@ class CheckReport:
 
     @cached_property
     def summary(self) -> pd.DataFrame:
-        """Per rule (in rule order): rule_id, clause, severity, description, the count of cases
-        per status and the compliance rate satisfied / (satisfied + violated) (NaN when
-        neither)."""
+        """Per rule (in rule order): rule_id, title (plain words), clause, severity, basis
+        (``text`` or ``interpretation``), description, the count of cases per status and the
+        compliance rate satisfied / (satisfied + violated) (NaN when neither)."""
         table = self.judgement.summary().copy()
-        table["rule_id"] = table["rule_id"].astype(str)
-        table["clause"] = table["clause"].astype(str)
-        table["severity"] = table["severity"].astype(str)
+        for column in ("rule_id", "title", "clause", "severity", "basis"):
+            table[column] = table[column].astype(str)
         texts = {rule.id: rule.text() for rule in self.judgement.rules}
-        table.insert(3, "description", [texts.get(r, "") for r in table["rule_id"]])
+        table["description"] = [texts.get(r, "") for r in table["rule_id"]]
         for status in STATUSES:
             table[status] = table[status].astype("int64")
         table["compliance"] = table["compliance"].astype(float)
-        columns = ["rule_id", "clause", "severity", "description", *STATUSES, "compliance"]
+        columns = ["rule_id", "title", "clause", "severity", "basis", "description", *STATUSES,
+                   "compliance"]
         return table.loc[:, columns].reset_index(drop=True)
 
     @cached_property

@@ -125,8 +125,9 @@ def timelines_html(report: CheckReport) -> str:
         case_dev = dev[dev["case_id"] == case]
         items = []
         for row in case_dev.itertuples(index=False):
-            items.append(f"<li><b>{esc(row.rule_id)}</b> ({esc(row.clause)}, "
-                         f"{esc(row.severity)}): {esc(row.message)}</li>")
+            items.append(f"<li><b>{esc(row.rule_id)}</b> - {esc(row.title)} "
+                         f"({esc(row.clause)}, {esc(row.severity)}, basis {esc(row.basis)}): "
+                         f"{esc(row.message)}</li>")
         case_events = by_case.get(case)
         svg = "" if case_events is None else timeline_svg(case, case_events, case_dev)
         blocks.append(f'<div class="case"><h3>Case {esc(case)}</h3><ul>{"".join(items)}</ul>'

@@ -195,7 +195,7 @@ def audit_chart(report: CheckReport, which: str) -> Any:
 
 def deviations_table(report: CheckReport, limit: int = 200) -> pd.DataFrame:
     """The deviating cases with their evidence, the latest-missed first (at most ``limit``):
-    case, rule, clause, severity, what happened (the trigger, the deadline and the late or
+    case, rule, its title, clause, severity, basis, what happened (the trigger, the deadline and the late or
     missing step, in local time), how late, and whether the judgement rests on a date-only
     record."""
     from conformance.report import lateness_text
@@ -210,8 +210,10 @@ def deviations_table(report: CheckReport, limit: int = 200) -> pd.DataFrame:
         {
             "case": ordered["case_id"].astype(str),
             "rule": ordered["rule_id"].astype(str),
+            "in short": ordered["title"].astype(str),
             "clause": ordered["clause"].astype(str),
             "severity": ordered["severity"].astype(str),
+            "basis": ordered["basis"].astype(str),
             "what happened": ordered["message"].astype(str),
             "how late": [
                 lateness_text(h, w, e is not None and not pd.isna(e))
@@ -246,8 +248,9 @@ def case_timelines(report: CheckReport, cases: int = 4) -> Any:
     for case in chosen:
         case_dev = dev[dev["case_id"] == case]
         items = "".join(
-            f"<li><b>{html.escape(str(r.rule_id))}</b> ({html.escape(str(r.clause))}, "
-            f"{html.escape(str(r.severity))}): {html.escape(str(r.message))}</li>"
+            f"<li><b>{html.escape(str(r.rule_id))}</b> - {html.escape(str(r.title))} "
+            f"({html.escape(str(r.clause))}, {html.escape(str(r.severity))}, basis "
+            f"{html.escape(str(r.basis))}): {html.escape(str(r.message))}</li>"
             for r in case_dev.itertuples(index=False)
         )
         svg = timeline_svg(case, events[events["case_id"] == case], case_dev)

@@ -172,12 +172,13 @@ def _interesting_rules(results: Mapping[str, SimulationResult]) -> list[str]:
 
 
 def compliance_table(results: Mapping[str, SimulationResult]) -> pd.DataFrame:
-    """Per rule: clause, severity, then for each scenario the mean compliance across its
-    replications with the 95% confidence interval ('72% (65-80%)'); '-' when not judged."""
+    """Per rule: its title, clause, severity and basis, then for each scenario the mean
+    compliance across its replications with the 95% confidence interval ('72% (65-80%)'); '-'
+    when not judged."""
     first = next(iter(results.values()))
     table = (
-        first.compliance[["rule_id", "clause", "severity"]]
-        .rename(columns={"rule_id": "rule"})
+        first.compliance[["rule_id", "title", "clause", "severity", "basis"]]
+        .rename(columns={"rule_id": "rule", "title": "in short"})
         .reset_index(drop=True)
     )
     missing = _Rate(math.nan, math.nan, math.nan)
@@ -238,7 +239,7 @@ def _rule_phrase(procedure: Procedure, rule_id: str) -> str:
         rule = procedure.rule(rule_id)
     except KeyError:
         return rule_id
-    return f"{rule_id} ({rule.clause}: {rule.text()})"
+    return f"{rule_id} - {rule.heading} ({rule.clause}, {rule.basis.value}: {rule.text()})"
 
 
 def scenario_findings(
