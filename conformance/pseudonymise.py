@@ -8,7 +8,8 @@ mapping is never written anywhere.
 
 The output is CSV in the contract's schema and nothing else: case_id, activity,
 timestamp (ISO 8601 in Europe/London with its offset, or a date alone for date-only
-events), resource, role and the case attributes (true, false or empty). Every other
+events), resource, role and the case attributes (true, false or empty; the offence by its
+name or empty). Every other
 input column is left out, and the summary names the input columns that looked like
 personal data. If the role column looks like personal data it is left out too; if the
 activity column does, the log is refused (activities must be mapped to canonical names
@@ -166,8 +167,11 @@ def pseudonymise_log(
         frame["role"] = events["role"].fillna("")
     cases = log.cases
     for attribute in cases.columns:
-        flags = cases[attribute].map({True: "true", False: "false"}).astype("str").fillna("")
-        frame[attribute] = flags.reindex(events["case_id"]).to_numpy()
+        if isinstance(cases[attribute].dtype, pd.BooleanDtype):
+            texts = cases[attribute].map({True: "true", False: "false"})
+        else:  # a categorical attribute (the offence): its value as read
+            texts = cases[attribute]
+        frame[attribute] = texts.astype("str").fillna("").reindex(events["case_id"]).to_numpy()
     # Order by pseudonym, so the output does not keep the order of the original ids.
     frame["_time"] = events["time_utc"].to_numpy()
     frame["_row"] = events["source_row"].to_numpy()

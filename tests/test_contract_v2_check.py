@@ -118,5 +118,5 @@ def test_deviations_csv_and_the_terminal_show_basis_and_title(
     assert "basis" in head
     row = next(i for i, line in enumerate(lines)
                if line.lstrip().startswith("computer-secured-same-working-day "))
-    assert "warning  interp." in lines[row]
+    assert lines[row].split()[4:6] == ["warning", "interp."]  # after the clause "§7.3, §4 ¶5"
     assert lines[row + 1].strip() == "The computer is secured the same working day"

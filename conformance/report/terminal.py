@@ -28,7 +28,7 @@ def summary_text(report: CheckReport) -> str:
     summary = report.summary
     width = max([len("rule"), *(len(r) for r in summary["rule_id"])])
     clause_width = max([len("clause"), *(len(c) for c in summary["clause"])])
-    head = (f"  {'rule':<{width}}  {'clause':<{clause_width}}  {'severity':<9}{'basis':<8}"
+    head = (f"  {'rule':<{width}}  {'clause':<{clause_width}}  {'severity':<10}{'basis':<8}"
             f"{'satisf.':>8}{'violat.':>8}{'pending':>8}{'n/a':>7}{'not ass.':>9}{'compl.':>8}")
     lines += [head, "  " + "-" * (len(head) - 2)]
     for row in summary.to_dict(orient="records"):
@@ -36,7 +36,7 @@ def summary_text(report: CheckReport) -> str:
         basis = "interp." if row["basis"] == "interpretation" else row["basis"]
         lines.append(
             f"  {row['rule_id']:<{width}}  {row['clause']:<{clause_width}}  "
-            f"{row['severity']:<9}{basis:<8}{counts[0]:>8,}{counts[1]:>8,}{counts[2]:>8,}"
+            f"{row['severity']:<10}{basis:<8}{counts[0]:>8,}{counts[1]:>8,}{counts[2]:>8,}"
             f"{counts[3]:>7,}{counts[4]:>9,}{percent(float(row['compliance'])):>8}"
         )
         lines.append(f"    {row['title']}")
