@@ -444,8 +444,9 @@ def _timeliness(durations: pd.DataFrame, procedure: Procedure) -> pd.DataFrame:
 
 def write_event_log(rep: Replication, path: Path, procedure: Procedure) -> None:
     """The replication's log as CSV in the contract's schema (timestamps ISO 8601 with offset,
-    attributes true/false/empty), byte for byte the same for the same scenario and seed."""
-    booleans = [a for a in ATTRIBUTES if a in rep.cases.columns]
+    attributes true/false/empty, then the offence), byte for byte the same for the same scenario
+    and seed."""
+    booleans = [a for a in ATTRIBUTES if a in rep.cases.columns and a not in procedure.categories]
     booleans += [a for a in procedure.boolean_attributes if a not in booleans]
     flags: dict[str, dict[str, str]] = {}
     for name in booleans:
