@@ -100,7 +100,7 @@ def test_what_version_2_changed_is_judged_as_the_contract_says(
 def test_deviations_csv_and_the_terminal_show_basis_and_title(
         capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
-    status, out = run(capsys, "--out", str(out_dir))
+    status, _ = run(capsys, "--out", str(out_dir))
     assert status == 1
     deviations = pd.read_csv(out_dir / "deviations.csv", keep_default_na=False)
     assert list(deviations.columns[:7]) == ["case_id", "rule_id", "title", "clause",
