@@ -27,6 +27,12 @@ The file (every key is optional; a missing key keeps its default)::
 TOML dates and times may be written bare (``extra_closures = [2024-12-27]``,
 ``close_of_business = 17:00:00``, ``as_of = 2024-06-30T17:00:00+01:00``) as well as quoted.
 
+``icpc_clock`` is a shorthand for a rule option: the trigger occurrence of the rule
+``icpc-within-15-working-days`` (``ICPC_CLOCK_OPTIONS``). From Python, any response rule's
+trigger occurrence can be set the same way (``CheckConfig(trigger_occurrences={rule_id:
+TriggerOccurrence(...)})``); the engine asks ``CheckConfig.trigger_occurrence(rule)`` and knows
+no rule by its id.
+
 ``CheckConfig`` holds the settings; ``load_check_config(path)`` reads a file,
 ``check_config_from_mapping(data, source)`` reads the same keys from a table already parsed (the
 ``[checking]`` section of a scenario file); ``config_with_overrides(config, **values)`` applies

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from conformance.logio import ReadOptions, read_log
+from conformance.logio.values import as_text
 from model.calendar import LONDON
 from model.errors import InputError, Problem
 
@@ -105,7 +106,7 @@ def pseudonym(key: bytes, kind: str, value: str) -> str:
 def _pseudonymise(values: pd.Series, key: bytes, kind: str) -> pd.Series:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     table = np.asarray([pseudonym(key, kind, str(u)) for u in uniques] + [""], dtype=object)
-    return pd.Series(table[codes], index=values.index, dtype="str")
+    return as_text(table[codes]).set_axis(values.index)
 
 
 def _timestamps(time_utc: pd.Series, date_only: pd.Series) -> pd.Series:
@@ -113,7 +114,7 @@ def _timestamps(time_utc: pd.Series, date_only: pd.Series) -> pd.Series:
     local = time_utc.dt.tz_convert(LONDON)
     seconds = local.dt.strftime("%Y-%m-%dT%H:%M:%S")
     micro = local.dt.microsecond
-    fraction = "." + micro.astype("str").str.zfill(6)
+    fraction = "." + as_text(micro).str.zfill(6)
     offset = local.dt.strftime("%z")
     offset = offset.str.slice(0, 3) + ":" + offset.str.slice(3, 5)
     stamp = seconds + fraction.where(micro != 0, "") + offset
@@ -168,10 +169,10 @@ def pseudonymise_log(
     cases = log.cases
     for attribute in cases.columns:
         if isinstance(cases[attribute].dtype, pd.BooleanDtype):
-            texts = cases[attribute].map({True: "true", False: "false"})
+            texts = as_text(cases[attribute].map({True: "true", False: "false"}))
         else:  # a categorical attribute (the offence): its value as read
-            texts = cases[attribute]
-        frame[attribute] = texts.astype("str").fillna("").reindex(events["case_id"]).to_numpy()
+            texts = as_text(cases[attribute])
+        frame[attribute] = texts.fillna("").reindex(events["case_id"]).to_numpy()
     # Order by pseudonym, so the output does not keep the order of the original ids.
     frame["_time"] = events["time_utc"].to_numpy()
     frame["_row"] = events["source_row"].to_numpy()

@@ -4,7 +4,9 @@ A scenario is a TOML file read into frozen records and validated against the pro
 
 - ``model``: ``Scenario``, ``load_scenario``, ``parse_scenario``, ``default_scenario_path``;
 - ``parts``: the records of its parts (routes, roles, tasks, slips) and ``Distribution``;
-- ``reader`` and ``values``: the validating reader, which reports every problem at once;
+- ``reader`` and ``values``: the validating reader, which reports every problem at once (its
+  ``[checking]`` section is read by the checker's own reader, ``conformance.check_config_from_
+  mapping``, into ``Scenario.checking``);
 - ``fields``: field paths ('roles.lado.headcount') and ``describe`` for messages.
 """
 

@@ -21,7 +21,7 @@ import pytest
 from model.bpmn import to_bpmn_xml
 from model.procedure import load_procedure
 
-BROWSER_DIR = Path(__file__).parent / "browser"
+BROWSER_DIR = Path(__file__).parents[1] / "browser"
 VIEWER = BROWSER_DIR / "node_modules" / "bpmn-js" / "dist" / "bpmn-viewer.production.min.js"
 PAGE = BROWSER_DIR / "render.html"
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"

@@ -1031,7 +1031,7 @@ def test_a_log_exercising_every_rule_gives_exactly_the_expected_deviations() -> 
 
 
 def test_generated_benchmark_log_yields_exactly_the_injected_deviations() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from bench.make_log import make_log as generate
 
     generated = generate(600, seed=7)

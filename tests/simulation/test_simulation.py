@@ -81,7 +81,7 @@ def test_default_scenario_is_valid_and_documented(default: Scenario) -> None:
     assert default.roles["conference_chair"].diary is not None
     text = default_scenario_path().read_text(encoding="utf-8")
     assert "3,890 referrals" in text and "78.5%" in text  # the calibration's sources
-    doc = Path(__file__).resolve().parents[1] / "docs" / "scenario.md"
+    doc = Path(__file__).resolve().parents[2] / "docs" / "scenario.md"
     documented = set(re.findall(r"`([a-z_]+)`", doc.read_text(encoding="utf-8")))
     for field in ("horizon_days", "warm_up_days", "annual_volume", "weekday", "hours", "months",
                   "surges", "headcount", "out_of_hours", "absence_rate", "leave_days_per_year",

@@ -24,7 +24,7 @@ import pytest
 
 import lscb
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("model", "conformance", "simulation", "lscb")
 IN_CI = bool(os.environ.get("CI"))
 
@@ -114,8 +114,9 @@ def test_a_report_runs_from_the_installed_wheel(wheel: Path, tmp_path: Path) -> 
     work = tmp_path / "elsewhere"
     work.mkdir()
     clean_env = {k: v for k, v in os.environ.items()
-                 if k not in ("PYTHONPATH", "VIRTUAL_ENV", "JUPYTER_PATH")}
+                 if k not in ("PYTHONPATH", "VIRTUAL_ENV", "JUPYTER_PATH", "JUPYTER_DATA_DIR")}
     clean_env["JUPYTER_PATH"] = str(jupyter)
+    clean_env["JUPYTER_DATA_DIR"] = str(tmp_path / "jupyter-data")  # no user kernel specs
 
     probe = subprocess.run(
         [str(python), "-c",

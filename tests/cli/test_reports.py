@@ -27,7 +27,7 @@ from lscb.reporting.audits import audit
 from model.errors import LscbError
 from model.procedure import default_procedure_path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 IN_CI = bool(os.environ.get("CI"))
 # The least each report must show: embedded images, inline SVG drawings, tables (title page's

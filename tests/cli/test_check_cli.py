@@ -20,7 +20,7 @@ from lscb.cli import main
 from model import contract
 from tests.conftest import PUBLIC_LOGS
 
-DATA = Path(__file__).parent / "data" / "check"
+DATA = Path(__file__).parents[1] / "data" / "check"
 EVERY_RULE = DATA / "every_rule.csv"
 AS_OF = "2024-03-01T12:00:00"
 ROAD_FINES = PUBLIC_LOGS / "road-traffic-fines-100.xes"
@@ -295,7 +295,7 @@ def test_subprocess_json_and_exit_status() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "lscb", "check", str(EVERY_RULE), "--as-of", AS_OF,
          "--format", "json", "--fitness", "none"],
-        capture_output=True, text=True, check=False, cwd=Path(__file__).parent.parent,
+        capture_output=True, text=True, check=False, cwd=Path(__file__).parents[2],
     )
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)

@@ -36,7 +36,7 @@ from conformance.report import (
 )
 from model.procedure import load_procedure
 
-EVERY_RULE = Path(__file__).parent / "data" / "check" / "every_rule.csv"
+EVERY_RULE = Path(__file__).parents[1] / "data" / "check" / "every_rule.csv"
 
 
 def report_of(path: Path, *, as_of: str | None = None, with_fitness: bool = False,
