@@ -214,13 +214,13 @@ def check(
     >>> report = conformance.check(conformance.sample_log_path(), as_of="2024-12-31T12:00",
     ...                            fitness="none")
     >>> report.judgement.cases, report.judgement.events
-    (250, 2289)
+    (271, 2528)
     >>> print(report.summary.loc[:1, ["rule_id", "satisfied", "violated"]].to_string(index=False))
                                   rule_id  satisfied  violated
-               escalated-same-working-day         15         2
-    line-manager-bypassed-when-implicated          1         0
+               escalated-same-working-day         14         3
+    line-manager-bypassed-when-implicated          3         0
     >>> len(report.deviations), report.exit_status  # 1: a rule of severity violation broken
-    (38, 1)
+    (45, 1)
     """
     if fitness not in FITNESS_METHODS:
         raise ValueError(f"fitness must be one of {', '.join(FITNESS_METHODS)}; got {fitness!r}")

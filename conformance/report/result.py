@@ -48,12 +48,12 @@ class CheckReport:
     >>> report = conformance.check(conformance.sample_log_path(), as_of="2024-12-31T12:00",
     ...                            fitness="none")
     >>> first = report.deviations.iloc[0]
-    >>> first["case_id"], first["rule_id"]
-    ('SIM-00011', 'no-image-handling')
-    >>> first["message"]
-    'Images downloaded or distributed was recorded (09:07 on 18 Apr 2024)'
+    >>> first["case_id"], first["rule_id"], first["basis"]
+    ('SIM-00006', 'discuss-before-informing-family', 'text')
+    >>> first["title"]
+    'Police and social care are consulted before the family is told'
     >>> report.violations, len(report.cases_table)
-    (32, 250)
+    (28, 271)
     >>> [c.kind for c in report.caveats][:2]
     ['date_only', 'not_assessable']
     """

@@ -76,7 +76,7 @@ def audit(
     >>> report = audit(sample_log_path(), as_of="2024-12-31T12:00", fitness_method="none",
     ...                check_settings={"same_day": "working"})
     >>> int(report.judgement.cases)
-    250
+    271
     >>> report.options["the same day"], report.options["control-flow fitness"]
     ('working', 'none')
     """

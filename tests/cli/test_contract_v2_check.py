@@ -38,7 +38,7 @@ from lscb.cli import main
 from model import contract
 from model.procedure import load_procedure
 
-DATA = Path(__file__).parent / "data" / "check"
+DATA = Path(__file__).parents[1] / "data" / "check"
 LOG = DATA / "every_rule_v2.csv"
 EXPECTED_FILE = DATA / "every_rule_v2.expected.csv"
 AS_OF = "2024-03-01T12:00:00"
