@@ -13,7 +13,12 @@ measures in one run, each part in its own process (so that peak memory is its ow
 (c) pm4py's DECLARE conformance (``pm4py.conformance_declare``) with a hand-built DECLARE model
     of the order rules DECLARE can express, on the same events;
 (d) pm4py token-based replay against the model's Petri net (``model.petri``); skipped when
-    missing.
+    missing;
+(e) the baseline of issue 10: pm4py reading the same CSV as its users do (``pandas.read_csv``
+    and ``pm4py.format_dataframe``) and running DECLARE on the order rules, end to end in its
+    own process, like ``lscb check``. The run reports ``lscb check``'s wall time as a ratio of
+    it (the target: at most 0.5 with the default fitness, on a log with at least 50,000
+    deviations; ``--injection-rate`` sets how many cases get one) and the peak memory.
 
 Prints a table and writes bench/results/check.json.
 """
@@ -232,6 +237,30 @@ def part_declare(log_path: Path, truth_path: Path, as_of: str) -> dict[str, Any]
     }
 
 
+def part_pm4py_baseline(log_path: Path) -> dict[str, Any]:
+    """pm4py as its users run it: read the CSV with pandas, format it, DECLARE (timed inside;
+    the caller times the whole process, imports included)."""
+    start = time.perf_counter()
+    import pandas as pd
+    import pm4py
+
+    imported_s = time.perf_counter() - start
+    start = time.perf_counter()
+    frame = pd.read_csv(log_path, dtype={"case_id": str})
+    frame = pm4py.format_dataframe(frame, case_id="case_id", activity_key="activity",
+                                   timestamp_key="timestamp")
+    read_s = time.perf_counter() - start
+    model: dict[str, dict[Any, dict[str, float]]] = {}
+    for template, activities, _ in DECLARE_CONSTRAINTS:
+        key: Any = activities[0] if len(activities) == 1 else activities
+        model.setdefault(template, {})[key] = {"support": 1.0, "confidence": 1.0}
+    start = time.perf_counter()
+    result = pm4py.conformance_declare(frame, model)
+    declare_s = time.perf_counter() - start
+    return {"events": len(frame), "import_s": imported_s, "read_s": read_s,
+            "declare_s": declare_s, "unfit_cases": sum(1 for r in result if not r["is_fit"])}
+
+
 def part_replay(log_path: Path, as_of: str) -> dict[str, Any]:
     try:
         from model.petri import to_petri_net
@@ -391,6 +420,18 @@ def _table(results: dict[str, Any]) -> str:
         f"{replay['fit_cases']:,}/{replay['cases']:,} cases fit"
     )
     add("(d) pm4py token-based replay", replay, "replay_s", agreement)
+    baseline = results.get("pm4py", {"skipped": "not run"})
+    if "skipped" not in baseline:
+        lines.append(
+            f"{'(e) pm4py read_csv + format + DECLARE':<44} "
+            f"{baseline['events'] / baseline['wall_s']:>12,.0f} {baseline['wall_s']:>9.1f} "
+            f"{baseline['peak_rss_mb']:>9.0f}  read {baseline['read_s']:.1f} s, DECLARE "
+            f"{baseline['declare_s']:.1f} s, imports {baseline['import_s']:.1f} s")
+        for key, ratio in results.get("ratios", {}).items():
+            lines.append(f"lscb check ({key}) / pm4py read + DECLARE: {ratio:.2f} "
+                         f"(target at most 0.5 with the default fitness); peak "
+                         f"{results[key]['peak_rss_mb']:,.0f} MB")
+    lines.append(f"deviations injected: {results.get('injected_deviations', 0):,}")
     if "skipped" not in engine and "skipped" not in declare:
         lines.append(
             f"engine / DECLARE speed: {engine['events_per_s'] / declare['events_per_s']:.1f}x"
@@ -413,7 +454,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="where to write the generated log (default: a temporary directory)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     # Internal: run one part in this process and print its JSON.
-    parser.add_argument("--part", choices=("engine", "declare", "replay"), help=argparse.SUPPRESS)
+    parser.add_argument("--injection-rate", type=float, default=0.75,
+                        help="share of finished cases given one deviation (default 0.75: "
+                             "over 50,000 deviations in 100,000 cases)")
+    parser.add_argument("--parts", default="engine,cli,cli_rules_only,declare,replay,pm4py",
+                        help="the parts to run, comma-separated")
+    parser.add_argument("--part", choices=("engine", "declare", "replay", "pm4py"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--log", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--truth", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--as-of", help=argparse.SUPPRESS)
@@ -424,6 +471,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = part_engine(args.log, args.truth, args.as_of, args.repeat)
         elif args.part == "declare":
             result = part_declare(args.log, args.truth, args.as_of)
+        elif args.part == "pm4py":
+            result = part_pm4py_baseline(args.log)
         else:
             result = part_replay(args.log, args.as_of)
         print(json.dumps(result))
@@ -436,7 +485,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # part's own (a child forked from a big parent starts with the parent's pages).
         generate = _run(
             [sys.executable, str(ROOT / "bench" / "make_log.py"), "--cases", str(args.cases),
-             "--seed", str(args.seed), "--out", str(data)],
+             "--seed", str(args.seed), "--out", str(data),
+             "--injection-rate", str(args.injection_rate)],
             work / "generate.out",
         )
         if generate["exit"] != 0:
@@ -447,9 +497,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         results: dict[str, Any] = {
             "cases": args.cases,
             "seed": args.seed,
+            "injection_rate": args.injection_rate,
             "machine": _versions(),
             "load_average_before": list(os.getloadavg()),
             "generate": generate,
+            "injected_deviations": len(_truth(data / "truth.csv")),
         }
         parts: list[tuple[str, Callable[[], dict[str, Any]]]] = [
             ("engine", lambda: _worker("engine", args, data, work)),
@@ -457,13 +509,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("cli_rules_only", lambda: _cli(data, work, ["--fitness", "none"], "cli-none")),
             ("declare", lambda: _worker("declare", args, data, work)),
             ("replay", lambda: _worker("replay", args, data, work)),
+            ("pm4py", lambda: _worker("pm4py", args, data, work)),
         ]
+        wanted = set(args.parts.split(","))
         for key, run in parts:
+            if key not in wanted:
+                results[key] = {"skipped": "not asked for (--parts)"}
+                continue
             print(f"running {key} ...", flush=True)
             results[key] = run()
         results["load_average_after"] = list(os.getloadavg())
     if "skipped" not in results["engine"]:
         results["events"] = results["engine"]["events"]
+    baseline = results["pm4py"]
+    if "skipped" not in baseline:
+        results["ratios"] = {
+            key: results[key]["wall_s"] / baseline["wall_s"]
+            for key in ("cli", "cli_rules_only") if "skipped" not in results[key]
+        }
+
     table = _table(results)
     print(table)
     args.output.parent.mkdir(parents=True, exist_ok=True)

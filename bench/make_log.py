@@ -347,7 +347,7 @@ def _eligible(kind: str, inject: str) -> bool:
     return True
 
 
-def make_log(n_cases: int, seed: int = 0) -> GeneratedLog:
+def make_log(n_cases: int, seed: int = 0, injection_rate: float = INJECTION_RATE) -> GeneratedLog:
     """Generate ``n_cases`` cases (about 15 events each) with injected deviations."""
     rng = np.random.default_rng(seed)
     cal = WorkingCalendar()
@@ -370,7 +370,7 @@ def make_log(n_cases: int, seed: int = 0) -> GeneratedLog:
         day = days.add(first_day + int(rng.integers(0, span)) - 1, 1)
         date_only = bool(rng.random() < 0.08)
         inject: str | None = None
-        if day * _MIN_PER_DAY < finished_before and rng.random() < INJECTION_RATE:
+        if day * _MIN_PER_DAY < finished_before and rng.random() < injection_rate:
             candidates = [
                 n for n in names
                 if _eligible(kind, n) and not (date_only and n in _NEEDS_TIMES)
@@ -464,8 +464,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("bench/data"))
+    parser.add_argument("--injection-rate", type=float, default=INJECTION_RATE,
+                        help="share of finished cases that get one deviation")
     args = parser.parse_args(argv)
-    log = make_log(args.cases, args.seed)
+    log = make_log(args.cases, args.seed, args.injection_rate)
     path = write_log(log, args.out)
     print(
         f"{path}: {len(log.events):,} events in {len(log.cases):,} cases; "

@@ -30,13 +30,17 @@ import pandas as pd
 
 from conformance.config import CheckConfig, config_with_overrides, load_check_config
 from conformance.engine import judge
-from conformance.logio import ColumnMap, EventLog, ReadOptions, load_mapping, read_log
+from conformance.logio import ColumnMap, EventLog, ReadOptions, read_log
+from conformance.logio.censusfile import census_rules
+from conformance.logio.mapping import column_map, load_log_settings, load_mapping_file
+from conformance.logio.schema import BAD_ROWS
 from conformance.report import CheckReport
 from model.errors import InputError, Problem
 from model.procedure import Procedure, load_procedure
 from model.rules import Rule, load_rules_file
 
 if TYPE_CHECKING:
+    from conformance.engine import Judgement
     from conformance.fitness import FitnessResult
 
 __all__ = [
@@ -61,11 +65,17 @@ class LogFormat:
     """How a log's file is laid out when it is not in the contract's schema. The defaults read
     the contract's schema.
 
-    ``mapping``: a YAML file of column names and local activity names
-    (``conformance.logio.load_mapping``); the ``*_column`` fields name a column and override
-    the mapping's; ``timestamp_format``: a strptime format for timestamps that are not ISO 8601;
-    ``delimiter``: the CSV separator (None: guessed); ``encoding``: the file's encoding (None:
-    UTF-8).
+    ``mapping``: a YAML file of column names, local activity names, steps to ignore, flag
+    words and reading options (``conformance.logio.mapping``); every other field overrides the
+    mapping's: the ``*_column`` fields name a column; ``timestamp_format``: one strptime
+    format, several tried in order, or ``auto`` (None: the mapping's, else automatic: ISO 8601
+    and UK dates, day first unless the column proves otherwise); ``date_order``: ``auto``,
+    ``day-first`` or ``month-first``; ``delimiter``: the CSV separator (None: guessed);
+    ``encoding``: the file's encoding (None: UTF-8, or cp1252 with a warning); ``sheet``: an
+    Excel sheet's name or position from 1 (None: the first); ``on_bad_rows``: ``fail`` (every
+    problem listed) or ``skip`` (rows that cannot be read are left out and listed in
+    ``EventLog.rejects``). ``settings_file``: a settings file (``--config``) whose ``[log]``
+    table gives reading options the mapping file and the fields above do not.
     """
 
     mapping: Path | None = None
@@ -73,9 +83,13 @@ class LogFormat:
     activity_column: str | None = None
     timestamp_column: str | None = None
     resource_column: str | None = None
-    timestamp_format: str | None = None
+    timestamp_format: str | tuple[str, ...] | None = None
     delimiter: str | None = None
     encoding: str | None = None
+    date_order: str | None = None
+    sheet: str | int | None = None
+    on_bad_rows: str = "fail"
+    settings_file: Path | None = None
 
 
 class CheckProgress(Protocol):
@@ -128,10 +142,9 @@ def read_options(
     (its mapping file is read here) and the as-of time (None: the log's latest timestamp)."""
     known = frozenset(procedure.activities) if vocabulary is None else vocabulary
     attributes = (*procedure.boolean_attributes, *procedure.categories)
-    columns, activity_map = (
-        load_mapping(log_format.mapping, known, attributes) if log_format.mapping is not None
-        else (ColumnMap(), {})
-    )
+    mapping = (load_mapping_file(log_format.mapping, known, attributes)
+               if log_format.mapping is not None else None)
+    columns = column_map(mapping) if mapping is not None else ColumnMap()
     given: dict[str, Any] = {
         "case_id": log_format.case_column,
         "activity": log_format.activity_column,
@@ -139,16 +152,44 @@ def read_options(
         "resource": log_format.resource_column,
     }
     columns = replace(columns, **{k: v for k, v in given.items() if v is not None})
+    if log_format.on_bad_rows not in BAD_ROWS:
+        raise InputError("options", [Problem("--on-bad-rows", "one of " + ", ".join(BAD_ROWS),
+                                             repr(log_format.on_bad_rows))])
+    settings = (load_log_settings(log_format.settings_file)
+                if log_format.settings_file is not None else None)
+    formats: str | tuple[str, ...] | None = log_format.timestamp_format
+    if isinstance(formats, list):
+        formats = tuple(formats)
+    for layer in (mapping, settings):
+        if formats is None and layer is not None and layer.timestamp_formats is not None:
+            formats = layer.timestamp_formats or "auto"
+
+    def either(option: Any, from_mapping: Any) -> Any:
+        """The command line's value, else the mapping file's, else the settings file's."""
+        return option if option is not None else from_mapping
+
     return ReadOptions(
         columns=columns,
-        activity_map=activity_map,
+        activity_map=dict(mapping.activities) if mapping is not None else {},
         vocabulary=known,
         attributes=attributes,
         categories=procedure.categories,
-        timestamp_format=log_format.timestamp_format,
-        delimiter=log_format.delimiter,
-        encoding=log_format.encoding,
+        timestamp_format=formats,
+        delimiter=either(log_format.delimiter, either(mapping.delimiter if mapping else None,
+                                                      settings.delimiter if settings else None)),
+        encoding=either(log_format.encoding, either(mapping.encoding if mapping else None,
+                                                    settings.encoding if settings else None)),
         as_of=None if as_of is None else as_of.to_pydatetime(),
+        date_order=either(log_format.date_order, either(
+            mapping.date_order if mapping else None, settings.date_order if settings else None))
+        or "auto",
+        sheet=either(log_format.sheet, either(mapping.sheet if mapping else None,
+                                              settings.sheet if settings else None)),
+        ignore=mapping.ignore if mapping is not None else (),
+        value_maps=dict(mapping.values) if mapping is not None else {},
+        on_bad_rows=log_format.on_bad_rows,
+        as_of_reason="given with --as-of or in the settings file" if as_of is not None else "",
+        mapping=mapping,
     )
 
 
@@ -229,6 +270,9 @@ def check(
         if layout.mapping is not None:
             raise ValueError("give the mapping file once: mapping= or log_format.mapping")
         layout = replace(layout, mapping=Path(mapping))
+    if (config is not None and not isinstance(config, CheckConfig)
+            and layout.settings_file is None and not isinstance(log, EventLog)):
+        layout = replace(layout, settings_file=Path(config))
     if isinstance(log, EventLog) and layout != LogFormat():
         raise ValueError("mapping and log_format describe a file to read; this log is read")
     loaded = load_procedure(procedure)
@@ -248,14 +292,64 @@ def check(
         if progress is not None:
             progress.stage("reading the log")
         read = read_log(Path(log), options)
+    not_judged: dict[str, str] = {}
+    if read.census is not None:
+        rules, not_judged = census_rules(rules)
+        if not rules:
+            raise InputError(read.source, [Problem(
+                Path(read.source).name, "a rule whose steps a Children in Need census records",
+                "none among the rules to judge: " + "; ".join(
+                    f"{r}: {why}" for r, why in not_judged.items()))])
     if progress is not None:
         progress.stage("judging the rules")
     judgement = judge(read, rules, settings)
+    _enough_evidence(read, judgement, contract_rules)
     if progress is not None:
         progress.stage("control-flow fitness")
     result, note = _fitness(fitness, read, loaded, progress)
     described = _settings(procedure, rules_files, contract_rules, layout, settings, fitness)
-    return CheckReport(read, judgement, result, note, described)
+    return CheckReport(read, judgement, result, note, described, not_judged=not_judged)
+
+
+MAPPED_SHARE_NEEDED: Final = 0.5
+"""Under this share of events named as the procedure's (or the rules') activities, a check stops:
+its figures would rest on a log that is mostly something else."""
+
+
+def _enough_evidence(log: EventLog, judgement: Judgement, contract_rules: bool) -> None:
+    """Stop (``InputError``, exit status 2) when the log cannot support a verdict: under half of
+    its events are named as activities the procedure or the rules know, or no rule was judged
+    (satisfied, violated or pending) on any case."""
+    events = len(log.events)
+    if log.coverage is None or events == 0:
+        return
+    name = Path(log.source).name
+    how = ("map its local step names onto the procedure's activities with a mapping file "
+           "(--mapping FILE: 'activities:' for the steps of the procedure, 'ignore:' for the "
+           "others; docs/logs.md), or, if it records another process, judge it with rules of "
+           "your own: --no-contract-rules --rules FILE.yaml")
+    mapped = log.coverage.mapped
+    if mapped < MAPPED_SHARE_NEEDED * events:
+        others = ", ".join(f"{a!r} ({c:,})" for a, c in list(log.unknown_activities.items())[:8])
+        more = (f", ... ({len(log.unknown_activities):,} names)"
+                if len(log.unknown_activities) > 8 else "")
+        share = f"{100 * mapped / events:.0f}%" if mapped else "none"
+        raise InputError(log.source, [Problem(
+            name,
+            "at least half of the events named as the procedure's activities, or mapped onto "
+            "them, before its figures can mean anything",
+            f"{share} of the log's events ({mapped:,} of {events:,}) have such a name; the most "
+            f"common other names are {others}{more}. To judge it, {how}")],
+            summary=f"{log.source}: not judged: the log's activities are mostly not the "
+                    "procedure's")
+    summary = judgement.summary()
+    judged = summary["satisfied"] + summary["violated"] + summary["pending"]
+    if int(judged.sum()) == 0:
+        raise InputError(log.source, [Problem(
+            name, "at least one rule that applies to at least one case",
+            f"no rule applies to any of its {len(log.cases):,} cases (every judgement is not "
+            f"applicable or not assessable): the figures would say nothing. To judge it, {how}")],
+            summary=f"{log.source}: not judged: no rule could be judged on any case")
 
 
 def _fitness(method: str, log: EventLog, procedure: Procedure, progress: CheckProgress | None

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from simulation.scenario import Scenario
 
 __all__ = [
+    "BAD_ROW_CHOICES",
+    "DATE_ORDER_CHOICES",
     "DAY_COUNTING_CHOICES",
     "FITNESS_CHOICES",
     "ICPC_CLOCK_CHOICES",
@@ -98,21 +100,43 @@ def positive(text: str) -> int:
     return value
 
 
+DATE_ORDER_CHOICES: Final = ("auto", "day-first", "month-first")
+"""``--date-order``: ``conformance.logio.dates.DATE_ORDERS``."""
+BAD_ROW_CHOICES: Final = ("fail", "skip")
+"""``--on-bad-rows``: ``conformance.logio.schema.BAD_ROWS``."""
+
+
 def add_log_options(parser: argparse.ArgumentParser) -> None:
     """Add the group "reading the log": ``--mapping``, ``--case-column``, ``--activity-column``,
-    ``--timestamp-column``, ``--resource-column``, ``--timestamp-format``, ``--delimiter``,
-    ``--encoding``."""
-    group = parser.add_argument_group("reading the log")
+    ``--timestamp-column``, ``--resource-column``, ``--timestamp-format`` (repeatable),
+    ``--date-order``, ``--delimiter``, ``--encoding``, ``--sheet``, ``--on-bad-rows``."""
+    group = parser.add_argument_group("reading the log (also settable in the mapping file)")
     group.add_argument("--mapping", type=Path, metavar="FILE",
-                       help="a YAML file mapping column names and local activity names")
+                       help="a YAML file: column names, local activity names, steps to "
+                            "ignore, flag words, date formats (docs/logs.md)")
     group.add_argument("--case-column", metavar="NAME", help="the column of case ids")
     group.add_argument("--activity-column", metavar="NAME", help="the column of activities")
     group.add_argument("--timestamp-column", metavar="NAME", help="the column of timestamps")
     group.add_argument("--resource-column", metavar="NAME", help="the column of resources")
-    group.add_argument("--timestamp-format", metavar="FMT",
-                       help="a strptime format for timestamps that are not ISO 8601")
+    group.add_argument("--timestamp-format", metavar="FMT", action="append",
+                       help="a strptime format such as '%%d/%%m/%%Y %%H:%%M' (repeat the "
+                            "option for several, tried in order); default 'auto': ISO 8601 "
+                            "and UK dates, with or without a time, day first unless the "
+                            "column proves otherwise")
+    group.add_argument("--date-order", choices=DATE_ORDER_CHOICES,
+                       help="the order of day and month in dates like 09/12/2024: auto "
+                            "(default: day first unless the whole column proves month first), "
+                            "day-first or month-first (rows that contradict it are errors)")
     group.add_argument("--delimiter", metavar="C", help="the CSV separator (default: guessed)")
-    group.add_argument("--encoding", metavar="E", help="the file's encoding (default: UTF-8)")
+    group.add_argument("--encoding", metavar="E",
+                       help="the file's encoding (default: UTF-8, or cp1252 with a warning)")
+    group.add_argument("--sheet", metavar="NAME|N",
+                       help="the sheet of an Excel workbook: its name, or its position "
+                            "(1 = the first; default)")
+    group.add_argument("--on-bad-rows", choices=BAD_ROW_CHOICES, default=None,
+                       help="fail (default): list every row that cannot be read and stop; "
+                            "skip: leave such rows out, list each in rejects.csv in --out, "
+                            "and count them in the summary")
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -175,15 +199,20 @@ def log_format(args: argparse.Namespace) -> LogFormat:
     """
     from conformance import LogFormat
 
+    formats = args.timestamp_format
     return LogFormat(
         mapping=args.mapping,
         case_column=args.case_column,
         activity_column=args.activity_column,
         timestamp_column=args.timestamp_column,
         resource_column=args.resource_column,
-        timestamp_format=args.timestamp_format,
+        timestamp_format=None if not formats else tuple(formats),
         delimiter=args.delimiter,
         encoding=args.encoding,
+        date_order=getattr(args, "date_order", None),
+        sheet=getattr(args, "sheet", None),
+        on_bad_rows=getattr(args, "on_bad_rows", None) or "fail",
+        settings_file=getattr(args, "config", None),
     )
 
 

@@ -51,8 +51,48 @@ def _day(d: date) -> str:
     return f"{d.day} {d:%b %Y}"
 
 
+_AT_TEXTS: dict[tuple[int, bool], str] = {}
+"""``_at`` texts made in bulk by ``prepare_times`` before a batch of messages (a check may word
+100,000s of them); cleared by ``forget_times``."""
+
+_MONTHS = np.array(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                    "Nov", "Dec"])
+
+
+def prepare_times(times: Sequence[pd.Series], date_only: Sequence[np.ndarray]) -> None:
+    """Word every time of ``times`` (aware columns; NaT skipped) as ``_at`` would, at once."""
+    for column, only in zip(times, date_only, strict=True):
+        stamps = pd.to_datetime(column, utc=True)
+        present = stamps.notna().to_numpy()
+        if not present.any():
+            continue
+        ns = stamps[present].dt.as_unit("ns").astype("int64").to_numpy()
+        local = pd.DatetimeIndex(stamps[present]).tz_convert(LONDON)
+        day = np.char.add(np.char.add(_digits(local.day), " "),
+                          np.char.add(np.char.add(_MONTHS[local.month.to_numpy() - 1], " "),
+                                      _digits(local.year)))
+        clock = np.char.add(np.char.add(np.char.zfill(_digits(local.hour), 2), ":"),
+                            np.char.zfill(_digits(local.minute), 2))
+        flags = np.asarray(only, dtype=bool)[present]
+        texts = np.where(flags, np.char.add("on ", day),
+                         np.char.add(np.char.add(np.char.add("at ", clock), " on "), day))
+        _AT_TEXTS.update(zip(zip(ns.tolist(), flags.tolist(), strict=True), texts.tolist(),
+                             strict=True))
+
+
+def _digits(values: pd.Index) -> np.ndarray:
+    return np.asarray(values.to_numpy(), dtype=np.int64).astype(str)
+
+
+def forget_times() -> None:
+    _AT_TEXTS.clear()
+
+
 def _at(ts: pd.Timestamp, date_only: bool) -> str:
     """'at 16:10 on 4 Mar 2024', or 'on 4 Mar 2024' for a date-only event."""
+    known = _AT_TEXTS.get((ts.value, date_only))
+    if known is not None:
+        return known
     local = _local(ts)
     return f"on {_day(local.date())}" if date_only else f"at {local:%H:%M} on {_day(local.date())}"
 

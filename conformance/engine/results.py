@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from conformance.config import CheckConfig
-from conformance.engine.messages import Entries, message
+from conformance.engine.messages import Entries, forget_times, message, prepare_times
 from conformance.engine.prepared import I64, Bools, PreparedLog
 from conformance.engine.verdicts import ST_VIO, STATUSES, Reasons, Verdict
 from conformance.logio.values import TEXT
@@ -124,6 +124,8 @@ class Judgement:
         trigger_date_only = self._event_dates["trigger_date_only"].to_numpy()[violated]
         evidence_date_only = self._event_dates["evidence_date_only"].to_numpy()[violated]
         rules = {r.id: r for r in self.rules}
+        prepare_times([rows["trigger_time"], rows["evidence_time"]],
+                      [trigger_date_only, evidence_date_only])
         messages = [
             message(
                 rules[str(row.rule_id)],
@@ -137,6 +139,7 @@ class Judgement:
                 rows.itertuples(index=False), trigger_date_only, evidence_date_only, strict=True
             )
         ]
+        forget_times()
         rows["message"] = pd.array(messages, dtype=TEXT)
         return rows
 

@@ -1,4 +1,5 @@
-"""Read an event log (CSV, Parquet or XES) into the schema of CONTRACT.md §3.
+"""Read an event log (CSV, Excel, Parquet, XES or a Children in Need census) into the schema of
+CONTRACT.md §3.
 
 ``read_log`` is where event data enters the checker, so it validates everything and
 reports every problem of a file at once (``InputError``), never a raw value from the
@@ -37,7 +38,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conformance.logio.censusfile import census_table, is_census
 from conformance.logio.csvfile import read_csv
+from conformance.logio.excelfile import EXCEL_SUFFIXES, read_excel
 from conformance.logio.frame import build_log, log_from_frame
 from conformance.logio.mapping import load_mapping
 from conformance.logio.parquetfile import read_parquet
@@ -72,8 +75,9 @@ def read_log(path: Path | str, options: ReadOptions | None = None) -> EventLog:
     Parameters
     ----------
     path
-        The log. The format follows the file name: ``.csv``/``.tsv``/``.txt``, ``.parquet``,
-        ``.xes`` or ``.xes.gz``.
+        The log. The format follows the file name: ``.csv``/``.tsv``/``.txt``,
+        ``.xlsx``/``.xlsm``/``.xls`` (``options.sheet``), ``.parquet``, ``.xes`` or ``.xes.gz``,
+        or ``.xml``: a Children in Need census (root element ``<Message>``) or XES.
     options
         How to read it (``ReadOptions``: columns, local activity names, known activities, case
         attributes, timestamp format, delimiter, encoding, as-of time); None: the contract's
@@ -109,8 +113,15 @@ def read_log(path: Path | str, options: ReadOptions | None = None) -> EventLog:
     lower = name.lower()
     if not path.is_file():
         raise InputError(source, [Problem(name, "an existing, readable file", "no such file")])
-    if lower.endswith((".xes", ".xes.gz")):
+    if lower.endswith(".xml"):
+        if is_census(path):
+            table = census_table(path, source, options)
+        else:
+            table = read_xes(path, source, options)
+    elif lower.endswith((".xes", ".xes.gz")):
         table = read_xes(path, source, options)
+    elif lower.endswith(EXCEL_SUFFIXES):
+        table = read_excel(path, source, options)
     elif lower.endswith(".parquet"):
         table = read_parquet(path, source, options)
     elif lower.endswith((".csv", ".tsv", ".txt")):

@@ -145,6 +145,15 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
                 ),
             ],
         ) from None
+    rejected: list[tuple[int, str, str]] = []
+    skipped_lines = np.zeros(0, dtype=np.int64)
+    if invalid and options.on_bad_rows == "skip" and not any(q for _, q in invalid):
+        # Lines with the wrong number of fields are left out and listed in the rejects file.
+        skipped_lines = np.sort(np.array([number for number, _ in invalid], dtype=np.int64))
+        problem = (f"a different number of fields than the header's {len(header)} "
+                   f"(separated by {delimiter!r})")
+        rejected = [(int(line), "", problem) for line in skipped_lines]
+        invalid.clear()
     if invalid:
         numbers = np.array([number for number, _ in invalid], dtype=np.int64)
         quoted = np.array([unclosed for _, unclosed in invalid], dtype=bool)
@@ -173,6 +182,15 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
         for column in table.columns:
             newlines += _arrow_ints(pc.count_substring(column, "\n"))
     lines = 2 + np.arange(n, dtype=np.int64) + np.cumsum(newlines) - newlines
+    if len(skipped_lines):
+        # Each left-out line pushes the later rows down by one: the smallest fixed point of
+        # line = base + (left-out lines at or before it).
+        base = lines
+        while True:
+            moved = base + np.searchsorted(skipped_lines, lines, side="right")
+            if np.array_equal(moved, lines):
+                break
+            lines = moved
     blank = np.ones(n, dtype=bool)
     for index, column in enumerate(table.columns):
         lengths = _arrow_ints(pc.binary_length(column))
@@ -221,6 +239,7 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
         sample=sample,
         problems=problems,
         warnings=warnings,
+        rejected=rejected,
     )
 
 

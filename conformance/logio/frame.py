@@ -15,8 +15,19 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from conformance.logio.dates import FormatError, timestamp_spec
+from conformance.logio.mapping import unmatched_entries
 from conformance.logio.personal import personal_data
-from conformance.logio.schema import EventLog, ReadOptions
+from conformance.logio.plausibility import (
+    EARLY_TOLERANCE_DAYS,
+    LATE_TOLERANCE_DAYS,
+    Early,
+    far_after,
+    latest_is_outlier,
+    steps_before_start,
+)
+from conformance.logio.rejects import RowProblem, collect_rejects
+from conformance.logio.schema import Coverage, EventLog, ReadOptions
 from conformance.logio.table import RawTable, lines_phrase
 from conformance.logio.values import (
     FLAG_WORDS,
@@ -29,7 +40,8 @@ from conformance.logio.values import (
     as_utc,
     parse_category,
     parse_flags,
-    parse_times,
+    parse_timestamps,
+    quote_values,
     stripped_text,
 )
 from model.calendar import LONDON
@@ -43,11 +55,27 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
     warnings = list(table.warnings)
     name = table.name
     n = len(table.position)
+    skip = options.on_bad_rows == "skip"
+    personal = personal_data(table.available, table.sample)
+    personal_columns = {c for c, _ in personal}
+    row_problems: list[RowProblem] = []
 
     def where(field_or_attribute: str, mask: npt.NDArray[np.bool_]) -> str:
         column = table.columns[field_or_attribute]
         rows = lines_phrase(table.row_word, table.position[mask])
         return f"{name}, {rows}, {table.column_word} {column!r}"
+
+    def bad_rows(field_or_attribute: str, mask: npt.NDArray[np.bool_], expected: str,
+                 found: str, values: pd.Series | None = None) -> None:
+        """Rows with a problem: an error (or, with --on-bad-rows skip, rows to leave out),
+        naming the values unless the column looks like personal data."""
+        column = table.columns[field_or_attribute]
+        is_personal = column in personal_columns
+        if values is not None:
+            found = f"{found}: {quote_values(values, mask, is_personal)}"
+        problems.append(Problem(where(field_or_attribute, mask), expected, found))
+        row_problems.append(RowProblem(mask, column, f"expected {expected}; found {found}",
+                                       values, is_personal))
 
     texts: dict[str, pd.Series] = {}
     for fieldname in ("case_id", "activity"):
@@ -57,66 +85,107 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
             if fieldname == "case_id" and table.case_ids_checked:
                 continue
             if empty.any():
-                problems.append(
-                    Problem(
-                        where(fieldname, empty),
-                        "a case id" if fieldname == "case_id" else "an activity",
-                        "an empty value",
-                    )
-                )
+                bad_rows(fieldname, empty,
+                         "a case id" if fieldname == "case_id" else "an activity",
+                         "an empty value")
     times: Times | None = None
+    order_note = ""
     if "timestamp" in table.data:
-        fmt = options.timestamp_format
-        times = parse_times(table.data["timestamp"], fmt, table.source)
-        expected = f"a timestamp in the format {fmt}" if fmt else ISO_EXPECTED
+        try:
+            spec = timestamp_spec(options.timestamp_format, options.date_order)
+        except FormatError as err:
+            raise InputError(table.source, [Problem("option timestamp_format", err.expected,
+                                                    err.found)]) from None
+        times = parse_timestamps(table.data["timestamp"], spec)
+        stamps = table.data["timestamp"]
+        shown = stripped_text(stamps) if not _is_datetime(stamps) else None
+        expected = (f"a timestamp in the format {spec.describe()}" if spec.formats
+                    else ISO_EXPECTED)
         if times.empty.any():
-            problems.append(
-                Problem(where("timestamp", times.empty), "a timestamp", "an empty value")
-            )
+            bad_rows("timestamp", times.empty, "a timestamp", "an empty value")
         if times.unparseable.any():
-            problems.append(
-                Problem(
-                    where("timestamp", times.unparseable),
-                    expected,
-                    "text that is not such a timestamp"
-                    + ("" if fmt else "; if the export writes dates another way, say how with "
-                       "--timestamp-format, e.g. '%d/%m/%Y %H:%M'"),
-                )
-            )
+            hint = ("" if spec.formats else "; if the export writes dates another way, say how "
+                    "with --timestamp-format, e.g. '%d/%m/%Y %H:%M'")
+            bad_rows("timestamp", times.unparseable, expected + hint,
+                     "text that is not such a timestamp", shown)
         if times.out_of_range.any():
-            problems.append(
-                Problem(
-                    where("timestamp", times.out_of_range),
-                    f"a date between {OLDEST_YEAR} and {NEWEST_YEAR}",
-                    "a date outside that range",
-                )
-            )
+            bad_rows("timestamp", times.out_of_range,
+                     f"a date between {OLDEST_YEAR} and {NEWEST_YEAR}",
+                     "a date outside that range", shown)
+        if times.contradicting.any():
+            proof = ""
+            if times.proof_row >= 0:
+                proof = (f" ({table.row_word} {int(table.position[times.proof_row])} "
+                         "proves that order)")
+            swapped = "month first" if times.order == "day-first" else "day first"
+            bad_rows("timestamp", times.contradicting,
+                     f"dates written {times.contradiction}{proof}",
+                     f"dates that can only be {swapped}", shown)
+        if times.order_note:
+            order_note = f"{table.column_word} {table.columns['timestamp']!r}: {times.order_note}"
+            if times.proof_row >= 0 and not times.contradicting.any():
+                order_note += (f" (as {table.row_word} "
+                               f"{int(table.position[times.proof_row])} shows)")
     flags: dict[str, npt.NDArray[np.float64]] = {}
+    seen_values: dict[str, set[str]] = {}
     for attribute, values in table.attributes.items():
         if attribute in options.categories:
             allowed = options.categories[attribute]
             flags[attribute], bad = parse_category(values, allowed)
             expected = "one of " + ", ".join(allowed) + " (any case) or an empty value"
         else:
-            flags[attribute], bad = parse_flags(values)
-            expected = FLAG_WORDS
+            value_map = options.value_maps.get(attribute)
+            flags[attribute], bad = parse_flags(values, value_map)
+            expected = (FLAG_WORDS + " (add the column's own words under 'values:' in the "
+                        "mapping file)")
+            if not (isinstance(values.dtype, pd.BooleanDtype) or values.dtype == bool):
+                seen_values[attribute] = set(pd.unique(stripped_text(values)))
         if bad.any():
-            problems.append(Problem(where(attribute, bad), expected, "other text"))
-    if problems:
+            bad_rows(attribute, bad, expected, "other text", stripped_text(values))
+    if table.problems or (problems and not skip):
         raise InputError(table.source, problems)
     assert times is not None  # a missing timestamp column is a problem above
     case_text, activity_text = texts["case_id"], texts["activity"]
 
-    # Which events are kept: lifecycle 'complete' (or none), then not after as-of.
     keep = np.ones(n, dtype=bool)
+    rejects = collect_rejects(row_problems, table.position, table.rejected)
+    if rejects.count or table.rejected:
+        keep &= ~rejects.skipped
+        skipped = rejects.count + len(table.rejected)
+        warnings.append(Problem(
+            name, "rows that can be read",
+            f"{skipped:,} rows that could not be read, left out (--on-bad-rows skip); each is "
+            "listed with its line and reason in the rejects file", topic="rows-skipped"))
+        if not keep.any():
+            raise InputError(table.source, [*problems, Problem(
+                name, "at least one row that can be read", "none (every row was left out)")])
+
+    # The mapping's ignore list: local steps that are not part of the procedure.
+    ignored: dict[str, int] = {}
+    if options.ignore:
+        ignore_set = {i.strip() for i in options.ignore}
+        is_ignored = activity_text.isin(ignore_set).to_numpy() & keep
+        if is_ignored.any():
+            per_name = activity_text[is_ignored].value_counts()
+            ignored = {str(k): int(v) for k, v in sorted(per_name.items(),
+                                                       key=lambda kv: (-kv[1], kv[0]))}
+            keep &= ~is_ignored
+            if not keep.any():
+                raise InputError(table.source, [Problem(
+                    name, "at least one event that the mapping's ignore list keeps",
+                    "only ignored steps")])
+    read_activities = activity_text[keep | _ignored_mask(activity_text, options.ignore)]
+    local_counts = {str(k): int(v) for k, v in read_activities.value_counts().items()}
+
+    # Which events are kept: lifecycle 'complete' (or none), then not after as-of.
     excluded_lifecycle = 0
     if "lifecycle" in table.data:
         transition = stripped_text(table.data["lifecycle"]).str.lower()
-        other = ((transition != "") & (transition != "complete")).to_numpy()
+        other = ((transition != "") & (transition != "complete")).to_numpy() & keep
         excluded_lifecycle = int(other.sum())
         if excluded_lifecycle:
+            lost = _cases_lost(case_text[keep], ~other[keep])
             keep &= ~other
-            lost = _cases_lost(case_text, ~other)
             warnings.append(
                 Problem(
                     f"{name}, {table.column_word} {table.columns['lifecycle']!r}",
@@ -136,11 +205,7 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
                         )
                     ],
                 )
-    as_of = (
-        as_utc(options.as_of)
-        if options.as_of is not None
-        else pd.Timestamp(int(times.ns[keep].max()), tz="UTC")
-    )
+    as_of, as_of_reason = _as_of(table, options, times, keep, case_text, warnings)
     after = keep & (times.ns > as_of.value)
     excluded_after = int(after.sum())
     if excluded_after:
@@ -155,6 +220,16 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
                 topic="after-as-of",
             )
         )
+        far = after & far_after(times.ns, int(as_of.value))
+        if far.any():
+            warnings.append(Problem(
+                f"{name}, {table.column_word} {table.columns['timestamp']!r}",
+                f"steps dated before the as-of time, or at most {LATE_TOLERANCE_DAYS} days "
+                "after it",
+                f"{int(far.sum()):,} steps dated long after it ("
+                + _cases_phrase(case_text, far, table) + "): a day and month swapped, or a "
+                "mistyped year, looks like this; check these dates",
+                topic="implausible-dates"))
         keep = before
     if times.ambiguous:
         warnings.append(
@@ -174,6 +249,10 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
                 "go forward; moved forward by an hour",
             )
         )
+    unmatched: list[Problem] = []
+    if options.mapping is not None:
+        unmatched = unmatched_entries(options.mapping, local_counts, seen_values)
+        warnings.extend(unmatched)
 
     kept = np.flatnonzero(keep)
     everything = len(kept) == n
@@ -225,7 +304,6 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
     )
     warnings.extend(attribute_warnings)
 
-    personal = personal_data(table.available, table.sample)
     for column, reason in personal:
         warnings.append(
             Problem(
@@ -253,6 +331,15 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
                 "and resource (kept)",
             )
         )
+    sorted_names = np.asarray(mapped, dtype=object)[act_codes[order]]
+    for early in steps_before_start(codes[order], sorted_names, ns[order]):
+        warnings.append(_early_warning(early, table, name, case_ids, codes[order], sorted_names,
+                                       table.position[kept][order]))
+    in_vocabulary = (np.isin(mapped, np.asarray(sorted(options.vocabulary), dtype=object))
+                     if options.vocabulary else np.ones(len(mapped), dtype=bool))
+    n_mapped = int(np.bincount(act_codes, minlength=len(mapped))[in_vocabulary].sum())
+    coverage = Coverage(rows=n + len(table.rejected), skipped=rejects.count + len(table.rejected),
+                        ignored=ignored, events=len(kept), mapped=n_mapped)
     events = pd.DataFrame(
         {
             "case_id": as_text(case_ids.take(codes[order])),
@@ -276,7 +363,82 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
         excluded_after_as_of=excluded_after,
         excluded_other_lifecycle=excluded_lifecycle,
         columns_used=dict(table.columns),
+        coverage=coverage,
+        as_of_reason=as_of_reason,
+        date_order=order_note,
+        unmatched_mapping=tuple(unmatched),
+        rejects=rejects.rows if len(rejects.rows) else None,
+        row_word=table.row_word,
+        census=table.census,
+        sheet=table.sheet,
     )
+
+
+def _is_datetime(values: pd.Series) -> bool:
+    return isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(
+        values.dtype)
+
+
+def _ignored_mask(activity_text: pd.Series, ignore: Sequence[str]) -> npt.NDArray[np.bool_]:
+    if not ignore:
+        return np.zeros(len(activity_text), dtype=bool)
+    mask: npt.NDArray[np.bool_] = activity_text.isin({i.strip() for i in ignore}).to_numpy()
+    return mask
+
+
+def _cases_phrase(case_text: pd.Series, mask: npt.NDArray[np.bool_], table: RawTable,
+                  limit: int = 10) -> str:
+    """'case W2 (line 5), case W7 (line 31), ...' for the first rows of ``mask``."""
+    rows = np.flatnonzero(mask)
+    parts = [f"case {case_text.iloc[r]} ({table.row_word} {int(table.position[r])})"
+             for r in rows[:limit]]
+    more = f", ... ({len(rows):,} in total)" if len(rows) > limit else ""
+    return ", ".join(parts) + more
+
+
+def _as_of(table: RawTable, options: ReadOptions, times: Times, keep: npt.NDArray[np.bool_],
+           case_text: pd.Series, warnings: list[Problem]) -> tuple[pd.Timestamp, str]:
+    """The as-of time and why: given, the census's reference date, or the latest timestamp
+    (with a warning when that timestamp lies far beyond every other case)."""
+    if options.as_of is not None:
+        return as_utc(options.as_of), options.as_of_reason or "given"
+    if table.census is not None:
+        reference = table.census.reference_date
+        end = datetime.combine(reference, datetime.max.time())
+        return as_utc(end), (f"the census's ReferenceDate, {reference:%d/%m/%Y}, read as the "
+                             "end of that day (the DfE's validator judges at its start: give "
+                             f"--as-of {reference.isoformat()}T00:00:00 for that reading)")
+    rows = np.flatnonzero(keep)
+    latest = rows[int(np.argmax(times.ns[rows]))]
+    stamp = pd.Timestamp(int(times.ns[latest]), tz="UTC")
+    where = f"case {case_text.iloc[latest]}, {table.row_word} {int(table.position[latest])}"
+    reason = f"the latest timestamp in the log ({where}); give --as-of for the extraction time"
+    codes, _ = pd.factorize(case_text[keep])
+    outlier = latest_is_outlier(codes, times.ns[rows])
+    if outlier is not None:
+        _, gap = outlier
+        reason += (f"; it is {gap:,} days after any other case's last step: a mistyped date "
+                   "would make every deadline before it look passed")
+        warnings.append(Problem(
+            f"{table.name}, {where}",
+            "an as-of time near the other cases' steps (give --as-of)",
+            f"the latest timestamp, {gap:,} days after any other case's last step, used as "
+            "the as-of time", topic="implausible-dates"))
+    return stamp, reason
+
+
+def _early_warning(early: Early, table: RawTable, name: str, case_ids: pd.Index,
+                   codes: npt.NDArray[np.intp], activities: npt.NDArray[np.object_],
+                   positions: npt.NDArray[np.int64]) -> Problem:
+    case = case_ids[codes[early.event]]
+    return Problem(
+        f"{name}, case {case}, {table.row_word} {int(positions[early.event])}",
+        f"steps dated on or after the step that starts their case (at most "
+        f"{EARLY_TOLERANCE_DAYS} days before it)",
+        f"'{activities[early.event]}' dated {early.days:,} days before the case's "
+        f"'{activities[early.start]}' ({table.row_word} {int(positions[early.start])}): a day "
+        "and month swapped, or a mistyped year, looks like this; check the date",
+        topic="implausible-dates")
 
 
 def _case_attributes(

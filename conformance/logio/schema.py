@@ -10,18 +10,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import pandas as pd
 
 from model import contract
 from model.errors import Problem
 
+if TYPE_CHECKING:
+    from conformance.logio.censusfile import CensusInfo
+    from conformance.logio.mapping import MappingFile
+
 __all__ = [
+    "BAD_ROWS",
     "DEFAULT_ATTRIBUTES",
     "DEFAULT_CATEGORIES",
     "SUPPORTED_SUFFIXES",
     "ColumnMap",
+    "Coverage",
     "EventLog",
     "ReadOptions",
 ]
@@ -36,7 +42,9 @@ DEFAULT_CATEGORIES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 """The categorical case attributes and their values; the others are true/false."""
 
 
-SUPPORTED_SUFFIXES: Final[tuple[str, ...]] = (".csv", ".tsv", ".txt", ".parquet", ".xes", ".xes.gz")
+SUPPORTED_SUFFIXES: Final[tuple[str, ...]] = (
+    ".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet", ".xes", ".xes.gz", ".xml",
+)
 
 
 # Fields of the event schema and the XES standard key that may stand in for each.
@@ -88,9 +96,25 @@ class ColumnMap:
 DEFAULT_COLUMNS: Final = ColumnMap()
 
 
+BAD_ROWS: Final = ("fail", "skip")
+"""``--on-bad-rows``: stop on rows that cannot be read (default) or leave them out, listed in
+the rejects file."""
+
+
 @dataclass(frozen=True)
 class ReadOptions:
-    """How to read a log. Every field has a default that suits the contract's schema."""
+    """How to read a log. Every field has a default that suits the contract's schema.
+
+    ``timestamp_format``: one strptime format, or several tried in order on each row, or
+    None / ``auto`` / ``mixed``: the automatic reader (ISO 8601, and UK dates day first unless
+    the whole column proves otherwise; ``conformance.logio.dates``). ``date_order``: ``auto``,
+    ``day-first`` or ``month-first``. ``sheet``: an Excel sheet's name or position (1 = the
+    first). ``ignore``: local activity names left out before judging (counted).
+    ``value_maps``: per case attribute, local words -> True, False or None (unknown).
+    ``on_bad_rows``: ``fail`` or ``skip`` (``BAD_ROWS``). ``as_of_reason``: why ``as_of`` is
+    what it is (for the summary); ``mapping``: the mapping file read (its entries that match
+    nothing are reported).
+    """
 
     columns: ColumnMap = field(default_factory=ColumnMap)
     activity_map: Mapping[str, str] = field(default_factory=dict)  # local name -> canonical
@@ -99,11 +123,32 @@ class ReadOptions:
     # the categorical ones among them, with their values (the others are true/false)
     categories: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: dict(DEFAULT_CATEGORIES))
-    timestamp_format: str | None = None  # strptime format for non-ISO exports
+    timestamp_format: str | tuple[str, ...] | None = None  # strptime format(s); None: auto
     delimiter: str | None = None  # None = sniff (comma, semicolon, tab, pipe)
     encoding: str | None = None  # None = UTF-8 (BOM or not), else cp1252 with a warning
     as_of: datetime | None = None  # extraction time; naive = Europe/London; None = latest
     max_field_bytes: int = 1_000_000
+    date_order: str = "auto"
+    sheet: str | int | None = None
+    ignore: tuple[str, ...] = ()
+    value_maps: Mapping[str, Mapping[str, bool | None]] = field(default_factory=dict)
+    on_bad_rows: str = "fail"
+    as_of_reason: str = ""
+    mapping: MappingFile | None = None
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the file became events the rules can judge (the first block of every
+    output). ``rows`` read as events; ``skipped`` rows that could not be read (``--on-bad-rows
+    skip``); ``ignored`` events per local name the mapping's ignore list left out; ``mapped``
+    events whose activity the procedure or the rules know (of the events kept)."""
+
+    rows: int = 0
+    skipped: int = 0
+    ignored: Mapping[str, int] = field(default_factory=dict)
+    events: int = 0
+    mapped: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,3 +175,11 @@ class EventLog:
     excluded_after_as_of: int
     excluded_other_lifecycle: int = 0
     columns_used: Mapping[str, str] = field(default_factory=dict)  # field -> file column/key
+    coverage: Coverage | None = None  # None: built from frames, not read from a file
+    as_of_reason: str = ""  # why the as-of time is what it is, in words
+    date_order: str = ""  # how the order of day and month was decided, in words
+    unmatched_mapping: tuple[Problem, ...] = ()  # mapping entries that matched nothing
+    rejects: pd.DataFrame | None = None  # rows left out (line, column, problem, value)
+    row_word: str = "line"  # what a position in ``rejects`` counts: line (CSV, XML) or row
+    census: CensusInfo | None = None  # when the log is a Children in Need census
+    sheet: str = ""  # the Excel sheet read

@@ -4,8 +4,8 @@ column of each field, sampling rows, and naming rows in messages."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,9 @@ from conformance.logio.schema import (
     ReadOptions,
 )
 from model.errors import Problem
+
+if TYPE_CHECKING:
+    from conformance.logio.censusfile import CensusInfo
 
 _LISTED: Final = 20  # rows listed in one problem before "... (N in total)"
 
@@ -46,6 +49,10 @@ class RawTable:
     row_word: str = "line"
     column_word: str = "column"
     case_ids_checked: bool = False  # the reader already reported missing case ids
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # rows a reader left
+    # out under --on-bad-rows skip: (line, column, problem)
+    sheet: str = ""  # the Excel sheet read
+    census: CensusInfo | None = None  # a Children in Need census: what its header says
 
 
 def lines_phrase(word: str, numbers: npt.NDArray[np.int64]) -> str:

@@ -20,7 +20,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from conformance.logio.schema import DEFAULT_COLUMNS, LIFECYCLE_KEY, ReadOptions
 from conformance.logio.table import SAMPLE_ROWS, RawTable, lines_phrase
-from conformance.logio.values import FLAG_WORDS, as_text, parse_flags
+from conformance.logio.values import FLAG_WORDS, as_text, parse_flags, quote_values
 from model.errors import InputError, Problem
 
 
@@ -304,16 +304,17 @@ def _xes_table(
     for attribute, per_trace in collector.trace_attributes.items():
         if all(v is None for v in per_trace):
             continue
+        texts = as_text(per_trace)
         if attribute in options.categories:  # text: checked with the other columns
-            attributes[attribute] = as_text(np.asarray(per_trace, dtype=object)[trace_of_event])
+            attributes[attribute] = as_text(texts.to_numpy()[trace_of_event])
             continue
-        values, bad = parse_flags(as_text(per_trace))
+        values, bad = parse_flags(texts, options.value_maps.get(attribute))
         if bad.any():
             problems.append(
                 Problem(
                     f"{name}, {lines_phrase('line', trace_lines[bad])} (<trace>), key {attribute!r}",
-                    FLAG_WORDS,
-                    "other text",
+                    FLAG_WORDS + " (a mapping file's values: can add a column's own words)",
+                    quote_values(texts.fillna(""), bad),
                 )
             )
         attributes[attribute] = pd.Series(values[trace_of_event]).astype("boolean")

@@ -180,6 +180,13 @@ def plain_column(values: pd.Series) -> list[Any]:
     if pd.api.types.is_integer_dtype(values.dtype):
         return [None if v is None or v is pd.NA else int(v)
                 for v in values.astype(object).tolist()]
+    if not (isinstance(values.dtype, pd.DatetimeTZDtype)
+            or pd.api.types.is_datetime64_dtype(values.dtype)):
+        # Text (the common case, and the slow one value by value): missing values become None
+        # at once; only a column holding other kinds of values goes value by value.
+        items: list[Any] = list(values.astype(object).where(values.notna(), None))
+        if all(type(v) is str or v is None for v in items):
+            return items
     return [plain(v) for v in values.tolist()]
 
 

@@ -18,16 +18,16 @@ from conformance.report.charts import (
     lateness_figure,
     monthly_figure,
 )
+from conformance.report.coverage import coverage_lines
 from conformance.report.formatting import (
     STATUS_LABELS,
     TABLE_CAP,
     lateness_text,
-    percent,
     plural,
     shown,
 )
 from conformance.report.templating import render
-from conformance.report.terminal import fitness_line
+from conformance.report.terminal import compliance_text, fitness_line
 from conformance.report.timelines import case_timelines
 
 if TYPE_CHECKING:
@@ -80,7 +80,8 @@ def _chart(figure: Figure | None, alt: str, empty: str) -> _Chart:
 def to_html(report: CheckReport) -> str:
     """The whole report as one self-contained HTML page (no external resources)."""
     summary = report.summary.copy()
-    summary["compliance_text"] = [percent(float(v)) for v in summary["compliance"]]
+    summary["compliance_text"] = [compliance_text(row) for row in
+                                  summary.to_dict(orient="records")]
     summary_table = _table(
         summary,
         ["rule_id", "title", "clause", "severity", "basis", "description", *STATUSES,
@@ -123,6 +124,7 @@ def to_html(report: CheckReport) -> str:
     return str(render(
         "check_report.html.j2",
         title=f"Conformance report: {source}",
+        coverage=[line.strip() for line in coverage_lines(report)[1:]],
         as_of=shown(j.as_of),
         cases=f"{int(j.cases):,}",
         events=f"{int(j.events):,}",

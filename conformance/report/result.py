@@ -41,6 +41,8 @@ class CheckReport:
         Why there is no fitness, when there is none.
     options
         The settings that shaped the check, for the report's reader.
+    not_judged
+        Rules left out because the source cannot evidence them (a census), with the reason.
 
     Examples
     --------
@@ -63,6 +65,7 @@ class CheckReport:
     fitness: FitnessResult | None = None
     fitness_note: str = ""  # why there is no fitness, when there is none
     options: Mapping[str, str] = field(default_factory=dict)  # settings that shaped the check
+    not_judged: Mapping[str, str] = field(default_factory=dict)  # rule -> why it was not judged
 
     # ------------------------------------------------------------------ tables
 

@@ -4,10 +4,12 @@ caveats."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from conformance.engine import STATUSES
+from conformance.report.coverage import NOT_JUDGED, coverage_lines
 from conformance.report.formatting import LATENESS_BANDS, percent, plural, shown
 
 if TYPE_CHECKING:
@@ -18,6 +20,8 @@ def summary_text(report: CheckReport) -> str:
     """The terminal summary: per rule counts and compliance, the fitness line, the caveats."""
     j = report.judgement
     lines = [
+        *coverage_lines(report),
+        "",
         f"Checked {plural(int(j.cases), 'case')} ({plural(int(j.events), 'event')}) from "
         f"{Path(report.log.source).name}, as of {shown(j.as_of)} (Europe/London).",
         "",
@@ -29,7 +33,7 @@ def summary_text(report: CheckReport) -> str:
     width = max([len("rule"), *(len(r) for r in summary["rule_id"])])
     clause_width = max([len("clause"), *(len(c) for c in summary["clause"])])
     head = (f"  {'rule':<{width}}  {'clause':<{clause_width}}  {'severity':<10}{'basis':<8}"
-            f"{'satisf.':>8}{'violat.':>8}{'pending':>8}{'n/a':>7}{'not ass.':>9}{'compl.':>8}")
+            f"{'satisf.':>8}{'violat.':>8}{'pending':>8}{'n/a':>7}{'not ass.':>9}  compliance")
     lines += [head, "  " + "-" * (len(head) - 2)]
     for row in summary.to_dict(orient="records"):
         counts = [int(row[status]) for status in STATUSES]
@@ -37,7 +41,7 @@ def summary_text(report: CheckReport) -> str:
         lines.append(
             f"  {row['rule_id']:<{width}}  {row['clause']:<{clause_width}}  "
             f"{row['severity']:<10}{basis:<8}{counts[0]:>8,}{counts[1]:>8,}{counts[2]:>8,}"
-            f"{counts[3]:>7,}{counts[4]:>9,}{percent(float(row['compliance'])):>8}"
+            f"{counts[3]:>7,}{counts[4]:>9,}  {compliance_text(row)}"
         )
         lines.append(f"    {row['title']}")
     dev = report.violated
@@ -57,6 +61,16 @@ def summary_text(report: CheckReport) -> str:
         lines += ["", "What to bear in mind (and what could not be judged):"]
         lines += [f"  - {c.message}" for c in report.caveats]
     return "\n".join(lines) + "\n"
+
+
+def compliance_text(row: Mapping[Any, Any]) -> str:
+    """A rule's compliance for people: the rate, 'pending' when only pending judgements exist,
+    'not judged' when the rule was judged on no case (never a rate it did not earn)."""
+    if int(row["satisfied"]) + int(row["violated"]) + int(row["pending"]) == 0:
+        return NOT_JUDGED
+    if int(row["satisfied"]) + int(row["violated"]) == 0:
+        return "pending"
+    return percent(float(row["compliance"]))
 
 
 def fitness_line(report: CheckReport) -> str:

@@ -27,6 +27,7 @@ from lscb.options import (
     log_format,
 )
 from lscb.outputs import output_directory
+from model.errors import InputError, Problem
 
 __all__ = ["register", "run_check"]
 
@@ -39,7 +40,8 @@ def register(sub: Subparsers) -> None:
         "check",
         help="judge an event log against the procedure's rules and model",
         description=(
-            "Judge every case of an event log (CSV, Parquet or XES) against the rules of "
+            "Judge every case of an event log (CSV, Excel, Parquet, XES, or a Children in Need "
+            "census XML file) against the rules of "
             "procedure 1.4.9 and any local rules, and measure how well its steps fit the "
             "model. Exit status: 0 when no rule of severity 'violation' is violated, 1 when "
             "one is, 2 when an input cannot be read or is invalid."
@@ -68,6 +70,10 @@ def run_check(args: argparse.Namespace) -> int:
     from conformance.report import summary_text, to_json_text, write_outputs
 
     config = check_config(args)
+    if args.on_bad_rows == "skip" and args.out is None:
+        raise InputError("the command line", [Problem(
+            "--on-bad-rows skip", "--out DIR, where the rows left out are listed (rejects.csv)",
+            "no --out")])
     if args.out is not None:
         output_directory(args.out)
     show_progress = (
@@ -89,6 +95,8 @@ def run_check(args: argparse.Namespace) -> int:
             if progress is not None:
                 progress.stage("writing the reports")
             paths = write_outputs(args.out, report)
+            if args.on_bad_rows == "skip":
+                paths = (*paths, _write_rejects(args.out, report))
     if args.format == "json":
         sys.stdout.write(to_json_text(report))
     else:
@@ -96,6 +104,15 @@ def run_check(args: argparse.Namespace) -> int:
         if args.out is not None and not args.quiet:
             sys.stdout.write(f"\nWrote {', '.join(p.name for p in paths)} to {args.out}.\n")
     return report.exit_status
+
+
+def _write_rejects(out: Path, report: Any) -> Path:
+    """``rejects.csv`` in ``out``: every row left out under --on-bad-rows skip (its line, the
+    column, the problem and, unless the column looks like personal data, the value); a header
+    alone when none was."""
+    from conformance.logio.rejects import REJECTS_FILE, write_rejects_frame
+
+    return write_rejects_frame(out / REJECTS_FILE, report.log.rejects, report.log.row_word)
 
 
 def _size(path: Path) -> int:

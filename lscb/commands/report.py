@@ -173,6 +173,9 @@ _LOG_COLUMNS = (
     "timestamp_format",
     "delimiter",
     "encoding",
+    "date_order",
+    "sheet",
+    "on_bad_rows",
 )
 
 

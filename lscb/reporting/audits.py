@@ -43,7 +43,7 @@ def audit(
     as_of: str | None = None,
     rules_paths: Sequence[Path | str] = (),
     contract_rules: bool = True,
-    log_columns: Mapping[str, str] | None = None,
+    log_columns: Mapping[str, Any] | None = None,
     check_settings: Mapping[str, Any] | None = None,
     fitness_method: str = "auto",
 ) -> CheckReport:
@@ -98,11 +98,16 @@ def audit(
 
 
 def audit_overview(report: CheckReport) -> str:
-    """The audit in three sentences, then its control-flow fitness in one (Markdown).
+    """The coverage block (how much of the log the rules could judge: the first block of every
+    output), the audit in three sentences, then its control-flow fitness in one (Markdown).
 
     >>> from conformance import sample_log_path
     >>> report = audit(sample_log_path(), fitness_method="none")
     >>> print(audit_overview(report))
+    **Coverage**
+    <BLANKLINE>
+    - Read ... rows from sample\\_log\\.csv...
+    ...
     The log **sample\\_log\\.csv** holds ... cases and ... events, judged as of ... (Europe/London)
     against ... rules. ... deviations in ... cases: ... against rules of severity *violation*,
     ... against *warnings*. Nothing here ranks cases or people: these are the steps the records
@@ -111,12 +116,16 @@ def audit_overview(report: CheckReport) -> str:
     Control\\-flow fitness\\: not computed \\(switched off with \\-\\-fitness none\\)\\.
     """
     from conformance.report import fitness_line
+    from conformance.report.coverage import coverage_lines
 
     j = report.judgement
     dev = report.deviations
     warnings = len(dev) - report.violations
     cases_with = dev["case_id"].nunique() if len(dev) else 0
+    coverage = "\n".join(f"- {markdown_text(line.strip())}"
+                         for line in coverage_lines(report)[1:])
     return (
+        f"**Coverage**\n\n{coverage}\n\n"
         f"The log **{markdown_text(Path(report.log.source).name)}** holds {int(j.cases):,} cases and "
         f"{int(j.events):,} events, judged as of {_local(j.as_of)} (Europe/London) against "
         f"{len(j.rules)} rules. {len(dev):,} deviations in {cases_with:,} cases: "

@@ -335,7 +335,17 @@ def test_unparseable_timestamps_list_the_first_20_lines_and_a_total(tmp_path: Pa
         in message
     )
     assert "column 'timestamp': expected an ISO 8601 date-time" in message
-    assert "yesterday" not in message  # the raw value is described, never quoted
+    # The value is named (issue 10: an error names what it could not read), once.
+    assert message.count("the text 'yesterday at noon'") == 1
+
+
+def test_values_of_a_personal_data_column_are_never_quoted(tmp_path: Path) -> None:
+    path = write(tmp_path, "case_id,activity,date_of_birth\nA,Case closed,born 1 May 2010\n")
+    with pytest.raises(InputError) as caught:
+        read_log(path, ReadOptions(columns=ColumnMap(timestamp="date_of_birth")))
+    message = str(caught.value)
+    assert "line 2, column 'date_of_birth'" in message
+    assert "born" not in message and "personal data (not shown)" in message
 
 
 def test_impossible_and_out_of_range_dates(tmp_path: Path) -> None:
@@ -568,7 +578,8 @@ def test_every_problem_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
     assert "line 4, column 'timestamp': expected an ISO 8601" in message
     assert "line 5, column 'alleged_is_child': expected true, false, yes, no" in message
     assert "line 6, column 'timestamp': expected a timestamp; found an empty value" in message
-    assert "perhaps" not in message and "not a date" not in message
+    # The values are named (issue 10), since neither column looks like personal data.
+    assert "the text 'perhaps'" in message and "the text 'not a date'" in message
 
 
 def test_missing_column_and_bad_values_are_reported_together(tmp_path: Path) -> None:
@@ -639,7 +650,7 @@ def test_missing_file_and_unknown_suffix(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         read_log(tmp_path / "absent.csv")
     with pytest.raises(InputError, match=r"a file name ending in \.csv"):
-        read_log(write(tmp_path, csv_log("A,Case closed,2024-05-01,,,"), "log.xlsx"))
+        read_log(write(tmp_path, csv_log("A,Case closed,2024-05-01,,,"), "log.docx"))
 
 
 def test_all_events_excluded_by_lifecycle_is_an_error(tmp_path: Path) -> None:
@@ -796,7 +807,7 @@ def test_xes_problems_name_lines_and_keys(tmp_path: Path) -> None:
     assert "line 4 (<trace>): expected a trace attribute 'concept:name'" in message
     assert "line 4 (<trace>), key 'alleged_is_child': expected true, false" in message
     assert "line 6, key 'time:timestamp': expected an ISO 8601" in message
-    assert "maybe" not in message and "Tuesday" not in message
+    assert "the text 'maybe'" in message and "the text 'last Tuesday'" in message
 
 
 def test_xes_that_is_not_well_formed(tmp_path: Path) -> None:

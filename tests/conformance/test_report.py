@@ -111,7 +111,9 @@ def test_json_is_the_contract_object_in_a_fixed_order() -> None:
     report = report_of(EVERY_RULE, as_of="2024-03-01T12:00:00")
     first, second = to_json(report), to_json(report_of(EVERY_RULE, as_of="2024-03-01T12:00:00"))
     assert json.dumps(first) == json.dumps(second)
-    assert list(first) == ["as_of", "cases", "deviations", "events", "source", "summary",
+    # Coverage comes first in every output (issue 10), then the contract's keys.
+    assert list(first) == ["coverage", "as_of", "cases", "deviations", "events", "source",
+                           "summary",
                            "fitness", "fitness_note", "warnings"]
     assert list(first["deviations"][0]) == list(DEVIATION_COLUMNS)
     assert first["fitness"] is None and first["fitness_note"] == "not asked for"
