@@ -38,6 +38,8 @@ AS_OF_LOCAL: Final = datetime(2025, 1, 10, 12, 0)
 _MIN_PER_DAY: Final = 1440
 INJECTION_RATE: Final = 0.12  # share of finished cases that get one deviation
 
+Attrs = dict[str, bool | str | None]  # a case's attributes: true/false, the offence, None
+
 # Injection kind -> the rule it breaks.
 INJECTIONS: Final = {
     "late-escalation": "escalated-same-working-day",
@@ -49,14 +51,14 @@ INJECTIONS: Final = {
     "police-not-immediate": "police-immediately",
     "actions-agreed-late": "police-same-working-day",
     "no-access-details": "access-details-provided",
-    "no-employee-actions": "employee-actions-after-lado",
+    "no-employee-actions": "employee-actions-agreed",
     "employee-actions-before-lado": "employee-actions-after-lado",
     "no-social-care": "police-and-social-care-notified",
     "family-first": "discuss-before-informing-family",
     "no-information-shared": "information-shared-before-strategy-discussion",
     "no-strategy-discussion": "section-47-after-strategy-discussion",
     "icpc-late": "icpc-within-15-working-days",
-    "no-national-services": "unidentified-child-investigation",
+    "no-identification": "unidentified-child-investigation",
     "no-allegations-procedure": "allegations-procedure-when-working-with-children",
     "no-abuse-by-children-procedure": "child-alleged-procedure",
     "outcome-21-for-adult": "outcome-21-only-for-young-people",
@@ -68,7 +70,7 @@ _NEEDS_TIMES: Final = frozenset({"police-not-immediate", "employee-actions-befor
 @dataclass(frozen=True)
 class GeneratedLog:
     """A generated log: ``events`` in the reader's schema (plus the CSV ``timestamp`` text and
-    the attribute columns), ``cases`` (boolean attributes, NA = unknown), ``truth``
+    the attribute columns), ``cases`` (boolean attributes and the offence, NA = unknown), ``truth``
     (case_id, rule_id) and the as-of time."""
 
     events: pd.DataFrame
@@ -115,7 +117,7 @@ def _at(day: int, rng: np.random.Generator, lo: float = 9.0, hi: float = 16.0) -
 
 
 def _referral(
-    case: _Case, start: int, days: _Days, rng: np.random.Generator, attrs: dict[str, bool | None],
+    case: _Case, start: int, days: _Days, rng: np.random.Generator, attrs: Attrs,
     inject: str | None, strategy: bool,
 ) -> None:
     """From the referral to the outcomes of the enquiry (CONTRACT §5, §6)."""
@@ -154,7 +156,7 @@ def _referral(
     )
     c_day = completed // _MIN_PER_DAY
     at_risk = bool(rng.random() < 0.35)
-    if inject in ("icpc-late", "no-national-services"):
+    if inject in ("icpc-late", "no-identification"):
         at_risk = inject == "icpc-late"
     attrs["children_at_continuing_risk"] = at_risk
     if at_risk:
@@ -166,25 +168,33 @@ def _referral(
                 "Initial child protection conference held",
                 _at(days.add(c_day, int(rng.integers(1, 5))), rng),
             )
-    elif not attrs["alleged_is_child"]:
-        case.add(
-            "Child identification investigation continued",
-            _at(days.add(c_day, int(rng.integers(1, 8))), rng),
-        )
-        if inject != "no-national-services":
+    # contract v2: the police search for the child in the images whenever an adult's case is
+    # about images (beside a conference or not); the national services "as appropriate"
+    if not attrs["alleged_is_child"] and attrs["offence"] == "indecent-images":
+        if inject != "no-identification":
+            case.add(
+                "Child identification investigation continued",
+                _at(days.add(c_day, int(rng.integers(1, 8))), rng),
+            )
+        if rng.random() < 0.5:
             case.add(
                 "National specialist services informed",
                 _at(days.add(c_day, int(rng.integers(1, 8))), rng),
             )
     if attrs["alleged_is_child"] and inject != "no-abuse-by-children-procedure":
-        case.add(
-            "Abuse by children procedure started",
-            _at(days.add(c_day, int(rng.integers(1, 6))), rng),
+        considered = case.add(
+            "Abuse by children procedure considered",
+            _at(days.add(c_day, int(rng.integers(1, 4))), rng),
         )
+        if rng.random() < 0.5:
+            case.add(
+                "Abuse by children procedure started",
+                _at(days.add(considered // _MIN_PER_DAY, int(rng.integers(1, 4))), rng),
+            )
 
 
 def _workplace(
-    case: _Case, day: int, days: _Days, rng: np.random.Generator, attrs: dict[str, bool | None],
+    case: _Case, day: int, days: _Days, rng: np.random.Generator, attrs: Attrs,
     inject: str | None,
 ) -> int:
     """The workplace route (§7, §4); returns the minute it ends."""
@@ -244,14 +254,20 @@ def _workplace(
 
 def _one_case(
     kind: str, day: int, days: _Days, rng: np.random.Generator, inject: str | None
-) -> tuple[_Case, dict[str, bool | None]]:
+) -> tuple[_Case, Attrs]:
     case = _Case()
-    attrs: dict[str, bool | None] = dict.fromkeys(ATTRIBUTES)
+    attrs: Attrs = dict.fromkeys(ATTRIBUTES)
     child = kind == "youth" or (kind == "referral" and rng.random() < 0.12)
     if inject == "no-abuse-by-children-procedure":
         child = True
-    elif inject in ("no-national-services", "outcome-21-for-adult", "no-allegations-procedure"):
+    elif inject in ("no-identification", "outcome-21-for-adult", "no-allegations-procedure"):
         child = False
+    attrs["youth_produced_imagery"] = kind == "youth"
+    offences = ("indecent-images", "grooming", "sexual-communication")
+    attrs["offence"] = (
+        "indecent-images" if kind != "referral" or inject == "no-identification"
+        else offences[int(rng.choice(3, p=[0.5, 0.15, 0.35]))]
+    )
     attrs["alleged_is_child"] = child
     attrs["adult_in_contact_with_children"] = not child and (
         bool(rng.random() < 0.5) or inject == "no-allegations-procedure"
@@ -260,10 +276,10 @@ def _one_case(
     # procedure, then Case closed.
     if kind == "workplace":
         begun = _workplace(case, day, days, rng, attrs, inject) // _MIN_PER_DAY
-        social_care = rng.random() < 0.8 or inject in _REFERRAL_ONLY
-        start = _at(days.add(begun, int(rng.integers(1, 4))), rng)
-        if social_care:
-            case.add("Social care notified", start)
+        # contract v2: every case reaches social care (a workplace case through the LADO)
+        start = case.add("Social care notified", _at(days.add(begun, int(rng.integers(1, 4))),
+                                                     rng))
+        social_care = True
     elif kind == "youth":
         case.add("Police notified", _at(day, rng))
         begun = case.add(
@@ -301,7 +317,7 @@ _REFERRAL_ONLY: Final = frozenset(
         "no-information-shared",
         "no-strategy-discussion",
         "icpc-late",
-        "no-national-services",
+        "no-identification",
         "no-abuse-by-children-procedure",
     }
 )
@@ -326,7 +342,7 @@ def _eligible(kind: str, inject: str) -> bool:
         return kind == "referral"
     if inject == "no-abuse-by-children-procedure":
         return kind != "workplace"  # the alleged person must be a child
-    if inject in ("no-national-services", "outcome-21-for-adult", "no-allegations-procedure"):
+    if inject in ("no-identification", "outcome-21-for-adult", "no-allegations-procedure"):
         return kind != "youth"
     return True
 
@@ -347,7 +363,7 @@ def make_log(n_cases: int, seed: int = 0, injection_rate: float = INJECTION_RATE
     act_col: list[str] = []
     minute_col: list[int] = []
     date_only_col: list[bool] = []
-    attr_rows: list[dict[str, bool | None]] = []
+    attr_rows: list[Attrs] = []
     truth: list[tuple[str, str]] = []
     for i in range(n_cases):
         kind = str(kinds[i])
@@ -382,7 +398,7 @@ def _frames(
     act_col: list[str],
     minute_col: list[int],
     date_only_col: list[bool],
-    attr_rows: list[dict[str, bool | None]],
+    attr_rows: list[Attrs],
     truth: list[tuple[str, str]],
     rng: np.random.Generator,
 ) -> GeneratedLog:
@@ -415,7 +431,8 @@ def _frames(
         }
     )
     cases = pd.DataFrame(attr_rows, index=pd.Index(ids, dtype="str", name="case_id"))
-    cases = cases.astype("boolean")
+    for name in cases.columns:
+        cases[name] = cases[name].astype("string" if name == "offence" else "boolean")
     present = pd.Index(pd.unique(events["case_id"]))
     cases = cases.loc[cases.index.isin(present)]
     for name in ATTRIBUTES:
@@ -431,7 +448,10 @@ def write_log(log: GeneratedLog, directory: Path) -> Path:
     columns = ["case_id", "activity", "timestamp", "resource", "role", *ATTRIBUTES]
     out = log.events[columns].copy()
     for name in ATTRIBUTES:
-        out[name] = out[name].map({True: "true", False: "false"}).fillna("")
+        if name == "offence":
+            out[name] = out[name].astype("object").fillna("")
+        else:
+            out[name] = out[name].map({True: "true", False: "false"}).fillna("")
     path = directory / "event_log.csv"
     out.to_csv(path, index=False)
     log.truth.to_csv(directory / "truth.csv", index=False)

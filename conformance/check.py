@@ -131,7 +131,8 @@ def rules_to_judge(
     for path in rules_files:
         loaded = load_rules_file(path, set(procedure.activities),
                                  set(procedure.boolean_attributes),
-                                 known_ids={r.id for r in rules})
+                                 known_ids={r.id for r in rules},
+                                 categories=procedure.categories)
         rules.extend(loaded.rules)
         vocabulary |= loaded.activities
         for rule in loaded.rules:
@@ -154,7 +155,7 @@ def read_options(
     (``vocabulary``; default: the procedure's), the columns and local names of ``log_format``
     (its mapping file is read here) and the as-of time (None: the log's latest timestamp)."""
     known = frozenset(procedure.activities) if vocabulary is None else vocabulary
-    attributes = tuple(procedure.boolean_attributes)
+    attributes = (*procedure.boolean_attributes, *procedure.categories)
     mapping = (load_mapping_file(log_format.mapping, known, attributes)
                if log_format.mapping is not None else None)
     columns = column_map(mapping) if mapping is not None else ColumnMap()
@@ -186,6 +187,7 @@ def read_options(
         activity_map=dict(mapping.activities) if mapping is not None else {},
         vocabulary=known,
         attributes=attributes,
+        categories=procedure.categories,
         timestamp_format=formats,
         delimiter=either(log_format.delimiter, either(mapping.delimiter if mapping else None,
                                                       settings.delimiter if settings else None)),
@@ -271,13 +273,13 @@ def check(
     >>> report = conformance.check(conformance.sample_log_path(), as_of="2024-12-31T12:00",
     ...                            fitness="none")
     >>> report.judgement.cases, report.judgement.events
-    (250, 2289)
+    (271, 2528)
     >>> print(report.summary.loc[:1, ["rule_id", "satisfied", "violated"]].to_string(index=False))
                                   rule_id  satisfied  violated
-               escalated-same-working-day         15         2
-    line-manager-bypassed-when-implicated          1         0
+               escalated-same-working-day         14         3
+    line-manager-bypassed-when-implicated          3         0
     >>> len(report.deviations), report.exit_status  # 1: a rule of severity violation broken
-    (38, 1)
+    (45, 1)
     """
     if fitness not in FITNESS_METHODS:
         raise ValueError(f"fitness must be one of {', '.join(FITNESS_METHODS)}; got {fitness!r}")

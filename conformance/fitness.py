@@ -58,7 +58,17 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from model.procedure import Block, Choice, Kind, Loop, Parallel, Procedure, Sequence, Task
+from model.procedure import (
+    Block,
+    Choice,
+    Kind,
+    Loop,
+    Parallel,
+    Procedure,
+    Sequence,
+    SubProcess,
+    Task,
+)
 
 if TYPE_CHECKING:
     from conformance.logio import EventLog
@@ -324,7 +334,7 @@ def _shortest_run(block: Block | None) -> int:
         return sum(_shortest_run(child) for child in block.children)
     if isinstance(block, Choice):
         return min(_shortest_run(branch.body) for branch in block.branches)
-    if isinstance(block, Loop):
+    if isinstance(block, (Loop, SubProcess)):
         return _shortest_run(block.body)
     raise TypeError(f"unknown block {type(block).__name__}")
 

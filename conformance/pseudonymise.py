@@ -15,7 +15,8 @@ these, and a test checks each against the file written):
 * ``resource``: replaced by keyed pseudonyms (``r-``).
 * ``role``: the procedure's role ids and names (any case) as they are; anything else replaced
   by a keyed label (``role-``).
-* the procedure's case attributes (``true``, ``false`` or empty), from their mapped columns.
+* the procedure's case attributes (``true``, ``false`` or empty; the offence by its name or
+  empty), from their mapped columns.
 
 Every other column of the input is left out, and named, with the reason when it looked like
 personal data. A cell that a spreadsheet would run as a formula (=, +, -, @, tab or carriage
@@ -226,9 +227,12 @@ def pseudonymise(
     )
     cases = log.cases
     for attribute in cases.columns:
-        flags = cases[attribute].map({True: "true", False: "false"}).astype(object).fillna("")
-        frame[attribute] = flags.reindex(events["case_id"]).to_numpy()
-    # Ordered by pseudonym, so the output does not keep the order of the original ids.
+        if isinstance(cases[attribute].dtype, pd.BooleanDtype):
+            texts = as_text(cases[attribute].map({True: "true", False: "false"}))
+        else:  # a categorical attribute (the offence): its value as read
+            texts = as_text(cases[attribute])
+        frame[attribute] = texts.fillna("").reindex(events["case_id"]).to_numpy()
+    # Order by pseudonym, so the output does not keep the order of the original ids.
     frame["_time"] = events["time_utc"].to_numpy()
     frame["_row"] = events["source_row"].to_numpy()
     frame = frame.sort_values(["case_id", "_time", "_row"], kind="stable")

@@ -1,14 +1,21 @@
 """The procedure as BPMN 2.0 XML with a full diagram, laid out here (no Graphviz needed).
 
-The process is compiled from the graph of :mod:`model.graph`: one pool (participant) whose lanes
+The process is compiled from the graphs of :mod:`model.graph`: one pool (participant) whose lanes
 are the roles the flow uses, a start and an end event, a task per task node (its documentation
 carries the clause, the meaning and, for the strategy discussion, the questions it must
-consider), an exclusive gateway per choice (outgoing flows carry the branch condition as a
-name and a condition expression; the ``otherwise`` branch is the gateway's default flow), a
-parallel gateway pair per parallel block, and a loop as an exclusive join, the body and an
-exclusive split with a back flow.
+consider), an exclusive gateway per choice (outgoing flows are named by the branch's condition
+in words, "the concern is about the line manager", and carry it as attribute expressions in a
+condition expression; the ``otherwise`` branch is the gateway's default flow), a parallel
+gateway pair per parallel block, and a loop as an exclusive join, the body and an exclusive split
+with a back flow.
 
-Layout (:func:`layout`, shared with :mod:`model.picture`):
+By default each sub-process of the procedure is a BPMN ``subProcess``: drawn collapsed on the
+overview (so the overview fits a landscape page) and in full on a diagram of its own, with its
+own lanes, one per role it uses (bpmn.io opens it from the collapsed shape). ``flat=True`` gives
+the whole flow in one process and one wide diagram instead, for tools that do not read
+sub-processes (pm4py's BPMN import among them).
+
+Layout (:func:`layout`, shared with :mod:`model.picture`), for each page:
 
 - lanes are horizontal bands in the order the roles are listed in the procedure file;
 - each node gets a column by the longest path to it from the start (loops' back edges left out),
@@ -35,7 +42,7 @@ from typing import Final
 
 import networkx as nx
 
-from model.graph import JOIN_KINDS, SPLIT_KINDS, to_graph
+from model.graph import JOIN_KINDS, SPLIT_KINDS, page_graph, pages, to_graph
 from model.procedure import Procedure
 
 __all__ = [
@@ -46,6 +53,7 @@ __all__ = [
     "NodeShape",
     "label_lines",
     "layout",
+    "page_layouts",
     "to_bpmn_xml",
     "write_bpmn",
 ]
@@ -59,18 +67,19 @@ POOL_HEADER: Final = 30.0  # the band on the left of a pool with its name
 LANE_HEADER: Final = 30.0  # the band on the left of a lane with its name
 LEFT_MARGIN: Final = 30.0  # between a lane's header and the first column
 RIGHT_MARGIN: Final = 40.0
-GAP: Final = 64.0  # between two columns
-WIDE_GAP: Final = 190.0  # after a column with an exclusive split: room for the conditions
+GAP: Final = 48.0  # between two columns
+WIDE_GAP: Final = 180.0  # after a column with an exclusive split: room for the conditions
 ROW: Final = 130.0  # height of a track
 LANE_PAD: Final = 6.0  # above the first and below the last track of a lane
 ORIGIN: Final = (20.0, 20.0)
-LABEL_CHARS: Final = 18  # characters per line of a label, at least
+LABEL_CHARS: Final = 20  # characters per line of a label, at least
 LABEL_LINE: Final = 14.0  # height of a line of a label (bpmn.io draws them at 11 px)
-LABEL_CHAR_WIDTH: Final = 6.0
+LABEL_CHAR_WIDTH: Final = 6.2
 CHANNEL_STEP: Final = 8.0  # between vertical runs of different edges in one channel
 BAND_STEPS: Final = (0.0, -8.0, 8.0, -16.0, 16.0)  # runs along one band, apart
 BAND_INSET: Final = 17.0  # the bands along a lane's top and bottom, from its lines
 EXTERNAL_LABEL_KINDS: Final = frozenset({"start", "end", "xor-split", "and-split", "loop-exit"})
+LABELLED_INSIDE: Final = frozenset({"task", "subprocess"})
 """Nodes whose name is written beside them; joins would repeat their split's name, so they show
 none."""
 
@@ -137,16 +146,18 @@ class LaneBand:
 class EdgePath:
     source: str
     target: str
-    condition: str | None
+    condition: str | None  # as attribute expressions
+    label: str | None  # the condition in words: what the diagrams write beside the flow
     default: bool
     back: bool
     waypoints: tuple[tuple[float, float], ...]
-    label_box: Box | None  # where the condition is written
+    label_box: Box | None  # where the label is written
 
 
 @dataclass(frozen=True)
 class Layout:
     title: str
+    page: str | None  # the sub-process drawn (None: the overview, or the flat diagram)
     pool: Box
     lanes: tuple[LaneBand, ...]
     nodes: tuple[NodeShape, ...]
@@ -170,7 +181,7 @@ def _label_size(text: str, chars: int = LABEL_CHARS) -> tuple[float, float]:
 
 
 def _size(kind: str) -> tuple[float, float]:
-    if kind == "task":
+    if kind in LABELLED_INSIDE:
         return TASK_SIZE
     if kind in ("start", "end"):
         return EVENT_SIZE
@@ -335,21 +346,34 @@ def _simplify(points: list[Point]) -> list[Point]:
     return out
 
 
-def _flow_label(points: list[Point], text: str, taken: list[Box], below: bool = False) -> Box:
-    """A box for a flow's condition that meets no shape, name or other condition if it can:
-    beside the flow's first vertical run, or above (below) its longest horizontal run, as wide
-    as the run allows. The box is added to ``taken``."""
+Segment = tuple[Point, Point]
+
+
+def _flow_label(points: list[Point], text: str, taken: list[Box], segments: list[Segment],
+                *, below: bool = False, one_line: bool = False) -> Box:
+    """A box for a flow's condition that meets no shape, name, other condition or other flow if
+    it can: beside the flow's first vertical run, or above (below) its longest horizontal run,
+    as wide as the run allows, at its start or further along it. The box is added to
+    ``taken``. ``segments`` are the other flows' runs."""
     candidates: list[Box] = []
     runs = [(a, b) for a, b in itertools.pairwise(points) if a[1] == b[1]]
     if runs:
         run = max(reversed(runs), key=lambda r: abs(r[1][0] - r[0][0]))
         length = abs(run[1][0] - run[0][0])
-        width, height = _label_size(text, max(LABEL_CHARS, int((length - 18) / LABEL_CHAR_WIDTH)))
+        widths = [len(text)] if one_line else [
+            max(LABEL_CHARS, int((length - 18) / LABEL_CHAR_WIDTH)), LABEL_CHARS]
         left, right = sorted((run[0][0], run[1][0]))
-        x = min(left + 4, right - 4 - width)
-        above = Box(x, run[0][1] - height - 2, width, height)
-        under = Box(x, run[0][1] + 3, width, height)
-        candidates += [under, above] if below else [above, under]
+        for chars in dict.fromkeys(widths):
+            width, height = _label_size(text, chars)
+            xs = [min(left + 4, right - 4 - width)]
+            x = xs[0] + 16.0
+            while x <= right - 4 - width:
+                xs.append(x)
+                x += 16.0
+            for x in xs:
+                above = Box(x, run[0][1] - height - 2, width, height)
+                under = Box(x, run[0][1] + 3, width, height)
+                candidates += [under, above] if below else [above, under]
     if len(points) >= 3 and points[1][0] == points[2][0]:
         (x, y0), (_, y1) = points[1], points[2]
         width, height = _label_size(text, LABEL_CHARS + 6)
@@ -359,8 +383,15 @@ def _flow_label(points: list[Point], text: str, taken: list[Box], below: bool = 
     if not candidates:
         width, height = _label_size(text)
         candidates.append(Box(points[0][0] + 4, points[0][1] - height - 2, width, height))
-    chosen = next((box for box in candidates if not any(box.overlaps(t) for t in taken)),
-                  candidates[0])
+
+    def clear(box: Box) -> bool:
+        return not any(box.overlaps(t) for t in taken)
+
+    def uncrossed(box: Box) -> bool:
+        return not any(box.crossed_by(a, b, margin=1.0) for a, b in segments)
+
+    chosen = next((box for box in candidates if clear(box) and uncrossed(box)),
+                  next((box for box in candidates if clear(box)), candidates[0]))
     taken.append(chosen)
     return chosen
 
@@ -378,9 +409,18 @@ def _back_route(shapes: Mapping[str, NodeShape], exit_node: str, entry_node: str
             (entry_shape.box.cx, y), (entry_shape.box.cx, entry_shape.box.bottom)]
 
 
-def layout(p: Procedure) -> Layout:
-    """Place every node, lane and edge of the procedure's diagram (see the module text)."""
-    graph = to_graph(p)
+def layout(p: Procedure, page: str | None = None, *, flat: bool = False) -> Layout:
+    """Place every node, lane and edge of one page of the procedure's diagram (see the module
+    text): the overview (``page`` None), a sub-process, or with ``flat`` the whole flow."""
+    if flat:
+        graph, title = to_graph(p), p.title
+    else:
+        graph = page_graph(p, page)
+        if page is None:
+            title = p.title
+        else:
+            sub = p.subprocess(page)
+            title = f"{sub.name} ({sub.clause})"
     order = {node: index for index, node in enumerate(graph.nodes)}
     lanes = _lanes(p, graph)
     lane_of = {node: data["role"] or lanes[0] for node, data in graph.nodes(data=True)}
@@ -391,7 +431,7 @@ def layout(p: Procedure) -> Layout:
     widths = [0.0] * columns
     for node, data in graph.nodes(data=True):
         widths[column[node]] = max(widths[column[node]], _size(data["kind"])[0])
-    named_split = {column[u] for u, _, cond in graph.edges(data="condition")
+    named_split = {column[u] for u, _, cond in graph.edges(data="label")
                    if cond and graph.nodes[u]["kind"] == "xor-split"}
     gaps = [WIDE_GAP if c in named_split else GAP for c in range(columns)]
     left: list[float] = []
@@ -442,25 +482,36 @@ def layout(p: Procedure) -> Layout:
     for source, target, data in graph.edges(data=True):
         if data["back"]:
             points = _back_route(shapes, source, target)
-            label = (_flow_label(points, data["condition"], router.obstacles, below=True)
-                     if data["condition"] else None)
+            label = (_flow_label(points, data["label"], router.obstacles, [], below=True,
+                                 one_line=True)
+                     if data["label"] else None)
             back_routes[source, target] = (points, label)
             router.obstacles.append(
                 Box(points[2][0], points[1][1] - 1, points[1][0] - points[2][0], 2))
     plans = {(source, target): router.plan(source, target)
              for source, target, back in graph.edges(data="back") if not back}
+    routes = {edge: back_routes[edge][0] if edge in back_routes else router.points(plans[edge])
+              for edge in graph.edges}
     taken = list(router.obstacles)  # where a condition must not be written
     edges: list[EdgePath] = []
     for source, target, data in graph.edges(data=True):
+        points = routes[source, target]
         if data["back"]:
-            points, label = back_routes[source, target]
+            label = back_routes[source, target][1]
         else:
-            points = router.points(plans[source, target])
-            label = (_flow_label(points, data["condition"], taken)
-                     if data["condition"] else None)
-        edges.append(EdgePath(source, target, data["condition"], data["default"], data["back"],
-                              tuple(points), label))
-    return Layout(p.title, pool, lane_bands, tuple(shapes.values()), tuple(edges))
+            others = [seg for edge, route in routes.items() if edge != (source, target)
+                      for seg in itertools.pairwise(route)]
+            label = (_flow_label(points, data["label"], taken, others)
+                     if data["label"] else None)
+        edges.append(EdgePath(source, target, data["condition"], data["label"], data["default"],
+                              data["back"], tuple(points), label))
+    return Layout(title, None if flat else page, pool, lane_bands, tuple(shapes.values()),
+                  tuple(edges))
+
+
+def page_layouts(p: Procedure) -> tuple[Layout, ...]:
+    """The layouts of every page: the overview, then each sub-process (outer ones first)."""
+    return tuple(layout(p, page.id) for page in pages(p))
 
 
 # XML ---------------------------------------------------------------------------------------
@@ -482,8 +533,10 @@ _ELEMENT: Final = {
     "loop-exit": "bpmn:exclusiveGateway",
     "and-split": "bpmn:parallelGateway",
     "and-join": "bpmn:parallelGateway",
+    "subprocess": "bpmn:subProcess",
 }
-_PREFIX: Final = {"start": "StartEvent", "end": "EndEvent", "task": "Task"}
+_PREFIX: Final = {"start": "StartEvent", "end": "EndEvent", "task": "Task",
+                  "subprocess": "SubProcess"}
 
 
 class _Ids:
@@ -536,23 +589,154 @@ def _task_documentation(p: Procedure, activity: str, clause: str) -> str:
     return "\n".join(lines)
 
 
-def to_bpmn_xml(p: Procedure) -> str:
+@dataclass
+class _Page:
+    """One page as written: its graph, layout and XML ids."""
+
+    graph: nx.DiGraph
+    placed: Layout
+    node_ids: dict[str, str]
+    lane_ids: dict[str, str]
+    edge_ids: dict[tuple[str, str], str]
+
+
+class _Writer:
+    """Writes the process (and its sub-processes) and then the diagrams of every page."""
+
+    def __init__(self, p: Procedure, *, flat: bool) -> None:
+        self.p = p
+        self.flat = flat
+        self.ids = _Ids()
+        self.flows = 0
+        self.pages: list[_Page] = []
+        self.decided_by = {f"{c.id}-split": " Decided by: " + ", ".join(c.decided_by) + "."
+                           for c in p.gateways()}
+        self.decided_by.update(
+            {f"{loop.id}-exit": f" Again while: {loop.repeat}." for loop in p.loops()})
+
+    def page(self, page: str | None) -> _Page:
+        graph = to_graph(self.p) if self.flat else page_graph(self.p, page)
+        placed = layout(self.p, page, flat=self.flat)
+        node_ids = {}
+        for node, data in graph.nodes(data=True):
+            kind = data["kind"]
+            raw = node
+            if kind in ("start", "end"):
+                raw = "1" if page is None else str(page)
+            node_ids[node] = self.ids.make(_PREFIX.get(kind, "Gateway"), raw)
+        edge_ids = {}
+        for edge in graph.edges:
+            self.flows += 1
+            edge_ids[edge] = self.ids.make("Flow", f"{self.flows:03d}")
+        lane_ids = {band.role: self.ids.make("Lane", band.role if page is None
+                                             else f"{page}_{band.role}")
+                    for band in placed.lanes}
+        return _Page(graph, placed, node_ids, lane_ids, edge_ids)
+
+    def container(self, parent: ET.Element, page: str | None, set_id: str) -> None:
+        """The lanes, flow nodes and sequence flows of one page inside ``parent`` (the process
+        or a sub-process), sub-processes written with their own contents."""
+        p = self.p
+        current = self.page(page)
+        self.pages.append(current)
+        graph, placed, node_ids = current.graph, current.placed, current.node_ids
+        lane_set = _sub(parent, "bpmn:laneSet", id=self.ids.make("LaneSet", set_id))
+        for band in placed.lanes:
+            lane = _sub(lane_set, "bpmn:lane", id=current.lane_ids[band.role], name=band.name)
+            if band.role in p.roles:
+                _sub(lane, "bpmn:documentation", p.roles[band.role].meaning)
+            for shape in placed.nodes:
+                if shape.role == band.role:
+                    _sub(lane, "bpmn:flowNodeRef", node_ids[shape.id])
+        for node, data in graph.nodes(data=True):
+            kind = data["kind"]
+            attrs = {"id": node_ids[node]}
+            if kind in LABELLED_INSIDE or kind in EXTERNAL_LABEL_KINDS:
+                attrs["name"] = data["label"]
+            if kind in SPLIT_KINDS or kind in JOIN_KINDS:
+                attrs["gatewayDirection"] = "Diverging" if kind in SPLIT_KINDS else "Converging"
+                defaults = [e for e in graph.out_edges(node, data="default") if e[2]]
+                if defaults and kind != "and-split":
+                    attrs["default"] = current.edge_ids[defaults[0][:2]]
+            element = _sub(parent, _ELEMENT[kind], **attrs)
+            if kind == "task":
+                _sub(element, "bpmn:documentation",
+                     _task_documentation(p, data["activity"], data["clause"]))
+            elif kind == "subprocess":
+                _sub(element, "bpmn:documentation",
+                     _cited(data["clause"], data["label"])
+                     + " Drawn collapsed here and in full on a diagram of its own.")
+            elif data["clause"]:
+                _sub(element, "bpmn:documentation",
+                     _cited(data["clause"], data["label"]) + self.decided_by.get(node, ""))
+            for edge in graph.in_edges(node):
+                _sub(element, "bpmn:incoming", current.edge_ids[edge])
+            for edge in graph.out_edges(node):
+                _sub(element, "bpmn:outgoing", current.edge_ids[edge])
+            if kind == "subprocess":
+                self.container(element, node, node)
+        for source, target, data in graph.edges(data=True):
+            attrs = {"id": current.edge_ids[source, target], "sourceRef": node_ids[source],
+                     "targetRef": node_ids[target]}
+            if data["label"]:
+                attrs["name"] = data["label"]
+            flow = _sub(parent, "bpmn:sequenceFlow", **attrs)
+            if data["clause"]:
+                _sub(flow, "bpmn:documentation", data["clause"])
+            if data["condition"] and not data["default"]:
+                _sub(flow, "bpmn:conditionExpression", data["condition"],
+                     xsi__type="bpmn:tFormalExpression")
+
+    def diagram(self, root: ET.Element, current: _Page, plane_element: str,
+                participant_id: str | None) -> None:
+        placed = current.placed
+        page = placed.page
+        name = "Overview" if page is None else placed.title
+        diagram = _sub(root, "bpmndi:BPMNDiagram",
+                       id=self.ids.make("Diagram", page or self.p.id), name=name)
+        plane = _sub(diagram, "bpmndi:BPMNPlane", id=self.ids.make("Plane", page or self.p.id),
+                     bpmnElement=plane_element)
+        if participant_id is not None:
+            shape_el = _sub(plane, "bpmndi:BPMNShape", id=self.ids.make("Shape", participant_id),
+                            bpmnElement=participant_id, isHorizontal="true")
+            _bounds(shape_el, placed.pool)
+        for band in placed.lanes:
+            lane_id = current.lane_ids[band.role]
+            shape_el = _sub(plane, "bpmndi:BPMNShape", id=self.ids.make("Shape", lane_id),
+                            bpmnElement=lane_id, isHorizontal="true")
+            _bounds(shape_el, band.box)
+        for shape in placed.nodes:
+            node_id = current.node_ids[shape.id]
+            attrs = {"id": self.ids.make("Shape", node_id), "bpmnElement": node_id}
+            if _ELEMENT[shape.kind] == "bpmn:exclusiveGateway":
+                attrs["isMarkerVisible"] = "true"
+            if shape.kind == "subprocess":
+                attrs["isExpanded"] = "false"
+            shape_el = _sub(plane, "bpmndi:BPMNShape", **attrs)
+            _bounds(shape_el, shape.box)
+            if shape.label_box is not None:
+                _bounds(_sub(shape_el, "bpmndi:BPMNLabel"), shape.label_box)
+        for path in placed.edges:
+            flow_id = current.edge_ids[path.source, path.target]
+            edge_el = _sub(plane, "bpmndi:BPMNEdge", id=self.ids.make("Edge", flow_id),
+                           bpmnElement=flow_id)
+            for x, y in path.waypoints:
+                _sub(edge_el, "di:waypoint", x=_number(x), y=_number(y))
+            if path.label_box is not None:
+                _bounds(_sub(edge_el, "bpmndi:BPMNLabel"), path.label_box)
+
+
+def to_bpmn_xml(p: Procedure, *, flat: bool = False) -> str:
     """BPMN 2.0 XML of the procedure: a collaboration with one pool, a lane per role the flow
     uses, the process, and a diagram with a shape for the pool, every lane and every flow node
-    and an edge for every sequence flow."""
-    graph = to_graph(p)
-    placed = layout(p)
-    ids = _Ids()
-    node_ids = {}
-    for node, data in graph.nodes(data=True):
-        prefix = _PREFIX.get(data["kind"], "Gateway")
-        node_ids[node] = ids.make(prefix, "1" if data["kind"] in ("start", "end") else node)
-    flow_ids = [ids.make("Flow", f"{n:03d}") for n in range(1, graph.number_of_edges() + 1)]
-    edge_id = dict(zip(graph.edges, flow_ids, strict=True))
+    and an edge for every sequence flow. Sub-processes are BPMN sub-processes, collapsed on the
+    overview and each drawn on a diagram of its own (with their own lanes); ``flat`` writes the
+    whole flow as one process on one diagram instead."""
+    writer = _Writer(p, flat=flat)
+    ids = writer.ids
     process_id = ids.make("Process", p.id)
     participant_id = ids.make("Participant", p.id)
     collaboration_id = ids.make("Collaboration", p.id)
-    lane_ids = {band.role: ids.make("Lane", band.role) for band in placed.lanes}
 
     root = ET.Element("bpmn:definitions", {f"xmlns:{k}": v for k, v in NAMESPACES.items()})
     root.set("id", ids.make("Definitions", p.id))
@@ -564,82 +748,20 @@ def to_bpmn_xml(p: Procedure) -> str:
                        processRef=process_id)
     _sub(participant, "bpmn:documentation", f"{p.source}. Procedure id: {p.id}.")
     process = _sub(root, "bpmn:process", id=process_id, name=p.title, isExecutable="false")
-    lane_set = _sub(process, "bpmn:laneSet", id=ids.make("LaneSet", p.id))
-    for band in placed.lanes:
-        lane = _sub(lane_set, "bpmn:lane", id=lane_ids[band.role], name=band.name)
-        if band.role in p.roles:
-            _sub(lane, "bpmn:documentation", p.roles[band.role].meaning)
-        for shape in placed.nodes:
-            if shape.role == band.role:
-                _sub(lane, "bpmn:flowNodeRef", node_ids[shape.id])
+    writer.container(process, None, p.id)
 
-    decided_by = {f"{c.id}-split": " Decided by: " + ", ".join(c.decided_by) + "."
-                  for c in p.gateways()}
-    decided_by.update({f"{loop.id}-exit": f" Again while: {loop.repeat}." for loop in p.loops()})
-    for node, data in graph.nodes(data=True):
-        kind = data["kind"]
-        attrs = {"id": node_ids[node]}
-        if kind == "task" or kind in EXTERNAL_LABEL_KINDS:
-            attrs["name"] = data["label"]
-        if kind in SPLIT_KINDS or kind in JOIN_KINDS:
-            attrs["gatewayDirection"] = "Diverging" if kind in SPLIT_KINDS else "Converging"
-            defaults = [e for e in graph.out_edges(node, data="default") if e[2]]
-            if defaults and kind != "and-split":
-                attrs["default"] = edge_id[defaults[0][:2]]
-        element = _sub(process, _ELEMENT[kind], **attrs)
-        if kind == "task":
-            _sub(element, "bpmn:documentation",
-                 _task_documentation(p, data["activity"], data["clause"]))
-        elif data["clause"]:
-            _sub(element, "bpmn:documentation",
-                 _cited(data["clause"], data["label"]) + decided_by.get(node, ""))
-        for edge in graph.in_edges(node):
-            _sub(element, "bpmn:incoming", edge_id[edge])
-        for edge in graph.out_edges(node):
-            _sub(element, "bpmn:outgoing", edge_id[edge])
-
-    for source, target, data in graph.edges(data=True):
-        attrs = {"id": edge_id[source, target], "sourceRef": node_ids[source],
-                 "targetRef": node_ids[target]}
-        if data["condition"]:
-            attrs["name"] = data["condition"]
-        flow = _sub(process, "bpmn:sequenceFlow", **attrs)
-        if data["clause"]:
-            _sub(flow, "bpmn:documentation", data["clause"])
-        if data["condition"] and not data["default"]:
-            _sub(flow, "bpmn:conditionExpression", data["condition"],
-                 xsi__type="bpmn:tFormalExpression")
-
-    diagram = _sub(root, "bpmndi:BPMNDiagram", id=ids.make("Diagram", p.id))
-    plane = _sub(diagram, "bpmndi:BPMNPlane", id=ids.make("Plane", p.id),
-                 bpmnElement=collaboration_id)
-    shape_el = _sub(plane, "bpmndi:BPMNShape", id=ids.make("Shape", participant_id),
-                    bpmnElement=participant_id, isHorizontal="true")
-    _bounds(shape_el, placed.pool)
-    for band in placed.lanes:
-        shape_el = _sub(plane, "bpmndi:BPMNShape", id=ids.make("Shape", lane_ids[band.role]),
-                        bpmnElement=lane_ids[band.role], isHorizontal="true")
-        _bounds(shape_el, band.box)
-    for shape in placed.nodes:
-        attrs = {"id": ids.make("Shape", node_ids[shape.id]), "bpmnElement": node_ids[shape.id]}
-        if _ELEMENT[shape.kind] == "bpmn:exclusiveGateway":
-            attrs["isMarkerVisible"] = "true"
-        shape_el = _sub(plane, "bpmndi:BPMNShape", **attrs)
-        _bounds(shape_el, shape.box)
-        if shape.label_box is not None:
-            _bounds(_sub(shape_el, "bpmndi:BPMNLabel"), shape.label_box)
-    for path in placed.edges:
-        flow_id = edge_id[path.source, path.target]
-        edge_el = _sub(plane, "bpmndi:BPMNEdge", id=ids.make("Edge", flow_id), bpmnElement=flow_id)
-        for x, y in path.waypoints:
-            _sub(edge_el, "di:waypoint", x=_number(x), y=_number(y))
-        if path.label_box is not None:
-            _bounds(_sub(edge_el, "bpmndi:BPMNLabel"), path.label_box)
+    overview, *subs = writer.pages
+    writer.diagram(root, overview, collaboration_id, participant_id)
+    for current in subs:
+        page = current.placed.page
+        assert page is not None
+        parent = next(w for w in writer.pages if page in w.node_ids)
+        writer.diagram(root, current, parent.node_ids[page], None)
 
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def write_bpmn(p: Procedure, path: Path | str) -> None:
+def write_bpmn(p: Procedure, path: Path | str, *, flat: bool = False) -> None:
     """Write :func:`to_bpmn_xml` to a file (UTF-8)."""
-    Path(path).write_text(to_bpmn_xml(p), encoding="utf-8")
+    Path(path).write_text(to_bpmn_xml(p, flat=flat), encoding="utf-8")

@@ -1,6 +1,11 @@
 """The procedure as a networkx graph (events, tasks and gateways), as Graphviz DOT text and as JSON.
 
-The graph is compiled from the block-structured flow of :class:`~model.procedure.Procedure`:
+The graph is compiled from the block-structured flow of :class:`~model.procedure.Procedure`.
+:func:`to_graph` gives the whole flow on one graph (a sub-process is walked straight through;
+its nodes carry its id in ``subprocess``). :func:`page_graph` gives one page of the diagrams:
+the overview, with each sub-process collapsed into one node of kind ``subprocess``, or one
+sub-process drawn in full between its own start and end events (sub-processes inside it
+collapsed); :func:`pages` lists them.
 
 - one node per :class:`~model.procedure.Task` (node id = task id), one ``start`` and one ``end``;
 - a :class:`~model.procedure.Choice` becomes an ``xor-split`` and an ``xor-join``
@@ -10,11 +15,14 @@ The graph is compiled from the block-structured flow of :class:`~model.procedure
   ``loop-exit`` (an exclusive split) whose back edge returns to the entry.
 
 Node attributes: ``kind`` (see :data:`NODE_KINDS`), ``label``, ``activity`` (tasks; None
-otherwise), ``role`` (the lane: a task's role; a gateway or event takes the lane of its
-neighbours), ``clause`` and ``block`` (the id of the block that made the node). Edge attributes:
-``condition`` (a choice branch's condition text, ``"repeat: <text>"`` on a loop's back edge, else
-None), ``gateway`` (the split node an edge leaves, else None), ``default`` (the ``otherwise``
-branch of a choice, or the way out of a loop), ``back`` (a loop's back edge) and ``clause``.
+otherwise), ``role`` (the lane: a task's role; a collapsed sub-process's ``role``; a gateway or
+event takes the lane of its neighbours), ``clause``, ``block`` (the id of the block that made the
+node) and ``subprocess`` (the innermost sub-process around the node, else None). Edge
+attributes: ``condition`` (a choice branch's condition as attribute expressions,
+``"repeat: <text>"`` on a loop's back edge, else None), ``label`` (the same in words, for
+people: "the concern is about the line manager", "again if <text>"), ``gateway`` (the split node
+an edge leaves, else None), ``default`` (the ``otherwise`` branch of a choice, or the way out of
+a loop), ``back`` (a loop's back edge) and ``clause``.
 """
 
 from __future__ import annotations
@@ -29,7 +37,16 @@ from typing import Any, Final
 
 import networkx as nx
 
-from model.procedure import Block, Choice, Loop, Parallel, Procedure, Sequence, Task
+from model.procedure import (
+    Block,
+    Choice,
+    Loop,
+    Parallel,
+    Procedure,
+    Sequence,
+    SubProcess,
+    Task,
+)
 
 __all__ = [
     "END",
@@ -37,6 +54,9 @@ __all__ = [
     "NODE_KINDS",
     "SPLIT_KINDS",
     "START",
+    "Page",
+    "page_graph",
+    "pages",
     "paths",
     "to_dot",
     "to_graph",
@@ -55,14 +75,21 @@ NODE_KINDS: Final = (
     "and-join",
     "loop-entry",
     "loop-exit",
+    "subprocess",
 )
 SPLIT_KINDS: Final = frozenset({"xor-split", "and-split", "loop-exit"})
 JOIN_KINDS: Final = frozenset({"xor-join", "and-join", "loop-entry"})
 
 
 class _Builder:
-    def __init__(self) -> None:
+    """Adds the nodes and edges of blocks to one graph. With ``collapse``, a sub-process is one
+    node; without, it is walked straight through."""
+
+    def __init__(self, p: Procedure, *, collapse: bool) -> None:
         self.graph = nx.DiGraph()
+        self.procedure = p
+        self.collapse = collapse
+        self.within: list[str] = []  # the sub-processes around the block being added
 
     def node(self, node_id: str, kind: str, label: str, clause: str, block: str,
              activity: str | None = None, role: str | None = None) -> str:
@@ -70,22 +97,24 @@ class _Builder:
             raise ValueError(f"two nodes of the flow would both be called '{node_id}'; "
                              "rename one of the blocks")
         self.graph.add_node(node_id, kind=kind, label=label, activity=activity, role=role,
-                            clause=clause, block=block)
+                            clause=clause, block=block,
+                            subprocess=self.within[-1] if self.within else None)
         return node_id
 
     def edge(self, source: str, target: str, clause: str, condition: str | None = None, *,
-             default: bool = False, back: bool = False) -> None:
+             label: str | None = None, default: bool = False, back: bool = False) -> None:
         gateway = source if self.graph.nodes[source]["kind"] in SPLIT_KINDS else None
         # the way out of a loop is its exclusive split's default flow
         default = default or (self.graph.nodes[source]["kind"] == "loop-exit" and not back)
         if self.graph.has_edge(source, target):
             # two branches of one choice without steps: one edge carries both conditions
             data = self.graph.edges[source, target]
-            texts = [t for t in (data["condition"], condition) if t]
-            data["condition"] = " or ".join(texts) if texts else None
+            for key, text in (("condition", condition), ("label", label)):
+                texts = [t for t in (data[key], text) if t]
+                data[key] = " or ".join(texts) if texts else None
             data["default"] = data["default"] or default
             return
-        self.graph.add_edge(source, target, condition=condition, gateway=gateway,
+        self.graph.add_edge(source, target, condition=condition, label=label, gateway=gateway,
                             default=default, back=back, clause=clause)
 
     def block(self, block: Block, clause: str) -> tuple[str, str]:
@@ -94,6 +123,16 @@ class _Builder:
             node = self.node(block.id, "task", block.activity, block.clause, block.id,
                              activity=block.activity, role=block.role)
             return node, node
+        if isinstance(block, SubProcess):
+            if self.collapse:
+                node = self.node(block.id, "subprocess", block.name, block.clause, block.id,
+                                 role=block.role)
+                return node, node
+            self.within.append(block.id)
+            try:
+                return self.block(block.body, block.clause)
+            finally:
+                self.within.pop()
         if isinstance(block, Sequence):
             inner = block.clause or clause
             ends = [self.block(child, inner) for child in block.children]
@@ -110,16 +149,19 @@ class _Builder:
             return split, join
         if isinstance(block, Choice):
             split = self.node(f"{block.id}-split", "xor-split", block.name, block.clause, block.id)
-            branch_ends: list[tuple[str, tuple[str, str] | None, bool]] = []
+            branch_ends: list[tuple[str, str, tuple[str, str] | None, bool]] = []
             for branch in block.branches:
                 inner_ends = None if branch.body is None else self.block(branch.body, block.clause)
-                branch_ends.append((branch.condition_text(), inner_ends, branch.when is None))
+                words = self.procedure.condition_words(branch.when)
+                branch_ends.append((branch.condition_text(), words, inner_ends,
+                                    branch.when is None))
             join = self.node(f"{block.id}-join", "xor-join", block.name, block.clause, block.id)
-            for condition, inner_ends, default in branch_ends:
+            for condition, words, inner_ends, default in branch_ends:
                 if inner_ends is None:
-                    self.edge(split, join, block.clause, condition, default=default)
+                    self.edge(split, join, block.clause, condition, label=words, default=default)
                 else:
-                    self.edge(split, inner_ends[0], block.clause, condition, default=default)
+                    self.edge(split, inner_ends[0], block.clause, condition, label=words,
+                              default=default)
                     self.edge(inner_ends[1], join, block.clause)
             return split, join
         entry = self.node(f"{block.id}-entry", "loop-entry", block.name, block.clause, block.id)
@@ -127,12 +169,14 @@ class _Builder:
         exit_node = self.node(f"{block.id}-exit", "loop-exit", block.name, block.clause, block.id)
         self.edge(entry, body_entry, block.clause)
         self.edge(body_exit, exit_node, block.clause)
-        self.edge(exit_node, entry, block.clause, f"repeat: {block.repeat}", back=True)
+        self.edge(exit_node, entry, block.clause, f"repeat: {block.repeat}",
+                  label=f"again if {block.repeat}", back=True)
         return entry, exit_node
 
 
 def _assign_lanes(graph: nx.DiGraph) -> None:
-    """Give every gateway and event the lane most of its neighbours are in.
+    """Give every gateway and event the lane most of its neighbours are in (tasks and collapsed
+    sub-processes keep their own).
 
     Ties go to the lane before a split (the one deciding) and after a join. Repeated until
     nothing changes, so chains of gateways take the lane of the nearest task."""
@@ -140,7 +184,7 @@ def _assign_lanes(graph: nx.DiGraph) -> None:
     while changed:
         changed = False
         for node, data in graph.nodes(data=True):
-            if data["kind"] == "task":
+            if data["kind"] in ("task", "subprocess"):
                 continue
             before = [graph.nodes[n]["role"] for n in graph.predecessors(node)]
             after = [graph.nodes[n]["role"] for n in graph.successors(node)]
@@ -157,13 +201,69 @@ def _assign_lanes(graph: nx.DiGraph) -> None:
 
 
 def to_graph(p: Procedure) -> nx.DiGraph:
-    """The procedure's flow as a directed graph (see the module text for its attributes)."""
-    builder = _Builder()
+    """The procedure's whole flow as a directed graph (see the module text for its attributes)."""
+    builder = _Builder(p, collapse=False)
     builder.node(START, "start", "Start", "", "")
     entry, exit_node = builder.block(p.flow, "")
     builder.node(END, "end", "End", "", "")
     builder.edge(START, entry, "")
     builder.edge(exit_node, END, "")
+    _assign_lanes(builder.graph)
+    return builder.graph
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the diagrams: the overview (``id`` None) or a sub-process."""
+
+    id: str | None
+    name: str
+    clause: str
+    parent: str | None  # the page that shows this one collapsed (None: the overview)
+
+
+def pages(p: Procedure) -> tuple[Page, ...]:
+    """The overview, then every sub-process (outer ones first)."""
+    out = [Page(None, p.title, "", None)]
+    parent_of: dict[str, str | None] = {}
+
+    def visit(block: Block | None, parent: str | None) -> None:
+        if block is None:
+            return
+        if isinstance(block, SubProcess):
+            parent_of[block.id] = parent
+            parent = block.id
+        if isinstance(block, (Sequence, Parallel)):
+            for child in block.children:
+                visit(child, parent)
+        elif isinstance(block, Choice):
+            for branch in block.branches:
+                visit(branch.body, parent)
+        elif isinstance(block, (Loop, SubProcess)):
+            visit(block.body, parent)
+
+    visit(p.flow, None)
+    out += [Page(sub.id, sub.name, sub.clause, parent_of[sub.id]) for sub in p.subprocesses()]
+    return tuple(out)
+
+
+def page_graph(p: Procedure, page: str | None = None) -> nx.DiGraph:
+    """One page of the diagrams as a graph: the overview (``page`` None), with every
+    sub-process collapsed into one node, or the sub-process ``page`` in full between its own
+    start (``<id>-start``) and end (``<id>-end``) events, with the sub-processes inside it
+    collapsed. Nodes and edges have the attributes of :func:`to_graph`."""
+    builder = _Builder(p, collapse=True)
+    if page is None:
+        start, end, body = START, END, p.flow
+    else:
+        sub = p.subprocess(page)
+        start, end, body = f"{page}-start", f"{page}-end", sub.body
+        builder.within.append(page)
+    builder.node(start, "start", "Start", "", "")
+    entry, exit_node = builder.block(body, "")
+    builder.node(end, "end", "End", "", "")
+    builder.edge(start, entry, "")
+    builder.edge(exit_node, end, "")
     _assign_lanes(builder.graph)
     return builder.graph
 
@@ -258,6 +358,7 @@ _DOT_SHAPES: Final = {
     "loop-exit": 'shape=diamond, label="X"',
     "and-split": 'shape=diamond, label="+"',
     "and-join": 'shape=diamond, label="+"',
+    "subprocess": "shape=box, style=rounded",
 }
 
 
@@ -266,7 +367,8 @@ def _quote(text: str) -> str:
 
 
 def to_dot(p: Procedure) -> str:
-    """Graphviz DOT text of the graph, one cluster per lane (writing it needs no Graphviz)."""
+    """Graphviz DOT text of the whole graph, one cluster per lane, branches labelled in words
+    (writing it needs no Graphviz)."""
     graph = to_graph(p)
 
     def node_line(node: str, data: dict[str, Any]) -> str:
@@ -294,8 +396,8 @@ def to_dot(p: Procedure) -> str:
         lines.append("  }")
     for source, target, data in graph.edges(data=True):
         attrs = []
-        if data["condition"]:
-            attrs.append(f"label={_quote(data['condition'])}")
+        if data["label"]:
+            attrs.append(f"label={_quote(data['label'])}")
         if data["back"]:
             attrs.append("style=dashed, constraint=false")
         tail = f" [{', '.join(attrs)}]" if attrs else ""
@@ -327,6 +429,9 @@ def _flow_json(block: Block | None) -> Any:
             branches.append({**head, "do": _flow_json(branch.body)})
         return {"choice": block.name, "id": block.id, "clause": block.clause,
                 "decided_by": list(block.decided_by), "branches": branches}
+    if isinstance(block, SubProcess):
+        return {"subprocess": _flow_json(block.body), "id": block.id, "name": block.name,
+                "clause": block.clause, "role": block.role}
     assert isinstance(block, Loop)
     return {"loop": _flow_json(block.body), "id": block.id, "name": block.name,
             "clause": block.clause, "repeat": block.repeat}
@@ -341,7 +446,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
     if isinstance(value, dict) or hasattr(value, "items"):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k).lower() if isinstance(k, bool) else str(k): _plain(v)
+                for k, v in value.items()}
     return str(value)
 
 

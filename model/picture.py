@@ -1,9 +1,12 @@
-"""A swimlane picture of the procedure (SVG or PNG) drawn with matplotlib from the BPMN layout.
+"""A swimlane picture of the procedure (SVG, PNG or PDF) drawn with matplotlib from the BPMN layout.
 
-The picture uses :func:`model.bpmn.layout`, so it shows the same lanes, shapes and routes as the
-BPMN diagram: lanes as labelled bands, tasks as rounded boxes, exclusive gateways as diamonds
-with an X, parallel ones with a +, events as circles, and each branch's condition beside its
-flow. One unit of the layout is one pixel of the PNG. SVG output is byte-for-byte reproducible.
+The picture uses :func:`model.bpmn.layout`, so it shows the same pages, lanes, shapes and routes
+as the BPMN diagram: lanes as labelled bands, tasks as rounded boxes, a sub-process as a rounded
+box with a [+] marker (drawn in full on its own page), exclusive gateways as diamonds with an X,
+parallel ones with a +, events as circles, and each branch's condition in words beside its flow.
+SVG and PNG show one page (the overview by default); PDF has every page, the overview first,
+each on a page of its own size. One unit of the layout is one pixel of the PNG. SVG output is
+byte-for-byte reproducible.
 """
 
 from __future__ import annotations
@@ -20,35 +23,58 @@ from matplotlib.patches import Circle, FancyBboxPatch, Polygon, Rectangle
 from model.bpmn import LABEL_CHAR_WIDTH, Box, EdgePath, Layout, NodeShape, label_lines, layout
 from model.procedure import Procedure
 
-__all__ = ["draw"]
+__all__ = ["FORMATS", "draw"]
 
+FORMATS: Final = ("svg", "png", "pdf")
 DPI: Final = 100.0
-TASK_FONT: Final = 7.5  # points: about 10 px at 100 dpi
-LABEL_FONT: Final = 6.5
-LANE_FONT: Final = 8.0
-TASK_CHARS: Final = 15  # characters per line of a task's name
+TASK_FONT: Final = 8.5  # points: about 12 px at 100 dpi, as bpmn.io writes task names
+LABEL_FONT: Final = 7.5  # about 10 px
+LANE_FONT: Final = 9.0
+TITLE_FONT: Final = 11.0
+TASK_CHARS: Final = 14  # characters per line of a task's name
 INK: Final = "#222222"
 LANE_FILLS: Final = ("#f7f9fc", "#eef2f8")
 GATEWAY_MARK: Final = {"and-split": "+", "and-join": "+"}
 
 
+def _fitted(text: str, length: float, size: float, lines: int = 2) -> tuple[str, float]:
+    """``text`` wrapped to at most ``lines`` lines of ``length`` pixels, at ``size`` points or
+    the largest smaller size (down to 6.5) at which it fits."""
+    while True:
+        char = size * DPI / 72 * 0.6  # the average width of a character, in pixels
+        wrapped = textwrap.wrap(text, max(4, int((length - 8) / char)))
+        if len(wrapped) <= lines or size <= 6.5:
+            return "\n".join(wrapped), size
+        size -= 0.5
+
+
 def _lane_header(ax: Axes, box: Box, text: str, size: float) -> None:
     ax.add_patch(Rectangle((box.x, box.y), 30, box.height, facecolor="#dde4ee",
                              edgecolor=INK, linewidth=0.8))
-    name = "\n".join(textwrap.wrap(text, max(8, int(box.height / (size * 0.9)))))
+    name, fitted = _fitted(text, box.height, size)
     ax.text(box.x + 15, box.cy, name, rotation=90, ha="center", va="center",
-              fontsize=size, color=INK)
+              fontsize=fitted, color=INK, linespacing=1.0)
 
 
 def _node(ax: Axes, shape: NodeShape) -> None:
     box = shape.box
-    if shape.kind == "task":
+    if shape.kind in ("task", "subprocess"):
+        collapsed = shape.kind == "subprocess"
         ax.add_patch(FancyBboxPatch((box.x, box.y), box.width, box.height,
-                                    boxstyle="round,pad=0,rounding_size=10", facecolor="white",
-                                    edgecolor=INK, linewidth=1.2))
+                                    boxstyle="round,pad=0,rounding_size=10",
+                                    facecolor="#fff8e6" if collapsed else "white",
+                                    edgecolor=INK, linewidth=1.6 if collapsed else 1.2))
         name = "\n".join(textwrap.wrap(shape.label, TASK_CHARS, break_long_words=False))
-        ax.text(box.cx, box.cy, name, ha="center", va="center", fontsize=TASK_FONT,
+        middle = box.cy - 6 if collapsed else box.cy
+        ax.text(box.cx, middle, name, ha="center", va="center", fontsize=TASK_FONT,
                 color=INK, linespacing=1.1)
+        if collapsed:  # the [+] marker of a collapsed sub-process
+            ax.add_patch(Rectangle((box.cx - 7, box.bottom - 16), 14, 14, facecolor="white",
+                                   edgecolor=INK, linewidth=1.0))
+            ax.plot([box.cx - 4, box.cx + 4], [box.bottom - 9, box.bottom - 9], color=INK,
+                    linewidth=1.0)
+            ax.plot([box.cx, box.cx], [box.bottom - 13, box.bottom - 5], color=INK,
+                    linewidth=1.0)
     elif shape.kind in ("start", "end"):
         ax.add_patch(Circle((box.cx, box.cy), box.width / 2, facecolor="white",
                             edgecolor=INK, linewidth=3.0 if shape.kind == "end" else 1.2))
@@ -83,8 +109,8 @@ def _edge(ax: Axes, edge: EdgePath) -> None:
         if y0 == y1:
             mx = x0 + (8 if x1 > x0 else -8)
             ax.plot([mx - 4, mx + 4], [y0 + 5, y0 - 5], color=INK, linewidth=1.0)
-    if edge.label_box is not None and edge.condition:
-        _label(ax, edge.label_box, edge.condition)
+    if edge.label_box is not None and edge.label:
+        _label(ax, edge.label_box, edge.label)
 
 
 def _figure(placed: Layout) -> Figure:
@@ -112,11 +138,26 @@ def _figure(placed: Layout) -> Figure:
     return fig
 
 
-def draw(p: Procedure, path: Path | str, format: Literal["svg", "png"] = "svg") -> None:
-    """Draw the procedure's swimlane picture to ``path`` as SVG or PNG."""
-    if format not in ("svg", "png"):
-        raise ValueError(f"a picture format 'svg' or 'png' (got '{format}')")
-    fig = _figure(layout(p))
+def draw(p: Procedure, path: Path | str, format: Literal["svg", "png", "pdf"] = "svg",
+         page: str | None = None) -> None:
+    """Draw the procedure's swimlane picture to ``path``: one page (the overview when ``page`` is
+    None, else the sub-process of that id) as SVG or PNG, or every page as a PDF."""
+    if format not in FORMATS:
+        raise ValueError(f"a picture format 'svg', 'png' or 'pdf' (got '{format}')")
+    if format == "pdf":
+        if page is not None:
+            raise ValueError("a PDF has every page; choose a page only for SVG or PNG")
+        from matplotlib.backends.backend_pdf import PdfPages
+
+        from model.bpmn import page_layouts
+
+        with matplotlib.rc_context({"path.simplify": False}), PdfPages(
+            Path(path), metadata={"Creator": None, "Producer": None, "CreationDate": None}
+        ) as pdf:
+            for placed in page_layouts(p):
+                pdf.savefig(_figure(placed))
+        return
+    fig = _figure(layout(p, page))
     with matplotlib.rc_context({"svg.hashsalt": "lscb", "svg.fonttype": "path",
                                 "path.simplify": False}):
         metadata: dict[str, str | None] = (

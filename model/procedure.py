@@ -1,5 +1,10 @@
 """The procedure as typed data: roles, attributes, offences, activities, block-structured
-control flow and rules, loaded from one YAML file and validated as a whole."""
+control flow and rules, loaded from one YAML file and validated as a whole.
+
+The flow is a tree of blocks (task, sequence, parallel, choice, loop and sub-process); a
+sub-process groups a part of the flow under a name, so that diagrams can draw it collapsed on
+the overview and in full on a page of its own. It changes nothing else: the graph, the Petri net
+and the simulator walk straight through it."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from typing import Any, Union
 
 from model import contract
 from model.errors import InputError, Problem
-from model.rules import Rule, parse_rule_list
+from model.rules import AttributeValue, Basis, Rule, Severity, parse_rule_list
 from model.yamlsource import LineDict, LineList, kind_of, line_of, read_yaml
 
 
@@ -37,6 +42,13 @@ class Attribute:
     meaning: str
     contract: bool = True
     values: tuple[str, ...] = ()
+    # What each value says about a case, in words ("the concern is about the line manager"):
+    # keys True and False for a boolean attribute, the values for a categorical one.
+    words: Mapping[AttributeValue, str] = field(default_factory=dict)
+
+    def says(self, value: AttributeValue) -> str:
+        """The words for ``value`` (the attribute and value when none are written)."""
+        return self.words.get(value) or f"{self.name} is {str(value).lower()}"
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,7 @@ class Offence:
     statute: str
     clause: str
     meaning: str
+    note: str = ""  # where the text's legal attribution differs from the statute
 
 
 @dataclass(frozen=True)
@@ -88,14 +101,22 @@ class Parallel:
     clause: str
 
 
+def matches(value: AttributeValue | None, wanted: AttributeValue) -> bool:
+    """Whether a case's attribute value (None = unknown) is the one a condition wants."""
+    if isinstance(wanted, bool):
+        return value is wanted
+    return isinstance(value, str) and value == wanted
+
+
 @dataclass(frozen=True)
 class Branch:
     """``when`` None is the ``otherwise`` branch; ``body`` None is a branch with no step."""
 
-    when: Mapping[str, bool] | None
+    when: Mapping[str, AttributeValue] | None
     body: Block | None
 
     def condition_text(self) -> str:
+        """The condition as attribute expressions ("concern_about_line_manager = true")."""
         if self.when is None:
             return "otherwise"
         return " and ".join(f"{k} = {str(v).lower()}" for k, v in self.when.items())
@@ -109,10 +130,12 @@ class Choice:
     decided_by: tuple[str, ...]
     branches: tuple[Branch, ...]
 
-    def select(self, attributes: Mapping[str, bool | None]) -> int:
+    def select(self, attributes: Mapping[str, AttributeValue | None]) -> int:
         """Index of the branch taken: the first whose conditions all hold, else ``otherwise``."""
         for index, branch in enumerate(self.branches):
-            if branch.when is None or all(attributes.get(k) is v for k, v in branch.when.items()):
+            if branch.when is None or all(
+                matches(attributes.get(k), v) for k, v in branch.when.items()
+            ):
                 return index
         raise ValueError(f"gateway '{self.id}': no branch applies and there is no 'otherwise'")
 
@@ -128,7 +151,19 @@ class Loop:
     repeat: str
 
 
-Block = Union[Task, Sequence, Parallel, Choice, Loop]  # noqa: UP007 (used at run time)
+@dataclass(frozen=True)
+class SubProcess:
+    """A named part of the flow, drawn collapsed (in the lane ``role``) on the page around it and
+    in full on a page of its own. It behaves exactly as its body."""
+
+    id: str
+    name: str
+    clause: str
+    role: str
+    body: Block
+
+
+Block = Union[Task, Sequence, Parallel, Choice, Loop, SubProcess]  # noqa: UP007 (run time)
 
 
 def walk(block: Block | None) -> Iterator[Block]:
@@ -142,7 +177,7 @@ def walk(block: Block | None) -> Iterator[Block]:
     elif isinstance(block, Choice):
         for branch in block.branches:
             yield from walk(branch.body)
-    elif isinstance(block, Loop):
+    elif isinstance(block, (Loop, SubProcess)):
         yield from walk(block.body)
 
 
@@ -168,6 +203,21 @@ class Procedure:
     def boolean_attributes(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.attributes.values() if a.type == "boolean")
 
+    @property
+    def categories(self) -> dict[str, tuple[str, ...]]:
+        """Each categorical attribute (such as ``offence``) with its values."""
+        return {a.name: a.values for a in self.attributes.values() if a.type == "category"}
+
+    def condition_words(self, when: Mapping[str, AttributeValue] | None) -> str:
+        """A branch's condition in words ("the concern is about the line manager")."""
+        if when is None:
+            return "otherwise"
+        parts = [
+            self.attributes[k].says(v) if k in self.attributes else f"{k} is {str(v).lower()}"
+            for k, v in when.items()
+        ]
+        return " and ".join(parts)
+
     def tasks(self) -> tuple[Task, ...]:
         """The flow's task nodes in depth-first order."""
         return tuple(b for b in walk(self.flow) if isinstance(b, Task))
@@ -185,6 +235,19 @@ class Procedure:
 
     def loops(self) -> tuple[Loop, ...]:
         return tuple(b for b in walk(self.flow) if isinstance(b, Loop))
+
+    def subprocesses(self) -> tuple[SubProcess, ...]:
+        """The sub-processes, outer ones first (depth-first order of the flow)."""
+        return tuple(b for b in walk(self.flow) if isinstance(b, SubProcess))
+
+    def subprocess(self, sub_id: str) -> SubProcess:
+        for sub in self.subprocesses():
+            if sub.id == sub_id:
+                return sub
+        raise KeyError(
+            f"no sub-process '{sub_id}'; the sub-processes are: "
+            + ", ".join(s.id for s in self.subprocesses())
+        )
 
 
 DEFAULT_PROCEDURE = "procedure.yaml"
@@ -309,6 +372,7 @@ class _Builder:
         if flow is None and "flow" in data:
             self.bad(data, "flow", "a flow with at least one step", "none")
         booleans = {a.name for a in attributes.values() if a.type == "boolean"}
+        categories = {a.name: a.values for a in attributes.values() if a.type == "category"}
         rules = parse_rule_list(
             data.get("rules", LineList()),
             source=self.source,
@@ -316,7 +380,9 @@ class _Builder:
             boolean_attributes=booleans,
             problems=self.problems,
             line=line_of(data, "rules"),
+            categories=categories,
         )
+        self.check_rules(data.get("rules"), rules)
         self.check_contract(data, activities, attributes, rules)
         if flow is not None:
             used = {b.activity for b in walk(flow) if isinstance(b, Task)}
@@ -365,7 +431,9 @@ class _Builder:
                 self.bad(raw, name, "a mapping with type, clause and meaning", kind_of(body))
                 continue
             self.only(
-                body, {"type", "clause", "meaning", "contract", "values"}, f"attribute '{name}'"
+                body,
+                {"type", "clause", "meaning", "contract", "values", "words"},
+                f"attribute '{name}'",
             )
             kind = body.get("type")
             if kind not in ("boolean", "category"):
@@ -381,6 +449,20 @@ class _Builder:
             if not isinstance(contract_flag, bool):
                 self.bad(body, "contract", "true or false", repr(contract_flag))
                 contract_flag = True
+            wanted_keys: set[AttributeValue] = set(values) if kind == "category" else {True, False}
+            words = body.get("words")
+            if not isinstance(words, dict) or set(words) != wanted_keys or not all(
+                isinstance(w, str) and w.strip() for w in words.values()
+            ):
+                self.bad(
+                    body,
+                    "words" if "words" in body else None,
+                    "'words': what each value says about a case, for "
+                    + ", ".join(str(k).lower() for k in sorted(wanted_keys, key=str)),
+                    kind_of(words) if not isinstance(words, dict)
+                    else ", ".join(str(k).lower() for k in words),
+                )
+                words = {}
             out[name] = Attribute(
                 name,
                 str(kind),
@@ -388,6 +470,7 @@ class _Builder:
                 self.text(body, "meaning"),
                 contract_flag,
                 values,
+                {k: " ".join(str(v).split()) for k, v in words.items()},
             )
         return out
 
@@ -402,13 +485,16 @@ class _Builder:
                     kind_of(body),
                 )
                 continue
-            self.only(body, {"name", "statute", "clause", "meaning"}, f"offence '{oid}'")
+            self.only(
+                body, {"name", "statute", "clause", "meaning", "note"}, f"offence '{oid}'"
+            )
             out[oid] = Offence(
                 oid,
                 self.text(body, "name"),
                 self.text(body, "statute"),
                 self.text(body, "clause"),
                 self.text(body, "meaning"),
+                " ".join(self.text(body, "note", required=False).split()),
             )
         offence_attr = attributes.get("offence")
         if offence_attr is not None and set(offence_attr.values) != set(out):
@@ -514,16 +600,18 @@ class _Builder:
             self.bad(
                 parent,
                 key,
-                "an activity name or a block (sequence, parallel, choice, loop, task)",
+                "an activity name or a block (sequence, parallel, choice, loop, task, subprocess)",
                 kind_of(raw),
             )
             return None
-        kinds = [k for k in ("sequence", "parallel", "choice", "loop", "task") if k in raw]
+        kinds = [
+            k for k in ("sequence", "parallel", "choice", "loop", "task", "subprocess") if k in raw
+        ]
         if len(kinds) != 1:
             self.bad(
                 raw,
                 None,
-                "exactly one of sequence, parallel, choice, loop, task",
+                "exactly one of sequence, parallel, choice, loop, task, subprocess",
                 ", ".join(kinds) or "none of them",
             )
             return None
@@ -566,6 +654,20 @@ class _Builder:
                 body,
                 self.text(raw, "repeat"),
             )
+        if kind == "subprocess":
+            self.only(raw, {"subprocess", "id", "name", "clause", "role"}, "a sub-process")
+            sub_id = self.new_id(raw, "id", self.text(raw, "id"))
+            name = self.text(raw, "name")
+            clause = self.text(raw, "clause")
+            role = self.text(raw, "role")
+            if role and role not in roles:
+                self.bad(raw, "role", "a role listed under 'roles' (the lane of its shape)",
+                         repr(role))
+            body = self.block(raw["subprocess"], raw, "subprocess", *sub)
+            if body is None:
+                self.bad(raw, "subprocess", "the steps of the sub-process", "none")
+                return None
+            return SubProcess(sub_id, name, clause, role, body)
         return self.choice(raw, *sub)
 
     def children(
@@ -638,6 +740,7 @@ class _Builder:
         clause = self.text(raw, "clause")
         decided = raw.get("decided_by")
         booleans = {a.name for a in attributes.values() if a.type == "boolean"}
+        categories = {a.name: a.values for a in attributes.values() if a.type == "category"}
         if not isinstance(decided, list) or not decided:
             self.bad(
                 raw,
@@ -647,11 +750,11 @@ class _Builder:
             )
             decided = []
         for attr in decided:
-            if attr not in booleans:
+            if attr not in booleans and attr not in categories:
                 self.bad(
                     raw,
                     "decided_by",
-                    "a true/false attribute listed under 'attributes'",
+                    "an attribute listed under 'attributes'",
                     repr(attr),
                 )
         branches_raw = raw.get("branches")
@@ -673,7 +776,7 @@ class _Builder:
             self.only(br, {"when", "otherwise", "do"}, "a branch")
             if "do" not in br:
                 self.bad(br, None, "a field 'do' (the branch's steps, or null for none)", "none")
-            when: dict[str, bool] | None
+            when: dict[str, AttributeValue] | None
             if br.get("otherwise") is True and "when" not in br:
                 when = None
                 if index != len(branches_raw) - 1:
@@ -693,6 +796,12 @@ class _Builder:
                             f"an attribute named in decided_by ({', '.join(map(str, decided))})",
                             repr(attr),
                         )
+                    elif attr in categories:
+                        if flag not in categories[attr]:
+                            self.bad(br, "when", f"one of {', '.join(categories[attr])} for "
+                                     f"'{attr}'", repr(flag))
+                        else:
+                            when[attr] = str(flag)
                     elif not isinstance(flag, bool):
                         self.bad(br, "when", f"true or false for '{attr}'", repr(flag))
                     else:
@@ -716,6 +825,31 @@ class _Builder:
             )
         return Choice(gid, name, clause, tuple(str(d) for d in decided), tuple(branches))
 
+    def check_rules(self, raw: Any, rules: tuple[Rule, ...]) -> None:
+        """The procedure's own rules say where they come from (CONTRACT §5): each has a
+        ``title`` and a ``basis``, and an interpretation is a warning at most."""
+        if not isinstance(raw, LineList):
+            return
+        written = {
+            item.get("id"): item for item in raw if isinstance(item, LineDict)
+        }
+        for rule in rules:
+            item = written.get(rule.id)
+            if item is None:
+                continue
+            for key, what in (("title", "a plain-language title"),
+                              ("basis", "'text' or 'interpretation'")):
+                if key not in item:
+                    self.bad(item, None, f"a field '{key}' ({what}) in rule '{rule.id}'", "none")
+            if rule.basis is Basis.INTERPRETATION and rule.severity is Severity.VIOLATION:
+                self.bad(
+                    item,
+                    "severity",
+                    f"'warning' for rule '{rule.id}': a rule whose basis is an interpretation "
+                    "is a warning at most (CONTRACT §5)",
+                    "'violation'",
+                )
+
     def check_contract(
         self,
         data: LineDict,
@@ -738,6 +872,34 @@ class _Builder:
                     "attributes",
                     f"the contract's attribute '{name}' (CONTRACT §2)",
                     "it missing",
+                )
+        offence = attributes.get("offence")
+        if offence is not None and offence.values != contract.OFFENCES:
+            self.bad(
+                data,
+                "attributes",
+                "the values of 'offence' as CONTRACT §2 names them: "
+                + ", ".join(contract.OFFENCES),
+                ", ".join(offence.values) or "none",
+            )
+        raw_rules = data.get("rules")
+        written = (
+            {item.get("id"): item for item in raw_rules if isinstance(item, LineDict)}
+            if isinstance(raw_rules, LineList)
+            else {}
+        )
+        for rule in rules:
+            fixed = contract.RULES.get(rule.id)
+            if fixed is None:
+                continue
+            given = (rule.clause, rule.severity.value, rule.basis.value)
+            if given != tuple(fixed):
+                self.bad(
+                    written.get(rule.id, data),
+                    None,
+                    f"rule '{rule.id}' with clause {fixed.clause}, severity {fixed.severity} "
+                    f"and basis {fixed.basis} (CONTRACT §5)",
+                    f"clause {given[0]}, severity {given[1]}, basis {given[2]}",
                 )
         ids = {r.id for r in rules}
         if "rules" in data and not any(

@@ -12,16 +12,23 @@ Templates:
 ``precedence``
     the first ``activity`` is preceded by ``preceded_by``.
 ``absence``
-    ``activity`` never occurs (after the first ``after``, when given).
+    ``activity`` never occurs (after ``after``, when given: the first occurrence of any of its
+    activities).
 ``existence``
-    every ``require`` entry occurs by ``Case closed`` (after the first ``after``, when given;
+    every ``require`` entry occurs by ``Case closed`` (after ``after``, when given;
     with ``only_after: true``, an occurrence before ``after`` breaks the rule at once; only in
     cases where ``trigger`` occurred, when given).
 
-Every template takes ``when`` (case attributes that must hold for the rule to apply) and
-``scope`` (``any``, ``workplace``: cases with ``Concern identified``; ``referral``: cases with
-``Social care notified`` or ``Strategy discussion held``, or ``Police notified`` outside a
+Every template takes ``when`` (case attributes that must hold for the rule to apply: true or
+false for a true/false attribute, one of its values for a categorical one such as ``offence``)
+and ``scope`` (``any``, ``workplace``: cases with ``Concern identified``; ``referral``: cases
+with ``Social care notified`` or ``Strategy discussion held``, or ``Police notified`` outside a
 workplace case).
+
+Every rule also says where it comes from (CONTRACT §5): ``basis`` is ``text`` when the
+procedure's text states the requirement and its timescale, ``interpretation`` when the project
+reads a timescale or an order into it (or takes it from statutory guidance); ``title`` is the
+rule in a few plain words, shown beside its id in every report.
 """
 
 from __future__ import annotations
@@ -47,6 +54,13 @@ class Template(enum.StrEnum):
 class Severity(enum.StrEnum):
     VIOLATION = "violation"
     WARNING = "warning"
+
+
+class Basis(enum.StrEnum):
+    """Where a rule comes from (CONTRACT §5)."""
+
+    TEXT = "text"  # the text states the requirement and its timescale
+    INTERPRETATION = "interpretation"  # the project's reading of the text, or statutory guidance
 
 
 class Scope(enum.StrEnum):
@@ -101,7 +115,9 @@ TEMPLATE_FIELDS: dict[Template, tuple[set[str], set[str]]] = {
     Template.EXISTENCE: ({"require"}, {"after", "only_after", "trigger"}),
 }
 COMMON_REQUIRED = {"id", "clause", "severity", "template"}
-COMMON_OPTIONAL = {"description", "when", "scope"}
+COMMON_OPTIONAL = {"description", "when", "scope", "basis", "title"}
+
+AttributeValue = bool | str  # a true/false attribute's flag, or a categorical attribute's value
 
 
 @dataclass(frozen=True)
@@ -113,27 +129,41 @@ class Rule:
     severity: Severity
     template: Template
     description: str = ""
+    basis: Basis = Basis.INTERPRETATION
+    title: str = ""
     trigger: tuple[str, ...] = ()
     trigger_occurrence: TriggerOccurrence = field(default_factory=TriggerOccurrence)
     require: tuple[tuple[str, ...], ...] = ()
     within: Within | None = None
     activity: str | None = None
     preceded_by: str | None = None
-    after: str | None = None
+    after: tuple[str, ...] = ()  # the first occurrence of any of these
     only_after: bool = False  # existence: every occurrence after `after`, not just one
-    when: Mapping[str, bool] = field(default_factory=dict)
+    when: Mapping[str, AttributeValue] = field(default_factory=dict)
     scope: Scope = Scope.ANY
     origin: str = ""  # "file:line" where the rule was written
 
     def activities(self) -> set[str]:
         """Every activity the rule names."""
-        names = set(self.trigger)
+        names = set(self.trigger) | set(self.after)
         for alternatives in self.require:
             names.update(alternatives)
-        for name in (self.activity, self.preceded_by, self.after, self.trigger_occurrence.activity):
+        for name in (self.activity, self.preceded_by, self.trigger_occurrence.activity):
             if name:
                 names.add(name)
         return names
+
+    @property
+    def after_text(self) -> str:
+        """``after`` in words: "X", or "the first of X, Y or Z"."""
+        if len(self.after) <= 1:
+            return "".join(self.after)
+        return "the first of " + ", ".join(self.after[:-1]) + " or " + self.after[-1]
+
+    @property
+    def heading(self) -> str:
+        """The plain-language title, or else the rule in words."""
+        return self.title or self.text()
 
     def text(self) -> str:
         """The rule in words, for listings."""
@@ -145,11 +175,11 @@ class Rule:
         if self.template is Template.PRECEDENCE:
             return f"{self.activity} is preceded by {self.preceded_by}"
         if self.template is Template.ABSENCE:
-            tail = f" after {self.after}" if self.after else ""
+            tail = f" after {self.after_text}" if self.after else ""
             return f"{self.activity} does not occur{tail}"
-        tail = f" after {self.after}" if self.after else ""
+        tail = f" after {self.after_text}" if self.after else ""
         if self.only_after:
-            tail = f", and only after {self.after},"
+            tail = f", and only after {self.after_text},"
         return f"{need} occurs{tail} by Case closed"
 
 
@@ -170,8 +200,12 @@ def parse_rule(
     activities: set[str],
     boolean_attributes: set[str],
     problems: list[Problem],
+    categories: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Rule | None:
-    """Parse one rule mapping; append every problem found to ``problems``."""
+    """Parse one rule mapping; append every problem found to ``problems``.
+
+    ``categories`` maps each categorical case attribute to its values (``when`` may name them)."""
+    categories = categories or {}
     start = len(problems)
 
     def bad(key: str | None, expected: str, found: str) -> None:
@@ -263,7 +297,7 @@ def parse_rule(
     trigger = activity_field("trigger", many=True)
     activity = activity_field("activity", many=False)
     preceded_by = activity_field("preceded_by", many=False)
-    after = activity_field("after", many=False)
+    after = activity_field("after", many=True)
     only_after = raw.get("only_after", False)
     if not isinstance(only_after, bool):
         bad("only_after", "true or false", repr(only_after))
@@ -322,18 +356,24 @@ def parse_rule(
                     "'last before' an activity of the procedure",
                     f"an unknown activity '{occurrence.activity}'",
                 )
-    when: dict[str, bool] = {}
+    when: dict[str, AttributeValue] = {}
     if "when" in raw:
         value = raw["when"]
         if not isinstance(value, dict) or not value:
-            bad("when", "a mapping of case attributes to true or false", repr(value))
+            bad("when", "a mapping of case attributes to their values", repr(value))
         else:
             for attr, flag in value.items():
-                if attr not in boolean_attributes:
+                if attr in categories:
+                    if not isinstance(flag, str) or flag not in categories[attr]:
+                        bad("when", f"one of {', '.join(categories[attr])} for '{attr}'",
+                            repr(flag))
+                    else:
+                        when[attr] = flag
+                elif attr not in boolean_attributes:
                     bad(
                         "when",
-                        "a true/false case attribute ("
-                        + ", ".join(sorted(boolean_attributes))
+                        "a case attribute ("
+                        + ", ".join(sorted({*boolean_attributes, *categories}))
                         + ")",
                         f"'{attr}'",
                     )
@@ -341,6 +381,16 @@ def parse_rule(
                     bad("when", f"true or false for '{attr}'", repr(flag))
                 else:
                     when[attr] = flag
+    basis = Basis.INTERPRETATION
+    if "basis" in raw:
+        try:
+            basis = Basis(raw["basis"])
+        except ValueError:
+            bad("basis", "'text' or 'interpretation'", repr(raw["basis"]))
+    title = raw.get("title", "")
+    if not isinstance(title, str):
+        bad("title", "a text", repr(title))
+        title = ""
     scope = Scope.ANY
     if "scope" in raw:
         try:
@@ -356,13 +406,15 @@ def parse_rule(
         severity=severity,
         template=template,
         description=description,
+        basis=basis,
+        title=" ".join(title.split()),
         trigger=trigger,
         trigger_occurrence=occurrence,
         require=tuple(require),
         within=within,
         activity=activity[0] if activity else None,
         preceded_by=preceded_by[0] if preceded_by else None,
-        after=after[0] if after else None,
+        after=after,
         only_after=only_after,
         when=when,
         scope=scope,
@@ -379,6 +431,7 @@ def parse_rule_list(
     problems: list[Problem],
     line: int,
     known_ids: set[str] | None = None,
+    categories: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[Rule, ...]:
     """Parse a YAML list of rules; duplicate ids (also against ``known_ids``) are problems."""
     if not isinstance(raw, list):
@@ -409,6 +462,7 @@ def parse_rule_list(
             activities=activities,
             boolean_attributes=boolean_attributes,
             problems=problems,
+            categories=categories,
         )
         if rule is not None and not duplicate:
             rules.append(rule)
@@ -429,10 +483,14 @@ def load_rules_file(
     activities: set[str],
     boolean_attributes: set[str],
     known_ids: set[str] | None = None,
+    categories: Mapping[str, tuple[str, ...]] | None = None,
 ) -> RulesFile:
     """Load a local rules file: ``rules:`` (a list written with the templates) and, optionally,
     ``activities:`` (names the file may use besides the procedure's, e.g. for another log's
-    vocabulary). Every problem is reported at once, with line numbers."""
+    vocabulary). Every problem is reported at once, with line numbers.
+
+    A local rule's ``basis`` defaults to ``interpretation`` (the partnership's own reading) and
+    its ``title`` to its description."""
     source = str(path)
     data = read_yaml(path)
     problems: list[Problem] = []
@@ -475,6 +533,7 @@ def load_rules_file(
         problems=problems,
         line=line_of(data, "rules"),
         known_ids=known_ids,
+        categories=categories,
     )
     if problems:
         raise InputError(source, problems)
@@ -486,6 +545,7 @@ def load_rules(
     activities: set[str],
     boolean_attributes: set[str],
     known_ids: set[str] | None = None,
+    categories: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[Rule, ...]:
     """The rules of a local rules file (``load_rules_file(...).rules``)."""
-    return load_rules_file(path, activities, boolean_attributes, known_ids).rules
+    return load_rules_file(path, activities, boolean_attributes, known_ids, categories).rules

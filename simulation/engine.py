@@ -32,9 +32,9 @@ import simpy
 
 from conformance import CheckConfig
 from model.calendar import Within
-from model.procedure import Block, Choice, Loop, Parallel, Procedure, Task
+from model.procedure import Block, Choice, Loop, Parallel, Procedure, SubProcess, Task, matches
 from model.procedure import Sequence as Seq
-from model.rules import Rule, Template, TriggerOccurrence
+from model.rules import AttributeValue, Rule, Template, TriggerOccurrence
 from simulation.clock import Clock, Schedule, clock_for
 from simulation.results import Replication
 from simulation.scenario import (
@@ -96,7 +96,7 @@ class _Case:
         self.arrival = arrival
         self.logged = logged
         self.rng = rng
-        self.attrs: dict[str, bool] = {}
+        self.attrs: dict[str, AttributeValue] = {}  # the booleans, and the offence
         self.offence = ""
         self.occ: dict[str, list[float]] = {}
         self.skip: frozenset[str] = frozenset()
@@ -248,6 +248,7 @@ class _Sim:
         names = list(route.offence)
         weights = np.asarray([route.offence[n] for n in names])
         case.offence = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+        case.attrs["offence"] = case.offence  # decides a gateway of the outcomes (§6 ¶2)
         slips = scenario.slips
         if slips.any:
             case.skip = frozenset(a for a, p in slips.skip.items() if rng.random() < p)
@@ -272,6 +273,8 @@ class _Sim:
             body = block.branches[block.select(case.attrs)].body
             if body is not None:
                 yield from self._block(body, case)
+        elif isinstance(block, SubProcess):  # a named part of the flow: walked through
+            yield from self._block(block.body, case)
         elif isinstance(block, Loop):
             yield from self._block(block.body, case)
             repeat = self.loop_p.get(block.id, 0.0)
@@ -380,7 +383,7 @@ class _Sim:
             return _INF
         best = _INF
         for rule, occurrence in plan.deadline_rules:
-            if any(case.attrs.get(k) is not v for k, v in rule.when.items()):
+            if not all(matches(case.attrs.get(k), v) for k, v in rule.when.items()):
                 continue
             trigger = clock_start(rule, occurrence, case.occ)
             if trigger is None:
@@ -467,7 +470,7 @@ class _Sim:
         for case in logged:
             values: dict[str, Any] = {}
             for name in booleans:
-                value: bool | None = case.attrs.get(name, False)
+                value: AttributeValue | None = case.attrs.get(name, False)
                 if name == "children_at_continuing_risk" and not case.s47_done:
                     value = None
                 values[name] = value

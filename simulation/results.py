@@ -107,7 +107,8 @@ class ReplicationOutcome:
 class SimulationResult:
     """Replications aggregated.
 
-    ``compliance``: per rule (rule_id, clause, severity, description, compliance = mean of the
+    ``compliance``: per rule (rule_id, title, clause, severity, basis, description, compliance =
+    mean of the
     replications' satisfied / (satisfied + violated), ci_low, ci_high (95%, Student's t),
     replications (with a judged case), judged_per_replication, violated_per_replication,
     pooled). ``per_replication``: the judgement summaries with a ``replication`` column.
@@ -158,12 +159,13 @@ def judge_replication(rep: Replication, procedure: Procedure,
                       check_config: CheckConfig | None = None) -> Judgement:
     """The checker's judgement of a replication's log (as ``lscb check`` would read it, with
     ``check_config``: by default the checker's defaults)."""
-    booleans = [a for a in procedure.boolean_attributes if a in rep.cases.columns]
+    attributes = [a for a in (*procedure.boolean_attributes, *procedure.categories)
+                  if a in rep.cases.columns]
     events = rep.events[["case_id", "activity", "time_utc", "resource", "role"]].assign(
         source_row=np.arange(len(rep.events), dtype=np.int64))
     log = log_from_frame(
         events,
-        rep.cases[booleans],
+        rep.cases[attributes],
         as_of=rep.as_of,
         source="simulation",
     )
@@ -179,7 +181,9 @@ def outcome_of(rep: Replication, procedure: Procedure, check_config: CheckConfig
         results = pd.DataFrame(columns=list(RESULT_COLUMNS))
         counts = pd.DataFrame({"rule_id": [r.id for r in procedure.rules],
                                "clause": [r.clause for r in procedure.rules],
-                               "severity": [r.severity.value for r in procedure.rules]})
+                               "severity": [r.severity.value for r in procedure.rules],
+                               "basis": [r.basis.value for r in procedure.rules],
+                               "title": [r.heading for r in procedure.rules]})
         for status in STATUSES:
             counts[status] = 0
         counts["compliance"] = math.nan
@@ -247,7 +251,7 @@ def _paths(procedure: Procedure) -> tuple[dict[str, frozenset[str]], dict[str, f
             for body in bodies:
                 out |= visit(body, done)
             return out
-        return visit(block.body, done)  # a loop
+        return visit(block.body, done)  # a loop or a sub-process
 
     visit(procedure.flow, frozenset())
     required: dict[str, frozenset[str]] = {}
@@ -358,8 +362,10 @@ def aggregate(outcomes: Sequence[ReplicationOutcome], scenario: Scenario, proced
         total = int(judged.sum())
         rows.append({
             "rule_id": rule.id,
+            "title": rule.heading,
             "clause": rule.clause,
             "severity": rule.severity.value,
+            "basis": rule.basis.value,
             "description": rule.text(),
             "compliance": mean,
             "ci_low": max(0.0, mean - half) if n > 1 else math.nan,
@@ -438,8 +444,9 @@ def _timeliness(durations: pd.DataFrame, procedure: Procedure) -> pd.DataFrame:
 
 def write_event_log(rep: Replication, path: Path, procedure: Procedure) -> None:
     """The replication's log as CSV in the contract's schema (timestamps ISO 8601 with offset,
-    attributes true/false/empty), byte for byte the same for the same scenario and seed."""
-    booleans = [a for a in ATTRIBUTES if a in rep.cases.columns]
+    attributes true/false/empty, then the offence), byte for byte the same for the same scenario
+    and seed."""
+    booleans = [a for a in ATTRIBUTES if a in rep.cases.columns and a not in procedure.categories]
     booleans += [a for a in procedure.boolean_attributes if a not in booleans]
     flags: dict[str, dict[str, str]] = {}
     for name in booleans:

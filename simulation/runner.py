@@ -212,7 +212,7 @@ def run(scenario: Scenario | Path | str | None = None, procedure: Procedure | No
     >>> result.replications
     2
     >>> list(result.compliance.columns[:5])
-    ['rule_id', 'clause', 'severity', 'description', 'compliance']
+    ['rule_id', 'title', 'clause', 'severity', 'basis']
     >>> result.rule("police-and-social-care-notified")["severity"]
     'violation'
     """

@@ -16,8 +16,8 @@ import pandas as pd
 
 from conformance import CheckConfig
 from model.contract import CASE_CLOSED
-from model.procedure import Procedure
-from model.rules import Occurrence, Rule, Template, TriggerOccurrence
+from model.procedure import Procedure, matches
+from model.rules import AttributeValue, Occurrence, Rule, Template, TriggerOccurrence
 from model.scope import in_scope
 from simulation.clock import Clock
 
@@ -59,8 +59,13 @@ def expected_breaks(
     for no, kind, activity, other, _ in truth:
         case_id = by_no[no].id
         trace = traces.get(case_id, [])
-        attrs = {name: (None if pd.isna(v) else bool(v))
-                 for name, v in cases.loc[case_id, list(procedure.boolean_attributes)].items()}
+        attrs: dict[str, AttributeValue | None] = {
+            name: (None if pd.isna(v) else bool(v))
+            for name, v in cases.loc[case_id, list(procedure.boolean_attributes)].items()}
+        for name in procedure.categories:
+            if name in cases.columns:
+                value = cases.loc[case_id, name]
+                attrs[name] = None if pd.isna(value) else str(value)
         broken = [r.id for r in procedure.rules
                   if _breaks(r, kind, activity, other, trace, attrs, clock, as_of_ns,
                              check_config)]
@@ -96,16 +101,15 @@ def clock_start(rule: Rule, occurrence: TriggerOccurrence,
     return before[-1] if before else times[0]
 
 
-def _applies(rule: Rule, attrs: Mapping[str, bool | None], acts: set[str]) -> bool:
+def _applies(rule: Rule, attrs: Mapping[str, AttributeValue | None], acts: set[str]) -> bool:
     for name, value in rule.when.items():
-        known = attrs.get(name)
-        if known is None or known is not value:
+        if not matches(attrs.get(name), value):
             return False
     return in_scope(rule.scope, acts)
 
 
 def _breaks(rule: Rule, kind: str, activity: str, other: str, trace: list[tuple[str, int]],
-            attrs: Mapping[str, bool | None], clock: Clock, as_of_ns: int,
+            attrs: Mapping[str, AttributeValue | None], clock: Clock, as_of_ns: int,
             check_config: CheckConfig) -> bool:
     names = [a for a, _ in trace]
     acts = set(names)
@@ -115,22 +119,26 @@ def _breaks(rule: Rule, kind: str, activity: str, other: str, trace: list[tuple[
     def first(name: str) -> int:
         return names.index(name) if name in acts else -1
 
+    def first_of(alternatives: Sequence[str]) -> int:
+        found = [first(name) for name in alternatives if name in acts]
+        return min(found) if found else -1
+
     closed = first(CASE_CLOSED)
     upto = set(names[: closed + 1]) if closed >= 0 else acts
     if kind == "forbidden":
         if rule.template is not Template.ABSENCE or rule.activity != activity:
             return False
-        if rule.after is None:
+        if not rule.after:
             return True
-        anchor = first(rule.after)
+        anchor = first_of(rule.after)
         return anchor >= 0 and any(n == activity for n in names[anchor + 1:])
     if kind == "order":
         if rule.template is Template.PRECEDENCE:
             return (rule.activity == activity and rule.preceded_by == other
                     and (first(other) < 0 or first(activity) < first(other)))
-        if rule.template is Template.EXISTENCE and rule.after == other and closed >= 0:
+        if rule.template is Template.EXISTENCE and other in rule.after and closed >= 0:
             entries = [e for e in rule.require if activity in e]
-            anchor = first(other)
+            anchor = first_of(rule.after)
             return bool(entries) and anchor >= 0 and not any(
                 n in entries[0] for n in names[anchor + 1: closed + 1])
         return False
@@ -143,7 +151,8 @@ def _breaks(rule: Rule, kind: str, activity: str, other: str, trace: list[tuple[
         if closed < 0 or (rule.trigger and not (set(rule.trigger) & upto)):
             return False
         missing = any(activity in e and not (set(e) & upto) for e in rule.require)
-        orphaned = rule.after == activity and any(set(e) & upto for e in rule.require)
+        orphaned = (activity in rule.after and not (set(rule.after) & upto)
+                    and any(set(e) & upto for e in rule.require))
         return missing or orphaned
     if rule.template is Template.RESPONSE and rule.within is not None:
         if not any(activity in e and not (set(e) & acts) for e in rule.require):

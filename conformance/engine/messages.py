@@ -197,9 +197,9 @@ def message(
             f"{evidence_act} was recorded "
             f"({_at(evidence_time, evidence_date_only).removeprefix('at ')})"
         )
-        if rule.after:
+        if rule.after:  # the first of the `after` activities: the row's trigger
             text += (
-                f" after {rule.after} "
+                f" after {trigger_act} "
                 f"({_at(trigger_time, trigger_date_only).removeprefix('at ')})"
             )
         if rule.when:
@@ -213,12 +213,14 @@ def message(
             anchor = ""
             if not rule.trigger and not pd.isna(trigger_time):
                 anchor = f" ({_at(trigger_time, trigger_date_only).removeprefix('at ')})"
-            parts.append(f"{evidence_act} was recorded ({recorded}) before {rule.after}{anchor}")
+            parts.append(
+                f"{evidence_act} was recorded ({recorded}) before {rule.after_text}{anchor}")
         else:
-            parts.append(f"{evidence_act} was recorded ({recorded}) but {rule.after} was not")
+            parts.append(
+                f"{evidence_act} was recorded ({recorded}) but {rule.after_text} was not")
     if absent:
         verb = "was" if len(absent) == 1 else "were"
-        tail = f" after {rule.after}" if rule.after else ""
+        tail = f" after {rule.after_text}" if rule.after else ""
         names = [names_text(e) for e in absent]
         parts.append(f"{listing(names)} {verb} not recorded{tail} before the case was closed")
     return "; ".join(parts)

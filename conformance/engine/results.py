@@ -17,7 +17,7 @@ from conformance.engine.prepared import I64, Bools, PreparedLog
 from conformance.engine.verdicts import ST_VIO, STATUSES, Reasons, Verdict
 from conformance.logio.values import TEXT
 from model.calendar import NAT_NS
-from model.rules import Rule, Severity
+from model.rules import Basis, Rule, Severity
 
 RESULT_COLUMNS: Final = (
     "case_id",
@@ -25,6 +25,8 @@ RESULT_COLUMNS: Final = (
     "status",
     "severity",
     "clause",
+    "basis",
+    "title",
     "trigger_activity",
     "trigger_time",
     "trigger_row",
@@ -154,6 +156,8 @@ class Judgement:
         table.insert(0, "rule_id", [r.id for r in self.rules])
         table.insert(1, "clause", [r.clause for r in self.rules])
         table.insert(2, "severity", [r.severity.value for r in self.rules])
+        table.insert(3, "basis", [r.basis.value for r in self.rules])
+        table.insert(4, "title", [r.heading for r in self.rules])
         judged = table["satisfied"] + table["violated"]
         table["compliance"] = (table["satisfied"] / judged.where(judged > 0)).astype(float)
         return table
@@ -180,6 +184,10 @@ def assemble(
     clauses = list(dict.fromkeys(r.clause for r in rules))
     severity_of = np.array([severities.index(r.severity.value) for r in rules], dtype=np.int64)
     clause_of = np.array([clauses.index(r.clause) for r in rules], dtype=np.int64)
+    bases = [b.value for b in Basis]
+    basis_of = np.array([bases.index(r.basis.value) for r in rules], dtype=np.int64)
+    titles = list(dict.fromkeys(r.heading for r in rules))
+    title_of = np.array([titles.index(r.heading) for r in rules], dtype=np.int64)
     results = pd.DataFrame(
         copy=False,
         data={
@@ -188,6 +196,8 @@ def assemble(
             "status": _categorical(stacked("status", np.int8), STATUSES),
             "severity": _categorical(severity_of[rule_codes], severities),
             "clause": _categorical(clause_of[rule_codes], clauses),
+            "basis": _categorical(basis_of[rule_codes], bases),
+            "title": _categorical(title_of[rule_codes], titles),
             "trigger_activity": trigger.activity,
             "trigger_time": trigger.time,
             "trigger_row": trigger.row,

@@ -14,7 +14,7 @@ from conformance.engine.messages import Entries, entries_text, names_text
 from conformance.engine.prepared import I64, NO_TIME, Bools, PreparedLog, earliest
 from model.calendar import NAT_NS, WorkingCalendar
 from model.contract import CASE_CLOSED
-from model.rules import Occurrence, Rule, Scope, Template, TriggerOccurrence
+from model.rules import AttributeValue, Occurrence, Rule, Scope, Template, TriggerOccurrence
 from model.scope import SCOPE_ACTIVITIES, case_scopes
 
 if TYPE_CHECKING:
@@ -96,6 +96,26 @@ class Context:
         # The last position an existence rule looks at: the first Case closed, else the last event.
         self.limit: I64 = np.where(self.closed, closure, log.end - 1)
 
+    def matches(self, name: str, wanted: AttributeValue) -> npt.NDArray[np.int8]:
+        """Per case: 1 when the attribute has the ``wanted`` value, 0 when it has another,
+        -1 when it is unknown (true/false attributes and categorical ones such as
+        ``offence`` alike)."""
+        if isinstance(wanted, bool):
+            values = self.attribute(name)
+            result: npt.NDArray[np.int8] = np.where(
+                values < 0, -1, (values == int(wanted)).astype(np.int8)).astype(np.int8)
+            return result
+        key = f"{name}={wanted}"
+        if key not in self._attributes:
+            values = np.full(self.log.n_cases, -1, dtype=np.int8)
+            if name in self._cases.columns:
+                column = self._cases[name].reindex(self.log.case_ids)
+                known = column.notna().to_numpy(dtype=bool)
+                equal = (column.astype("string") == wanted).fillna(False).to_numpy(dtype=bool)
+                values[known] = equal[known].astype(np.int8)
+            self._attributes[key] = values
+        return self._attributes[key]
+
     def attribute(self, name: str) -> npt.NDArray[np.int8]:
         """Per case: 1 true, 0 false, -1 unknown."""
         if name not in self._attributes:
@@ -112,7 +132,7 @@ class Context:
 
 
 def _condition_text(rule: Rule) -> str:
-    parts = [f"{attr} is {'true' if want else 'false'}" for attr, want in rule.when.items()]
+    parts = [f"{attr} is {str(want).lower()}" for attr, want in rule.when.items()]
     return "the rule applies only when " + " and ".join(parts)
 
 
@@ -123,9 +143,9 @@ def _conditions(ctx: Context, rule: Rule, cases: I64) -> tuple[Bools, I64, Bools
     unknown_bits = np.zeros(len(cases), dtype=np.int64)
     differs = np.zeros(len(cases), dtype=bool)
     for bit, (attr, want) in enumerate(attrs):
-        values = ctx.attribute(attr)[cases]
+        values = ctx.matches(attr, want)[cases]
         unknown_bits |= (values < 0).astype(np.int64) << bit
-        differs |= (values >= 0) & (values != int(want))
+        differs |= values == 0
 
     def describe(bits: int) -> tuple[str, Entries, Entries]:
         names = [attr for bit, (attr, _) in enumerate(attrs) if bits >> bit & 1]
@@ -273,10 +293,11 @@ def _absence(ctx: Context, rule: Rule, v: Verdict) -> None:
     log, reasons = ctx.log, ctx.reasons
     assert rule.activity is not None
     forbidden = log.occ((rule.activity,))
-    anchor = log.occ((rule.after,)).first if rule.after else None
+    anchor = log.occ(rule.after).first if rule.after else None
     cases = v.open()
     if anchor is not None:
-        v.decide(cases[anchor[cases] < 0], ST_NA, reasons.code(f"{rule.after} not recorded"))
+        v.decide(cases[anchor[cases] < 0], ST_NA,
+                 reasons.code(f"{names_text(rule.after)} not recorded"))
         cases = v.open()
     if not cases.size:
         return
@@ -289,7 +310,7 @@ def _absence(ctx: Context, rule: Rule, v: Verdict) -> None:
         counted = forbidden.first[cases]
         footing = np.zeros(len(cases), dtype=bool)
     occurs = counted >= 0
-    tail = f" after {rule.after}" if rule.after else ""
+    tail = f" after {rule.after_text}" if rule.after else ""
     if rule.when:
         unknown, codes, differs = _conditions(ctx, rule, cases)
         v.decide(cases[differs], ST_NA, reasons.code(_condition_text(rule)))
@@ -327,7 +348,7 @@ def _existence(ctx: Context, rule: Rule, v: Verdict) -> None:
     m = len(cases)
     x = np.full(m, -1, dtype=np.int64)
     if rule.after:
-        x = log.occ((rule.after,)).first[cases]
+        x = log.occ(rule.after).first[cases]
         x = np.where(x <= last, x, -1)
     has_x = x >= 0
     sub = np.flatnonzero(has_x)
@@ -379,7 +400,7 @@ def _existence(ctx: Context, rule: Rule, v: Verdict) -> None:
     )
     v.date_only[cases] = footing_only
     key = (state * (3 ** np.arange(k, dtype=np.int64))[:, None]).sum(axis=0) + has_x * 3**k
-    after = rule.after or ""
+    after = rule.after_text
 
     def describe(code: int) -> tuple[str, Entries, Entries]:
         states = [code // 3**j % 3 for j in range(k)]

@@ -103,11 +103,11 @@ def read_log(path: Path | str, options: ReadOptions | None = None) -> EventLog:
     >>> import conformance
     >>> log = conformance.read_log(conformance.sample_log_path())
     >>> len(log.events), len(log.cases), str(log.as_of)
-    (3226, 338, '2025-05-14 10:02:16+00:00')
+    (3540, 372, '2025-05-14 08:51:15+00:00')
     >>> print(log.events.loc[:1, ["case_id", "activity", "time_utc"]].to_string(index=False))
       case_id             activity                  time_utc
-    SIM-00001 Social care notified 2024-04-02 10:58:42+00:00
-    SIM-00001      Police notified 2024-04-04 08:11:13+00:00
+    SIM-00001 Social care notified 2024-04-02 08:15:00+00:00
+    SIM-00001      Police notified 2024-04-04 00:40:51+00:00
     """
     options = options if options is not None else ReadOptions()
     path = Path(path)

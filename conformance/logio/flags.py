@@ -11,7 +11,7 @@ unless the column holds personal data, when only the lines are given.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 import numpy as np
@@ -20,7 +20,8 @@ import pandas as pd
 
 from conformance.logio.text import stripped_text
 
-__all__ = ["FLAG_WORDS", "UNKNOWN", "flag_value", "parse_flags", "quote_values"]
+__all__ = ["FLAG_WORDS", "UNKNOWN", "flag_value", "parse_category", "parse_flags",
+           "quote_values"]
 
 _TRUE: Final = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE: Final = frozenset({"false", "0", "no", "n", "f"})
@@ -49,6 +50,20 @@ def flag_value(target: object) -> bool | str | None:
 
 def _fold(text: str) -> str:
     return " ".join(text.split()).casefold()
+
+
+def parse_category(values: pd.Series, categories: Sequence[str]
+                   ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """A categorical case attribute's values (such as the offence) as the index of the value in
+    ``categories`` (a float; NaN = empty, unknown), and a mask of values that are none of them
+    (letter case, surrounding and repeated spaces do not matter)."""
+    codes, uniques = pd.factorize(stripped_text(values))
+    wanted = {_fold(c): float(i) for i, c in enumerate(categories)}
+    lookup = np.array([wanted.get(_fold(str(u)), np.nan) for u in uniques] + [np.nan])
+    bad = np.array([str(u) != "" and _fold(str(u)) not in wanted for u in uniques] + [False])
+    out: npt.NDArray[np.float64] = lookup[codes]
+    bad_out: npt.NDArray[np.bool_] = bad[codes]
+    return out, bad_out
 
 
 def parse_flags(values: pd.Series, value_map: Mapping[str, bool | None] | None = None

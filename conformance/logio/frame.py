@@ -38,6 +38,7 @@ from conformance.logio.values import (
     Times,
     as_text,
     as_utc,
+    parse_category,
     parse_flags,
     parse_timestamps,
     quote_values,
@@ -128,15 +129,19 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
     flags: dict[str, npt.NDArray[np.float64]] = {}
     seen_values: dict[str, set[str]] = {}
     for attribute, values in table.attributes.items():
-        value_map = options.value_maps.get(attribute)
-        flags[attribute], bad = parse_flags(values, value_map)
-        if not (isinstance(values.dtype, pd.BooleanDtype) or values.dtype == bool):
-            seen_values[attribute] = set(pd.unique(stripped_text(values)))
+        if attribute in options.categories:
+            allowed = options.categories[attribute]
+            flags[attribute], bad = parse_category(values, allowed)
+            expected = "one of " + ", ".join(allowed) + " (any case) or an empty value"
+        else:
+            value_map = options.value_maps.get(attribute)
+            flags[attribute], bad = parse_flags(values, value_map)
+            expected = (FLAG_WORDS + " (add the column's own words under 'values:' in the "
+                        "mapping file)")
+            if not (isinstance(values.dtype, pd.BooleanDtype) or values.dtype == bool):
+                seen_values[attribute] = set(pd.unique(stripped_text(values)))
         if bad.any():
-            bad_rows(attribute, bad,
-                     FLAG_WORDS + " (add the column's own words under 'values:' in the "
-                     "mapping file)",
-                     "other text", stripped_text(values))
+            bad_rows(attribute, bad, expected, "other text", stripped_text(values))
     if table.problems or (problems and not skip):
         raise InputError(table.source, problems)
     assert times is not None  # a missing timestamp column is a problem above
@@ -294,7 +299,8 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
     source_row = table.source_row[kept]
 
     cases, attribute_conflicts, attribute_warnings = _case_attributes(
-        table, options.attributes, {a: f[kept] for a, f in flags.items()}, codes, case_ids
+        table, options.attributes, {a: f[kept] for a, f in flags.items()}, codes, case_ids,
+        options.categories,
     )
     warnings.extend(attribute_warnings)
 
@@ -443,8 +449,10 @@ def _case_attributes(
     flags: Mapping[str, npt.NDArray[np.float64]],
     codes: npt.NDArray[np.intp],
     case_ids: pd.Index,
+    categories: Mapping[str, Sequence[str]],
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
-    """One value per case and attribute; rows that disagree make it unknown (NA).
+    """One value per case and attribute; rows that disagree make it unknown (NA). A
+    categorical attribute's ``flags`` are the indexes of its values in ``categories``.
 
     Returns the cases frame, the (case_id, attribute) conflicts and one warning per
     attribute with conflicts (a count, no values).
@@ -455,14 +463,21 @@ def _case_attributes(
     everyone = range(len(case_ids))
     for attribute_index, attribute in enumerate(attributes):
         if attribute not in flags:
-            cases[attribute] = pd.array([pd.NA] * len(case_ids), dtype="boolean")
+            cases[attribute] = (
+                as_text([None] * len(case_ids)).to_numpy() if attribute in categories
+                else pd.array([pd.NA] * len(case_ids), dtype="boolean"))
             continue
         grouped = pd.Series(flags[attribute]).groupby(codes)
         low = grouped.min().reindex(everyone).to_numpy()
         high = grouped.max().reindex(everyone).to_numpy()
         conflict = ~np.isnan(low) & ~np.isnan(high) & (low != high)
-        values = pd.array(np.where(conflict, np.nan, low), dtype="Float64")
-        cases[attribute] = values.astype("boolean")
+        settled = np.where(conflict, np.nan, low)
+        if attribute in categories:
+            named = list(categories[attribute])
+            cases[attribute] = as_text(
+                [None if np.isnan(v) else named[int(v)] for v in settled]).to_numpy()
+        else:
+            cases[attribute] = pd.array(settled, dtype="Float64").astype("boolean")
         if conflict.any():
             conflict_rows.extend((int(c), attribute_index) for c in np.flatnonzero(conflict))
             warnings.append(
@@ -580,7 +595,12 @@ def log_from_frame(
     else:
         table = cases.copy()
         table.index = pd.Index(table.index.astype(TEXT), name="case_id")
-        table = table.reindex(index).astype("boolean")
+        table = table.reindex(index)
+        for name in table.columns:  # true/false columns; a categorical one stays text
+            try:
+                table[name] = table[name].astype("boolean")
+            except (TypeError, ValueError):
+                table[name] = as_text(table[name])
     if as_of is not None:
         stamp = as_utc(as_of)
     elif n:

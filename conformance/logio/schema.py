@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 import pandas as pd
 
 from conformance.logio.limits import DEFAULT_LIMITS, Limits
+from model import contract
 from model.errors import Problem
 
 if TYPE_CHECKING:
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BAD_ROWS",
     "DEFAULT_ATTRIBUTES",
+    "DEFAULT_CATEGORIES",
     "SUPPORTED_SUFFIXES",
     "ColumnMap",
     "Coverage",
@@ -31,12 +34,13 @@ __all__ = [
 ]
 
 
-DEFAULT_ATTRIBUTES: Final[tuple[str, ...]] = (
-    "concern_about_line_manager",
-    "children_at_continuing_risk",
-    "adult_in_contact_with_children",
-    "alleged_is_child",
+DEFAULT_ATTRIBUTES: Final[tuple[str, ...]] = contract.ATTRIBUTES
+"""The contract's case attributes (CONTRACT §2): the true/false ones and ``offence``."""
+
+DEFAULT_CATEGORIES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {"offence": contract.OFFENCES}
 )
+"""The categorical case attributes and their values; the others are true/false."""
 
 
 SUPPORTED_SUFFIXES: Final[tuple[str, ...]] = (
@@ -117,6 +121,9 @@ class ReadOptions:
     activity_map: Mapping[str, str] = field(default_factory=dict)  # local name -> canonical
     vocabulary: frozenset[str] = frozenset()  # known canonical names; empty = accept all
     attributes: tuple[str, ...] = DEFAULT_ATTRIBUTES  # case attributes to read if present
+    # the categorical ones among them, with their values (the others are true/false)
+    categories: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_CATEGORIES))
     timestamp_format: str | tuple[str, ...] | None = None  # strptime format(s); None: auto
     delimiter: str | None = None  # None = sniff (comma, semicolon, tab, pipe)
     encoding: str | None = None  # None = UTF-8 (BOM or not), else cp1252 with a warning
@@ -154,8 +161,8 @@ class EventLog:
     (``datetime64[ns, UTC]``), date_only (bool) and source_row (int64: the CSV line
     with the header as line 1; for XES and Parquet the 1-based event number in file
     order). ``cases`` has one row per case (index ``case_id``, first-appearance order)
-    and one nullable ``boolean`` column per requested case attribute (NA = unknown,
-    absent or disagreeing).
+    and one column per requested case attribute: nullable ``boolean``, or ``string`` for a
+    categorical one such as ``offence`` (NA = unknown, absent or disagreeing).
     """
 
     source: str

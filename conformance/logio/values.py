@@ -16,7 +16,7 @@ from conformance.logio.dates import (
     Times,
     parse_timestamps,
 )
-from conformance.logio.flags import FLAG_WORDS, parse_flags, quote_values
+from conformance.logio.flags import FLAG_WORDS, parse_category, parse_flags, quote_values
 from conformance.logio.text import TEXT, as_text, stripped_text
 from model.calendar import LONDON
 
@@ -29,6 +29,7 @@ __all__ = [
     "Times",
     "as_text",
     "as_utc",
+    "parse_category",
     "parse_flags",
     "parse_timestamps",
     "quote_values",

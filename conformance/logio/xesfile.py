@@ -348,6 +348,9 @@ def _xes_table(
         if all(v is None for v in per_trace):
             continue
         texts = as_text(per_trace)
+        if attribute in options.categories:  # text: checked with the other columns
+            attributes[attribute] = as_text(texts.to_numpy()[trace_of_event])
+            continue
         values, bad = parse_flags(texts, options.value_maps.get(attribute))
         if bad.any():
             problems.append(

@@ -31,7 +31,7 @@ LATENESS_BANDS: Final = (
 
 
 DEVIATION_COLUMNS: Final = (
-    "case_id", "rule_id", "clause", "severity", "message",
+    "case_id", "rule_id", "title", "clause", "severity", "basis", "message",
     "trigger_activity", "trigger_time", "deadline", "evidence_activity", "evidence_time",
     "late_working_days", "late_hours", "lateness", "date_only",
 )

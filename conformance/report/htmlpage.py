@@ -84,9 +84,10 @@ def to_html(report: CheckReport) -> str:
                                   summary.to_dict(orient="records")]
     summary_table = _table(
         summary,
-        ["rule_id", "clause", "severity", "description", *STATUSES, "compliance_text"],
-        ["rule", "clause", "severity", "the rule", *(STATUS_LABELS[s] for s in STATUSES),
-         "compliance"],
+        ["rule_id", "title", "clause", "severity", "basis", "description", *STATUSES,
+         "compliance_text"],
+        ["rule", "in short", "clause", "severity", "basis", "the rule",
+         *(STATUS_LABELS[s] for s in STATUSES), "compliance"],
         numeric=[*STATUSES, "compliance_text"],
     )
     dev = report.deviations
@@ -102,10 +103,10 @@ def to_html(report: CheckReport) -> str:
         ]
         deviations_table = _table(
             shown_dev,
-            ["case_id", "rule_id", "clause", "severity", "message", "when", "deadline_text",
-             "lateness_text"],
-            ["case", "rule", "clause", "severity", "what happened", "trigger", "deadline",
-             "how late"],
+            ["case_id", "rule_id", "title", "clause", "severity", "basis", "message", "when",
+             "deadline_text", "lateness_text"],
+            ["case", "rule", "in short", "clause", "severity", "basis", "what happened",
+             "trigger", "deadline", "how late"],
         )
     monthly, monthly_note = monthly_figure(report)
     fit = report.fitness

@@ -50,12 +50,12 @@ class CheckReport:
     >>> report = conformance.check(conformance.sample_log_path(), as_of="2024-12-31T12:00",
     ...                            fitness="none")
     >>> first = report.deviations.iloc[0]
-    >>> first["case_id"], first["rule_id"]
-    ('SIM-00011', 'no-image-handling')
-    >>> first["message"]
-    'Images downloaded or distributed was recorded (09:07 on 18 Apr 2024)'
+    >>> first["case_id"], first["rule_id"], first["basis"]
+    ('SIM-00006', 'discuss-before-informing-family', 'text')
+    >>> first["title"]
+    'Police and social care are consulted before the family is told'
     >>> report.violations, len(report.cases_table)
-    (32, 250)
+    (28, 271)
     >>> [c.kind for c in report.caveats][:2]
     ['date_only', 'not_assessable']
     """
@@ -100,19 +100,19 @@ class CheckReport:
 
     @cached_property
     def summary(self) -> pd.DataFrame:
-        """Per rule (in rule order): rule_id, clause, severity, description, the count of cases
-        per status and the compliance rate satisfied / (satisfied + violated) (NaN when
-        neither)."""
+        """Per rule (in rule order): rule_id, title (plain words), clause, severity, basis
+        (``text`` or ``interpretation``), description, the count of cases per status and the
+        compliance rate satisfied / (satisfied + violated) (NaN when neither)."""
         table = self.judgement.summary().copy()
-        table["rule_id"] = table["rule_id"].astype(str)
-        table["clause"] = table["clause"].astype(str)
-        table["severity"] = table["severity"].astype(str)
+        for column in ("rule_id", "title", "clause", "severity", "basis"):
+            table[column] = table[column].astype(str)
         texts = {rule.id: rule.text() for rule in self.judgement.rules}
-        table.insert(3, "description", [texts.get(r, "") for r in table["rule_id"]])
+        table["description"] = [texts.get(r, "") for r in table["rule_id"]]
         for status in STATUSES:
             table[status] = table[status].astype("int64")
         table["compliance"] = table["compliance"].astype(float)
-        columns = ["rule_id", "clause", "severity", "description", *STATUSES, "compliance"]
+        columns = ["rule_id", "title", "clause", "severity", "basis", "description", *STATUSES,
+                   "compliance"]
         return table.loc[:, columns].reset_index(drop=True)
 
     @cached_property

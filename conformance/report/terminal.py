@@ -26,21 +26,24 @@ def summary_text(report: CheckReport) -> str:
         f"{Path(report.log.source).name}, as of {shown(j.as_of)} (Europe/London).",
         "",
         "Rules: cases satisfied, violated, pending, not applicable, not assessable; "
-        "compliance = satisfied / (satisfied + violated).",
+        "compliance = satisfied / (satisfied + violated). Basis: 'text' when the procedure's "
+        "text states the requirement, 'interp.' when it is our reading of the text.",
     ]
     summary = report.summary
     width = max([len("rule"), *(len(r) for r in summary["rule_id"])])
     clause_width = max([len("clause"), *(len(c) for c in summary["clause"])])
-    head = (f"  {'rule':<{width}}  {'clause':<{clause_width}}  {'severity':<9}"
+    head = (f"  {'rule':<{width}}  {'clause':<{clause_width}}  {'severity':<10}{'basis':<8}"
             f"{'satisf.':>8}{'violat.':>8}{'pending':>8}{'n/a':>7}{'not ass.':>9}  compliance")
     lines += [head, "  " + "-" * (len(head) - 2)]
     for row in summary.to_dict(orient="records"):
         counts = [int(row[status]) for status in STATUSES]
+        basis = "interp." if row["basis"] == "interpretation" else row["basis"]
         lines.append(
             f"  {row['rule_id']:<{width}}  {row['clause']:<{clause_width}}  "
-            f"{row['severity']:<9}{counts[0]:>8,}{counts[1]:>8,}{counts[2]:>8,}{counts[3]:>7,}"
-            f"{counts[4]:>9,}  {compliance_text(row)}"
+            f"{row['severity']:<10}{basis:<8}{counts[0]:>8,}{counts[1]:>8,}{counts[2]:>8,}"
+            f"{counts[3]:>7,}{counts[4]:>9,}  {compliance_text(row)}"
         )
+        lines.append(f"    {row['title']}")
     dev = report.violated
     violations = dev[dev["severity"] == "violation"]
     warnings = dev[dev["severity"] == "warning"]

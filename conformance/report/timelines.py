@@ -139,8 +139,9 @@ def case_timelines(report: CheckReport, limit: int = TIMELINE_CAP) -> tuple[
     for case in chosen:
         case_dev = dev[dev["case_id"] == case]
         items = tuple(
-            {"rule_id": _text(row.rule_id), "clause": _text(row.clause),
-             "severity": _text(row.severity), "message": _text(row.message)}
+            {"rule_id": _text(row.rule_id), "title": _text(row.title),
+             "clause": _text(row.clause), "severity": _text(row.severity),
+             "basis": _text(row.basis), "message": _text(row.message)}
             for row in case_dev.itertuples(index=False)
         )
         case_events = by_case.get(case)

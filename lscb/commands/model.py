@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,12 +10,15 @@ from lscb.options import Subparsers, add_force_option, output_guard
 from model.errors import InputError, Problem
 
 if TYPE_CHECKING:
-    from model.procedure import Choice, Procedure
     from model.rules import Rule
 
-__all__ = ["EXPORT_FORMATS", "describe", "is_rules_file", "register"]
+__all__ = ["EXPORT_FORMATS", "is_rules_file", "register"]
 
-EXPORT_FORMATS = ("bpmn", "pnml", "dot", "svg", "png", "json")
+EXPORT_FORMATS = ("bpmn", "pnml", "dot", "svg", "png", "pdf", "json")
+PAGES_HELP = (
+    "for svg and png: the page to draw, 'overview' (default) or a sub-process: workplace, "
+    "referral, section-47-enquiry, outcomes (a pdf has every page)"
+)
 
 
 def register(sub: Subparsers) -> None:
@@ -31,7 +33,8 @@ def register(sub: Subparsers) -> None:
 
     show = msub.add_parser(
         "show",
-        help="the procedure as text: activities by role, gateways, deadlines and rules",
+        help="the procedure as text: activities by role, decisions, deadlines and rules (each "
+        "with its clause, severity and basis)",
     )
     show.add_argument("--procedure", type=Path, help="a procedure file (default: the built-in one)")
     show.add_argument(
@@ -60,9 +63,15 @@ def register(sub: Subparsers) -> None:
     )
     validate.set_defaults(handler=run_validate)
 
-    export = msub.add_parser("export", help="write the model as BPMN, PNML, DOT, SVG, PNG or JSON")
+    export = msub.add_parser(
+        "export", help="write the model as BPMN, PNML, DOT, SVG, PNG, PDF or JSON")
     export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     export.add_argument("--out", required=True, type=Path, help="the file to write")
+    export.add_argument("--page", default="overview", help=PAGES_HELP)
+    export.add_argument(
+        "--flat", action="store_true",
+        help="for bpmn: the whole flow as one process on one wide diagram, without "
+        "sub-processes (for tools that cannot read them, such as pm4py)")
     export.add_argument(
         "--procedure", type=Path, help="a procedure file (default: the built-in one)"
     )
@@ -75,89 +84,8 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return 2
 
 
-def describe(procedure: Procedure, extra_rules: tuple[Rule, ...] = ()) -> str:
-    """The procedure in words: what `lscb model show` prints.
-
-    >>> from model import load_procedure
-    >>> print(describe(load_procedure()).splitlines()[3])
-    ACTIVITIES BY ROLE
-    """
-    from model.procedure import Kind
-
-    out: list[str] = []
-    out.append(f"{procedure.title}")
-    out.append(f"{procedure.source}")
-    out.append("")
-    out.append("ACTIVITIES BY ROLE")
-    for role in procedure.roles.values():
-        acts = [a for a in procedure.activities.values() if a.role == role.id]
-        lanes = {t.activity for t in procedure.tasks() if t.role == role.id}
-        extra = [
-            procedure.activities[n]
-            for n in sorted(lanes)
-            if procedure.activities[n].role != role.id
-        ]
-        if not acts and not extra:
-            continue
-        out.append(f"  {role.name} - {role.meaning}")
-        for act in acts:
-            tag = {Kind.FORBIDDEN: "  [forbidden]", Kind.END: "  [ends the case]"}.get(act.kind, "")
-            with_ = (
-                f" (with {', '.join(procedure.roles[r].name for r in act.participants)})"
-                if act.participants
-                else ""
-            )
-            out.append(f"    {act.clause:<22} {act.name}{with_}{tag}")
-        for act in extra:
-            out.append(
-                f"    {act.clause:<22} {act.name} (also drawn here; performer: {act.performer})"
-            )
-    out.append("")
-    out.append("GATEWAYS (decided by case attributes)")
-    for gate in procedure.gateways():
-        out.append(f"  {gate.name} ({gate.clause}) - decided by {', '.join(gate.decided_by)}")
-        out.extend(
-            f"      {b.condition_text()}: {_branch_text(gate, i)}"
-            for i, b in enumerate(gate.branches)
-        )
-    for loop in procedure.loops():
-        out.append(f"  {loop.name} ({loop.clause}) - repeated when {loop.repeat}")
-    out.append("")
-    out.append("DEADLINES AND RULES")
-    rules = procedure.rules + extra_rules
-    for rule in rules:
-        within = f" [{rule.within}]" if rule.within else ""
-        out.append(f"  {rule.id}  ({rule.clause}; {rule.severity.value}){within}")
-        out.extend("      " + line for line in textwrap.wrap(rule.text(), 88))
-        if rule.origin and not rule.origin.startswith("procedure.yaml"):
-            out.append(f"      written at {rule.origin}")
-    for act in procedure.activities.values():
-        if act.considerations:
-            out.append("")
-            out.append(f"WHAT A {act.name.upper()} MUST CONSIDER ({act.clause})")
-            out.extend(f"  {i:>2}. {q}" for i, q in enumerate(act.considerations, 1))
-    out.append("")
-    out.append("OFFENCES (case attribute 'offence', for grouping in reports)")
-    for off in procedure.offences.values():
-        out.append(f"  {off.clause:<22} {off.id}: {off.name} - {off.statute}")
-    return "\n".join(out)
-
-
-def _branch_text(gate: Choice, index: int) -> str:
-    from model.procedure import Task, walk
-
-    body = gate.branches[index].body
-    names = [b.activity for b in walk(body) if isinstance(b, Task)]
-    if not names:
-        return "no step"
-    return (
-        ", ".join(dict.fromkeys(names))
-        if len(names) <= 4
-        else ", ".join(list(dict.fromkeys(names))[:4]) + ", ..."
-    )
-
-
 def run_show(args: argparse.Namespace) -> int:
+    from model.describe import describe
     from model.procedure import load_procedure
     from model.rules import load_rules
 
@@ -169,6 +97,7 @@ def run_show(args: argparse.Namespace) -> int:
             set(procedure.activities),
             set(procedure.boolean_attributes),
             known_ids={r.id for r in procedure.rules + extra},
+            categories=procedure.categories,
         )
     print(describe(procedure, extra))
     return 0
@@ -210,6 +139,7 @@ def run_validate(args: argparse.Namespace) -> int:
             set(procedure.activities),
             set(procedure.boolean_attributes),
             known_ids={r.id for r in procedure.rules},
+            categories=procedure.categories,
         )
         print(
             f"{args.file}: a valid rules file with {len(rules)} rule(s): "
@@ -231,11 +161,23 @@ def run_export(args: argparse.Namespace) -> int:
     plan = plan_file(args.out, output_guard(args, [args.procedure]))
     procedure = load_procedure(args.procedure)
     fmt = args.format
+    page = None if args.page == "overview" else args.page
+    known = ["overview", *(sub.id for sub in procedure.subprocesses())]
+    if args.page not in known:
+        raise InputError("--page", [Problem("--page", "one of " + ", ".join(known),
+                                            repr(args.page))])
+    if page is not None and fmt not in ("svg", "png"):
+        raise InputError("--page", [Problem(
+            "--page", "a page only with --format svg or png (a pdf and a BPMN file hold "
+            "every page)", f"--format {fmt}")])
+    if args.flat and fmt != "bpmn":
+        raise InputError("--flat", [Problem("--flat", "--flat only with --format bpmn",
+                                             f"--format {fmt}")])
     with plan.staging() as out:
         if fmt == "bpmn":
             from model.bpmn import write_bpmn
 
-            write_bpmn(procedure, out)
+            write_bpmn(procedure, out, flat=args.flat)
         elif fmt == "pnml":
             from model.petri import write_pnml
 
@@ -254,6 +196,6 @@ def run_export(args: argparse.Namespace) -> int:
         else:
             from model.picture import draw
 
-            draw(procedure, out, fmt)
+            draw(procedure, out, fmt, page)
     print(f"Wrote {args.out} ({fmt}).")
     return 0

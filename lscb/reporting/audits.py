@@ -77,7 +77,7 @@ def audit(
     >>> report = audit(sample_log_path(), as_of="2024-12-31T12:00", fitness_method="none",
     ...                check_settings={"same_day": "working"})
     >>> int(report.judgement.cases)
-    250
+    271
     >>> report.options["the same day"], report.options["control-flow fitness"]
     ('working', 'none')
     """
@@ -210,7 +210,7 @@ def audit_chart(report: CheckReport, which: str) -> Any:
 
 def deviations_table(report: CheckReport, limit: int = 200) -> pd.DataFrame:
     """The deviating cases with their evidence, the latest-missed first (at most ``limit``):
-    case, rule, clause, severity, what happened (the trigger, the deadline and the late or
+    case, rule, its title, clause, severity, basis, what happened (the trigger, the deadline and the late or
     missing step, in local time), how late, and whether the judgement rests on a date-only
     record."""
     from conformance.report import lateness_text
@@ -225,8 +225,10 @@ def deviations_table(report: CheckReport, limit: int = 200) -> pd.DataFrame:
         {
             "case": ordered["case_id"].astype(str),
             "rule": ordered["rule_id"].astype(str),
+            "in short": ordered["title"].astype(str),
             "clause": ordered["clause"].astype(str),
             "severity": ordered["severity"].astype(str),
+            "basis": ordered["basis"].astype(str),
             "what happened": ordered["message"].astype(str),
             "how late": [
                 lateness_text(h, w, e is not None and not pd.isna(e))

@@ -26,15 +26,16 @@ if TYPE_CHECKING:
 __all__ = ["number", "percent", "png_bytes_image", "png_image", "png_width", "procedure_diagram"]
 
 
-def procedure_diagram(procedure: Procedure, scale: float = 1.0) -> Any:
-    """The procedure's swimlane diagram (``model.picture``) to display in a notebook: an embedded
-    PNG at ``scale`` of its drawn size, in a box that scrolls sideways (the diagram is wide;
-    ``templates/diagram.html.j2``)."""
+def procedure_diagram(procedure: Procedure, page: str | None = None, scale: float = 1.0) -> Any:
+    """One page of the procedure's swimlane diagram (``model.picture``: the overview when
+    ``page`` is None, else the sub-process of that id) to display in a notebook: an embedded PNG
+    at ``scale`` of its drawn size, in a box that scrolls sideways when the screen is narrower
+    (``templates/diagram.html.j2``)."""
     from model.picture import draw
 
     with tempfile.TemporaryDirectory(prefix="lscb-picture-") as work:
         target = Path(work) / "procedure.png"
-        draw(procedure, target, "png")
+        draw(procedure, target, "png", page)
         data = target.read_bytes()
     return html(
         "diagram.html.j2",

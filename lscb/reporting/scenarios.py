@@ -191,12 +191,13 @@ def scenario_overview(scenario: Scenario, replications: int,
 
 
 def compliance_table(results: Mapping[str, SimulationResult]) -> pd.DataFrame:
-    """Per rule: clause, severity, then for each scenario the mean compliance across its
-    replications with the 95% confidence interval ('72% (65-80%)'); '-' when not judged."""
+    """Per rule: its title, clause, severity and basis, then for each scenario the mean
+    compliance across its replications with the 95% confidence interval ('72% (65-80%)'); '-'
+    when not judged."""
     first = next(iter(results.values()))
     table = (
-        first.compliance[["rule_id", "clause", "severity"]]
-        .rename(columns={"rule_id": "rule"})
+        first.compliance[["rule_id", "title", "clause", "severity", "basis"]]
+        .rename(columns={"rule_id": "rule", "title": "in short"})
         .reset_index(drop=True)
     )
     missing = _Rate(math.nan, math.nan, math.nan)
@@ -258,7 +259,8 @@ def _rule_phrase(procedure: Procedure, rule_id: str) -> str:
         rule = procedure.rule(rule_id)
     except KeyError:
         return markdown_text(rule_id)
-    return markdown_text(f"{rule_id} ({rule.clause}: {rule.text()})")
+    return markdown_text(
+        f"{rule_id} - {rule.heading} ({rule.clause}, {rule.basis.value}: {rule.text()})")
 
 
 def scenario_findings(

@@ -26,20 +26,22 @@ AS_OF = "2024-03-01T12:00:00"
 ROAD_FINES = PUBLIC_LOGS / "road-traffic-fines-100.xes"
 
 # every_rule.csv was written by hand so that each rule of CONTRACT §5 is violated at least once
-# (and satisfied, pending, not applicable or not assessable elsewhere). The cases:
+# (and satisfied, pending, not applicable or not assessable elsewhere); version 2 of the contract
+# added social care to W1 and W3 and took W3's employee actions away. The cases:
 #   W1  a workplace case done by the book
 #   W2  escalated late (Friday 16:30 -> Monday), line manager told although implicated, computer
 #       secured late then used, images downloaded, police 40 minutes late (a warning), no access
-#       details, employee actions agreed before the LADO was contacted
-#   W3  senior manager told; police and LADO only the next day
+#       details, employee actions agreed before the LADO was contacted, social care never told
+#   W3  senior manager told; police and LADO only the next day; no employee actions agreed
 #   W4  still open at the as-of time (its "Actions agreed with police" comes after it)
 #   R1  a referral case done by the book, ICPC on working day 14
 #   R2  police only; family told before the discussion; Section 47 before the strategy
 #       discussion, which came before information was shared; ICPC 6 working days late; the
-#       alleged child's procedure never started
-#   R3  outcome 21 recorded for an adult; no national services; no allegations procedure;
-#       an activity outside the vocabulary ("Coffee break")
+#       alleged child's procedure never considered
+#   R3  outcome 21 recorded for an adult; no search for the child in the images; no allegations
+#       procedure; an activity outside the vocabulary ("Coffee break")
 #   R4  date-only events: the family is told on the same date as the discussion, listed first
+# tests/test_contract_v2_check.py checks a log written for version 2 with its severities and bases.
 EXPECTED = {
     ("W2", "escalated-same-working-day"),
     ("W2", "line-manager-bypassed-when-implicated"),
@@ -49,9 +51,11 @@ EXPECTED = {
     ("W2", "police-immediately"),
     ("W2", "access-details-provided"),
     ("W2", "employee-actions-after-lado"),
+    ("W2", "police-and-social-care-notified"),
     ("W3", "lado-same-day"),
     ("W3", "police-immediately"),
     ("W3", "police-same-working-day"),
+    ("W3", "employee-actions-agreed"),
     ("R2", "police-and-social-care-notified"),
     ("R2", "discuss-before-informing-family"),
     ("R2", "information-shared-before-strategy-discussion"),
@@ -256,7 +260,7 @@ def test_out_writes_four_files_and_a_self_contained_html(
     assert cases["case_id"].tolist() == ["W1", "W2", "W3", "W4", "R1", "R2", "R3", "R4"]
     w2 = cases.set_index("case_id").loc["W2"]
     assert (w2["route"], w2["violations"], w2["warnings"], w2["closed"]) == (
-        "workplace", "6", "2", "true")
+        "workplace", "5", "4", "true")  # contract v2: two of W2's broken rules are warnings
     assert cases.set_index("case_id").loc["W4", "closed"] == "false"
     assert cases.set_index("case_id").loc["R2", "route"] == "referral"
     summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
@@ -277,7 +281,7 @@ def test_spreadsheet_formulas_are_neutralised_in_csv(
     assert status == 1
     with (out_dir / "deviations.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert [r["case_id"] for r in rows] == [
+    assert [r["case_id"] for r in rows if r["rule_id"] == "no-image-handling"] == [
         "'=HYPERLINK(\"x\",\"click\")", "'+1", "'-2", "'@SUM(A1)", "plain"]
     with (out_dir / "cases.csv").open(encoding="utf-8", newline="") as handle:
         cases = list(csv.DictReader(handle))
@@ -371,7 +375,7 @@ def test_pseudonymise_then_check_gives_the_same_judgements(
                    str(shared), "--new-key"])
     out, _ = capsys.readouterr()
     assert status == 0
-    assert "Pseudonymised 8 cases, 67 events" in out  # every event: as-of does not apply
+    assert "Pseudonymised 8 cases, 68 events" in out  # every event: as-of does not apply
     assert "W2" not in shared.read_text(encoding="utf-8")
     _, original = check_json(capsys, str(EVERY_RULE), "--as-of", AS_OF, "--fitness", "none")
     _, again = check_json(capsys, str(shared), "--as-of", AS_OF, "--fitness", "none")

@@ -22,7 +22,7 @@ from conformance.config import CheckConfig
 from conformance.engine import judge
 from conformance.logio import log_from_frame
 from model.calendar import LONDON, CalendarConfig, DayCounting, SameDay, WorkingCalendar
-from model.contract import ATTRIBUTES
+from model.contract import ATTRIBUTES, OFFENCES
 from model.procedure import load_procedure
 from model.rules import Occurrence, Rule, Scope, Template, TriggerOccurrence
 
@@ -68,11 +68,13 @@ WORKPLACE = [
     (IS, 2, 90), (APS, 3, 0), (SD, 3, 60), (S47, 4, 0), (ACA, 5, 0), (S47C, 6, 0),
     (ICPC, 8, 0), (CC, 30, 0),
 ]
-WORKPLACE_ATTRS: dict[str, bool | None] = {
+WORKPLACE_ATTRS: dict[str, bool | str | None] = {
     "concern_about_line_manager": False,
     "children_at_continuing_risk": True,
     "adult_in_contact_with_children": True,
     "alleged_is_child": False,
+    "youth_produced_imagery": False,
+    "offence": "indecent-images",
 }
 WORKPLACE_LOSSES: dict[str, set[str]] = {
     CI: set(),  # no longer a workplace case; a referral case with both notifications
@@ -89,7 +91,7 @@ WORKPLACE_LOSSES: dict[str, set[str]] = {
     SCN: {"police-and-social-care-notified"},  # still a referral case: a strategy discussion
     ADP: {"access-details-provided"},
     SEIZED: set(),
-    EAA: {"employee-actions-after-lado"},
+    EAA: {"employee-actions-agreed"},  # contract v2: the order is a separate precedence rule
     CD: {"discuss-before-informing-family"},
     FI: set(),
     IS: {"information-shared-before-strategy-discussion"},
@@ -105,11 +107,13 @@ REFERRAL = [
     (PN, 0, 0), (SCN, 0, 30), (CD, 1, 0), (FI, 2, 0), (IS, 2, 30), (SD, 3, 0), (S47, 3, 60),
     (ACA, 4, 0), (S47C, 5, 0), (CIC, 6, 0), (NSS, 6, 30), (CC, 20, 0),
 ]
-REFERRAL_ATTRS: dict[str, bool | None] = {
+REFERRAL_ATTRS: dict[str, bool | str | None] = {
     "concern_about_line_manager": None,
     "children_at_continuing_risk": False,
     "adult_in_contact_with_children": False,
     "alleged_is_child": False,
+    "youth_produced_imagery": False,
+    "offence": "indecent-images",
 }
 REFERRAL_LOSSES: dict[str, set[str]] = {
     PN: {"police-and-social-care-notified"},
@@ -122,16 +126,16 @@ REFERRAL_LOSSES: dict[str, set[str]] = {
     ACA: set(),
     S47C: set(),
     CIC: {"unidentified-child-investigation"},
-    NSS: {"unidentified-child-investigation"},
+    NSS: set(),  # contract v2: informing the national services is "as appropriate", no rule
     CC: set(),
 }
 CHILD_REFERRAL = [*REFERRAL[:9], (ABC, 6, 0), (CC, 20, 0)]
-CHILD_ATTRS: dict[str, bool | None] = {**REFERRAL_ATTRS, "alleged_is_child": True}
+CHILD_ATTRS: dict[str, bool | str | None] = {**REFERRAL_ATTRS, "alleged_is_child": True}
 CHILD_LOSSES = {
     **{k: v for k, v in REFERRAL_LOSSES.items() if k not in (CIC, NSS)},
     ABC: {"child-alleged-procedure"},
 }
-Route = tuple[list[tuple[str, int, int]], dict[str, bool | None], dict[str, set[str]]]
+Route = tuple[list[tuple[str, int, int]], dict[str, bool | str | None], dict[str, set[str]]]
 ROUTES: dict[str, Route] = {
     "workplace": (WORKPLACE, WORKPLACE_ATTRS, WORKPLACE_LOSSES),
     "referral": (REFERRAL, REFERRAL_ATTRS, REFERRAL_LOSSES),
@@ -159,8 +163,8 @@ def trace_frame(
     return pd.DataFrame(rows, columns=["case_id", "activity", "time_utc", "date_only"])
 
 
-def deviations_of(frame: pd.DataFrame, attrs: Mapping[str, bool | None]) -> set[str]:
-    cases = pd.DataFrame([dict(attrs)], index=["case"]).astype("boolean")
+def deviations_of(frame: pd.DataFrame, attrs: Mapping[str, bool | str | None]) -> set[str]:
+    cases = pd.DataFrame([dict(attrs)], index=["case"])  # log_from_frame types the columns
     log = log_from_frame(frame, cases, as_of=pd.Timestamp("2026-01-01", tz="UTC"))
     return set(judge(log, RULES).deviations()["rule_id"].astype(str))
 
@@ -218,7 +222,7 @@ def first(evs: list[Ev], names: tuple[str, ...] | str) -> Ev | None:
 
 def reference_case(
     evs: list[Ev],
-    attrs: Mapping[str, bool | None],
+    attrs: Mapping[str, bool | str | None],
     rule: Rule,
     occurrence: TriggerOccurrence,
     cal: WorkingCalendar,
@@ -385,10 +389,13 @@ def reference(
                cal.to_local(pd.Timestamp(ns, tz="UTC").to_pydatetime()).date(), row)
             for i, (ns, row, activity, date_only) in enumerate(raw)
         ]
-        attrs: dict[str, bool | None] = {}
+        attrs: dict[str, bool | str | None] = {}
         for name in ATTRIBUTES:
             value: Any = cases.at[case_id, name] if name in cases.columns else pd.NA
-            attrs[name] = None if pd.isna(value) else bool(value)
+            if pd.isna(value):
+                attrs[name] = None
+            else:
+                attrs[name] = str(value) if name == "offence" else bool(value)
         for rule in rules:
             occurrence = rule.trigger_occurrence
             if rule.id == "icpc-within-15-working-days" and config.icpc_clock == "section-47-start":
@@ -409,6 +416,13 @@ MINUTES = st.one_of(
     st.sampled_from([0, 30, 60, 90, 540, 1019, 1020, 1021, 1410, 1439]),
     st.integers(0, 1439),
 )
+
+
+def other(value: bool | str) -> bool | str:
+    """A value of the same attribute that differs from ``value``."""
+    if isinstance(value, bool):
+        return not value
+    return next(o for o in OFFENCES if o != value)
 
 
 @st.composite
@@ -439,9 +453,10 @@ def random_logs(draw: Any) -> tuple[pd.DataFrame, pd.DataFrame, CheckConfig]:
             rows.append([case_id, CC, local, False])
         attrs[case_id] = {
             name: draw(
-                st.sampled_from([wanted[name]] * 3 + [not wanted[name], None])
+                st.sampled_from([wanted[name]] * 3 + [other(wanted[name]), None])
                 if name in wanted
-                else st.sampled_from([True, False, None])
+                else st.sampled_from([*OFFENCES, None] if name == "offence"
+                                     else [True, False, None])
             )
             for name in ATTRIBUTES
         }
@@ -452,7 +467,7 @@ def random_logs(draw: Any) -> tuple[pd.DataFrame, pd.DataFrame, CheckConfig]:
     )
     frame["source_row"] = np.asarray(order, dtype=np.int64) + 2
     frame = frame.drop(columns="local")
-    cases = pd.DataFrame.from_dict(attrs, orient="index").astype("boolean")
+    cases = pd.DataFrame.from_dict(attrs, orient="index")  # log_from_frame types the columns
     as_of = draw(
         st.one_of(
             st.none(),

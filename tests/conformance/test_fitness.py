@@ -22,6 +22,10 @@ WORKPLACE = (
     "Access details provided to police",
     "Computer seized by police",
     "Employee actions agreed",
+    "Social care notified",  # contract v2: through the LADO (§7.8), and the referral's steps
+    "Concerns discussed with police and social care",
+    "Information shared",
+    "Family informed",
     "Case closed",
 )
 REFERRAL = (
@@ -75,7 +79,7 @@ def test_token_replay_fits_a_conformant_workplace_trace(tmp_path: Path) -> None:
 
 
 def test_auto_replays_exactly_where_token_replay_is_wrong(tmp_path: Path) -> None:
-    # "Police notified" sits at three places in the net; pm4py's replay tries the wrong one for
+    # "Police notified" sits at two places in the net; pm4py's replay tries the wrong one for
     # a referral case and reports a conforming trace as unfit. Exact replay tries them all.
     log = write_log(tmp_path, {"w": WORKPLACE, "r": REFERRAL})
     replayed = by_case(log, "token-replay")

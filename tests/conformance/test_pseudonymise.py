@@ -65,7 +65,8 @@ def test_output_has_the_contract_schema_and_no_identifying_values(
     text = out.read_text(encoding="utf-8")
     assert text.splitlines()[0] == (
         "case_id,activity,timestamp,resource,role,concern_about_line_manager,"
-        "children_at_continuing_risk,adult_in_contact_with_children,alleged_is_child"
+        "children_at_continuing_risk,adult_in_contact_with_children,alleged_is_child,"
+        "youth_produced_imagery,offence"  # the attributes of contract version 2
     )
     for value in IDENTIFYING:
         assert value not in text

@@ -117,14 +117,15 @@ def test_json_is_the_contract_object_in_a_fixed_order() -> None:
                            "fitness", "fitness_note", "warnings"]
     assert list(first["deviations"][0]) == list(DEVIATION_COLUMNS)
     assert first["fitness"] is None and first["fitness_note"] == "not asked for"
-    assert first["events"] == 66 and first["source"] == "every_rule.csv"
+    assert first["events"] == 67 and first["source"] == "every_rule.csv"
     row = next(r for r in first["summary"] if r["rule_id"] == "child-alleged-procedure")
     assert (row["satisfied"], row["violated"], row["compliance"]) == (0, 1, 0.0)
     assert report.exit_status == 1
 
 
 def test_compliance_without_judged_cases_is_unknown_not_zero(tmp_path: Path) -> None:
-    log = write(tmp_path, "case_id,activity,timestamp\nA,Case closed,2024-01-08T09:00:00\n")
+    log = write(tmp_path, "case_id,activity,timestamp\nA,Police notified,2024-01-08T08:00:00\n"
+                "A,Social care notified,2024-01-08T08:30:00\nA,Case closed,2024-01-08T09:00:00\n")
     report = report_of(log)
     icpc = report.summary.set_index("rule_id").loc["icpc-within-15-working-days"].to_dict()
     assert icpc["not_applicable"] == 1 and math.isnan(icpc["compliance"])

@@ -52,7 +52,8 @@ def chromium() -> str:
 
 
 class DrawnElements(HTMLParser):
-    """Collects the ids of drawn diagram elements and the page's JSON result."""
+    """Collects the ids of diagram elements in the page and the page's JSON result (whose
+    ``drawn`` lists the elements seen on screen, each diagram opened in turn)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -111,18 +112,29 @@ def test_bpmn_js_draws_every_task_and_lane(xml: str, tmp_path: Path) -> None:
     result: dict[str, Any] = json.loads(parser.result_text)
     assert result["errors"] == []
     assert result["warnings"] == []
+    drawn = set(result["drawn"])
+    assert parser.drawn <= drawn | {"__implicitroot"}
 
+    procedure = load_procedure()
     root = ET.fromstring(xml)
     tasks = {str(t.get("id")) for t in root.iter(f"{BPMN}task")}
     lanes = {str(lane.get("id")) for lane in root.iter(f"{BPMN}lane")}
+    lane_names = {str(lane.get("name")) for lane in root.iter(f"{BPMN}lane")}
+    subs = {str(s.get("id")) for s in root.iter(f"{BPMN}subProcess")}
     gateways = {str(g.get("id")) for tag in ("exclusiveGateway", "parallelGateway")
                 for g in root.iter(f"{BPMN}{tag}")}
     flows = {str(f.get("id")) for f in root.iter(f"{BPMN}sequenceFlow")}
-    assert len(tasks) == 29 and len(lanes) == 9
-    assert tasks <= parser.drawn, sorted(tasks - parser.drawn)
-    assert lanes <= parser.drawn, sorted(lanes - parser.drawn)
-    assert gateways <= parser.drawn, sorted(gateways - parser.drawn)
-    assert flows <= parser.drawn, sorted(flows - parser.drawn)
+    # every task of the flow, and a lane for every role (on the overview or a sub-process's page)
+    assert len(tasks) == len(procedure.tasks()) == 31
+    assert lane_names == {role.name for role in procedure.roles.values()}
+    assert len(subs) == len(procedure.subprocesses()) == 4
+    # bpmn-js draws every page: the overview and each sub-process's own diagram
+    assert result["roots"] == 1 + len(subs)
+    assert tasks <= drawn, sorted(tasks - drawn)
+    assert lanes <= drawn, sorted(lanes - drawn)
+    assert subs <= drawn, sorted(subs - drawn)
+    assert gateways <= drawn, sorted(gateways - drawn)
+    assert flows <= drawn, sorted(flows - drawn)
     assert set(result["elements"]["bpmn:Task"]) == tasks
     assert set(result["elements"]["bpmn:Lane"]) == lanes
 

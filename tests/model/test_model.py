@@ -39,11 +39,7 @@ def test_flow_shape_follows_the_text() -> None:
     assert bodies[0].activity == "Strategy discussion held"
     sd = p.activities["Strategy discussion held"]
     assert len(sd.considerations) == 13 and "police" in sd.participants
-    assert set(p.offences) == {
-        "indecent-images",
-        "arranging-meeting-after-grooming",
-        "sexual-communication-with-child",
-    }
+    assert set(p.offences) == {"indecent-images", "grooming", "sexual-communication"}
 
 
 def test_gateway_selection_uses_case_attributes() -> None:

@@ -18,6 +18,7 @@ from scipy import stats
 
 from lscb.cli import main
 from lscb.commands.simulate import report
+from model import contract
 from model.calendar import LONDON
 from model.errors import InputError
 from model.procedure import Procedure, Task, load_procedure, walk
@@ -374,7 +375,7 @@ def test_every_path_of_the_model_keeps_every_rule(procedure: Procedure, default:
                                                   repeat: float) -> None:
     """Whatever the case attributes and however often strategy discussions repeat, with ample
     staff and no slips the checker finds nothing wrong: the model's paths obey its rules."""
-    names = ["whistleblowing_used", "concern_about_line_manager", "social_care_involved",
+    names = ["whistleblowing_used", "concern_about_line_manager", "section_47_needed",
              "strategy_discussion_needed", "children_at_continuing_risk",
              "adult_in_contact_with_children"]
     values: dict[str, Any] = {f"routes.workplace.attributes.{n}": v for n, v in zip(
@@ -383,6 +384,8 @@ def test_every_path_of_the_model_keeps_every_rule(procedure: Procedure, default:
                                                                          strict=True)})
     values["routes.referral.attributes.alleged_is_child"] = p[0]
     values["loops.strategy-discussions"] = repeat
+    values["loops.review-discussions"] = repeat
+    values["routes.referral.attributes.further_evidence_after_enquiry"] = p[1]
     scenario = ample(procedure, default, horizon_days=30).with_values(values, procedure)
     rep = simulate(scenario, procedure, seed=seed)
     results = judge_replication(rep, procedure).results
@@ -499,7 +502,7 @@ def test_cli_simulate_writes_a_log_that_check_judges(tmp_path: Path,
         assert (out / name).stat().st_size > 0, name
     assert main(["check", str(out / "event_log.csv")]) in (0, 1)
     compliance = pd.read_csv(out / "compliance.csv")
-    assert len(compliance) == 19
+    assert len(compliance) == len(contract.RULE_IDS) == 20
 
 
 def test_cli_bad_scenario_exits_2_with_every_problem(tmp_path: Path,
