@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from model.errors import InputError, Problem
 from model.procedure import Kind, Procedure, Task, walk
+from simulation.calibration.ledger import drop_entries, ledger_problems
 
 __all__ = [
     "DEFAULT_SCENARIO",
@@ -309,6 +310,7 @@ class Scenario:
                     node[key] = child
                 node = child
             node[keys[-1]] = value
+        drop_entries(data, list(values))  # a changed value no longer comes from its source
         changed = ", ".join(f"{k} = {v}" for k, v in values.items())
         return parse_scenario(data, f"{self.source} with {changed}", procedure)
 
@@ -653,8 +655,9 @@ class _Reader:
     # ---------------------------------------------------------------- sections
 
     def scenario(self, data: Mapping[str, Any]) -> Scenario:
-        self.only(data, ["scenario", "calendar", "routes", "roles", "tasks", "loops", "slips"],
-                  "")
+        self.only(data, ["scenario", "calendar", "routes", "roles", "tasks", "loops", "slips",
+                         "ledger"], "")
+        self.problems.extend(ledger_problems(data))  # where each number comes from
         head = self.table(data, "scenario", "scenario")
         self.only(head, sorted(_SHORT_PATHS), "scenario")
         name = self.text(head, "name", "scenario.name", "scenario")
