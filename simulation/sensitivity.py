@@ -82,8 +82,11 @@ class Assumption:
 
     def at(self, u: float) -> float:
         """The value at ``u`` in [0, 1] across the range (whole numbers stay whole)."""
-        x = self.low + u * (self.high - self.low)
-        return float(round(x)) if self.integer else x
+        return self.cast(self.low + u * (self.high - self.low))
+
+    def cast(self, x: float) -> float:
+        """``x`` as the scenario file needs it: a whole number for a whole-number field."""
+        return round(x) if self.integer else float(x)
 
     def shown(self, x: float) -> str:
         return f"{round(x)}" if self.integer else f"{x:.4g}"
@@ -249,7 +252,7 @@ def analyse(assumptions: Sequence[Assumption], evaluate: Evaluator, *, name: str
     notes: list[str] = []
     points: list[dict[str, float]] = [{}]
     for a in assumptions:
-        points += [{a.field: a.low}, {a.field: a.high}]
+        points += [{a.field: a.cast(a.low)}, {a.field: a.cast(a.high)}]
     frames = evaluate(points)
     runs = sum(len(f["replication"].unique()) if len(f) else 0 for f in frames)
     base_frame = frames[0]
@@ -270,13 +273,10 @@ def analyse(assumptions: Sequence[Assumption], evaluate: Evaluator, *, name: str
     base_of = dict(zip(base["rule_id"], base["compliance"], strict=True))
     oat_rows = []
     for i, a in enumerate(assumptions):
-        ends = []
-        for frame in (frames[1 + 2 * i], frames[2 + 2 * i]):
-            if frame.empty:
-                notes.append(f"{a.field}: the scenario is not valid at one end of its range "
-                             f"({a.shown(a.low)}-{a.shown(a.high)}); left out")
-            ends.append(_wide(frame, rules))
+        ends = [_wide(frame, rules) for frame in (frames[1 + 2 * i], frames[2 + 2 * i])]
         if any(e.empty for e in ends):
+            notes.append(f"{a.field}: the scenario is not valid at an end of its range "
+                         f"({a.shown(a.low)}-{a.shown(a.high)}); left out")
             continue
         for rule in rules:
             row: dict[str, Any] = {"field": a.field, "rule_id": rule, "value": a.value,
