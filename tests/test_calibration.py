@@ -4,6 +4,7 @@ known truth, and validating a scenario against a log."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,10 +55,16 @@ source = "the force's annual report"
 """
 
 
+def without_ledger() -> str:
+    """The default scenario's text without its own ledger (the tables at its end)."""
+    lines = default_scenario_path().read_text(encoding="utf-8").splitlines(keepends=True)
+    cut = next((i for i, line in enumerate(lines) if line.startswith("[ledger.")), len(lines))
+    return "".join(lines[:cut])
+
+
 def with_ledger(tmp_path: Path, extra: str) -> Path:
     path = tmp_path / "scenario.toml"
-    path.write_text(default_scenario_path().read_text(encoding="utf-8") + extra,
-                    encoding="utf-8")
+    path.write_text(without_ledger() + extra, encoding="utf-8")
     return path
 
 
@@ -160,3 +167,149 @@ def test_a_changed_value_sheds_its_entry(tmp_path: Path, procedure: Procedure) -
     assert list(load_ledger(changed).entries) == ['tasks."Family informed".lag',
                                                   "roles.police.headcount"]
     assert ledger_problems(dict(scenario.data)) == []
+
+
+# ------------------------------------------------------------------------- recovery
+
+
+# The truth: the default county with changes a partnership would care about.
+TRUTH = {
+    "roles.lado.headcount": 1,  # fewer LADOs
+    "routes.referral.annual_volume": 350,  # a demand surge (233 a year in the default)
+    'tasks."Police notified".lag': {"distribution": "exponential", "mean": 240},  # slower police
+    'tasks."Access to children assessed".lag': {
+        "distribution": "triangular", "low": 2, "mode": 4, "high": 8, "unit": "working days"},
+    'tasks."Section 47 enquiry completed".lag': {  # slower enquiries
+        "distribution": "triangular", "low": 8, "mode": 10, "high": 13, "unit": "working days"},
+    "routes.referral.attributes.strategy_discussion_needed": 0.75,  # more strategy discussions
+    "horizon_days": 300,
+    "replications": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def recovery(tmp_path_factory: pytest.TempPathFactory, procedure: Procedure,
+             default: Scenario) -> dict[str, Any]:
+    from simulation.calibration.calibrate import calibrate_file, read_event_log
+    from simulation.engine import simulate
+    from simulation.results import write_event_log
+
+    truth = default.with_values(TRUTH, procedure)
+    folder = tmp_path_factory.mktemp("recovery")
+    path = folder / "truth_log.csv"
+    write_event_log(simulate(truth, procedure), path, procedure)
+    calibration = calibrate_file(path, procedure)
+    return {"truth": truth, "path": path, "calibration": calibration,
+            "log": read_event_log(path, procedure)}
+
+
+def _estimate(calibration: Any, field: str) -> Any:
+    import tomllib
+
+    from simulation.calibration.ledger import lookup
+
+    return lookup(tomllib.loads(calibration.scenario_text), field)
+
+
+def test_calibration_recovers_the_truth(recovery: dict[str, Any], procedure: Procedure) -> None:
+    calibration = recovery["calibration"]
+    delays = calibration.delays.set_index("activity")
+
+    def lag(activity: str, unit: str) -> float:
+        assert delays.at[activity, "unit"] == unit, activity
+        return float(delays.at[activity, "mean"])
+
+    rows = [
+        # parameter, truth, estimate, tolerance (absolute)
+        ("LADOs (headcount)", 1, _estimate(calibration, "roles.lado.headcount"), 0),
+        ("police (headcount)", 10, _estimate(calibration, "roles.police.headcount"), 0),
+        ("referrals a year", 350.0, _estimate(calibration, "routes.referral.annual_volume"),
+         0.15 * 350),
+        ("youth imagery cases a year", 80.0,
+         _estimate(calibration, "routes.youth_imagery.annual_volume"), 0.3 * 80),
+        ("referral: strategy discussion needed", 0.75,
+         _estimate(calibration, "routes.referral.attributes.strategy_discussion_needed"), 0.08),
+        ("referral: children at continuing risk", 0.35,
+         _estimate(calibration, "routes.referral.attributes.children_at_continuing_risk"), 0.1),
+        ("access to children assessed: lag (working days)", 14 / 3,
+         lag("Access to children assessed", "working days"), 0.15 * 14 / 3),
+        ("Section 47 completed: lag (working days)", 31 / 3,
+         lag("Section 47 enquiry completed", "working days"), 0.1 * 31 / 3),
+        # police on duty at night: an elapsed lag of 4 hours; when it ends out of hours the step
+        # waits for the manager's morning, and the log shows the two together, which the
+        # calibration separates by simulating its estimate
+        ("police notified: lag (hours)", 4.0, lag("Police notified", "hours"), 1.5),
+        ("repeat strategy discussions", 0.15,
+         _estimate(calibration, "loops.strategy-discussions"), 0.07),
+    ]
+    print("\nparameter | truth | estimate | tolerance")
+    for name, true, estimate, tolerance in rows:
+        print(f"{name} | {true:.4g} | {float(estimate):.4g} | ±{tolerance:.3g}")
+    for name, true, estimate, tolerance in rows:
+        assert abs(float(estimate) - true) <= tolerance + 1e-9, name
+    # every field of the calibrated scenario has its entry, and the simulator takes the file
+    ledger = load_ledger(calibration.scenario(procedure))
+    assert ledger.uncovered == ()
+    kinds = {e.kind for e in ledger}
+    assert kinds == {"estimated", "assumed"}
+
+
+def test_calibration_is_deterministic_and_reads_steps_without_attributes(
+        recovery: dict[str, Any], procedure: Procedure, tmp_path: Path) -> None:
+    import pandas as pd
+
+    from simulation.calibration.calibrate import calibrate_file
+
+    again = calibrate_file(recovery["path"], procedure)
+    assert again.scenario_text == recovery["calibration"].scenario_text
+    # A log without the attribute: the branch is read from the steps that occurred
+    frame = pd.read_csv(recovery["path"], dtype=str, keep_default_na=False)
+    stripped = tmp_path / "no_attribute.csv"
+    frame.drop(columns=["strategy_discussion_needed", "youth_produced_imagery",
+                        "workplace_concern"]).to_csv(stripped, index=False)
+    calibration = calibrate_file(stripped, procedure, refine=False)
+    branch = calibration.branches.set_index("what").loc[
+        "routes.referral.attributes.strategy_discussion_needed"]
+    assert branch["method"] == "the steps at the gateway 'strategy'"
+    assert abs(branch["probability"] - 0.75) <= 0.08
+    arrivals = calibration.arrivals.set_index("route")
+    assert arrivals.loc["referral", "cases"] == recovery["calibration"].arrivals.set_index(
+        "route").loc["referral", "cases"]
+
+
+def test_the_calibrated_scenario_reproduces_the_log_and_beats_the_default(
+        recovery: dict[str, Any], procedure: Procedure, default: Scenario) -> None:
+    from simulation.calibration.validate import compare, validate
+
+    calibration = recovery["calibration"]
+    log = recovery["log"]
+    ours = validate(calibration.scenario(procedure), log, procedure, replications=5, seed=7,
+                    workers=2)
+    baseline = validate(default, log, procedure, replications=5, seed=7, workers=2)
+    print("\n" + ours.text())
+    table = compare(ours, baseline)
+    print(table.to_string())
+    judged = ours.compliance[ours.compliance["log_judged"] >= 10]
+    outside = judged[judged["inside"] == False]  # noqa: E712
+    assert outside.empty, outside.to_string()
+    worse = table[table["closer"] == "default"]
+    assert worse.empty, worse.to_string()
+
+
+def test_the_distances_are_the_packages(recovery: dict[str, Any], procedure: Procedure,
+                                        default: Scenario) -> None:
+    """The whole-array measures give the log-distance-measures package's own figures."""
+    from simulation.calibration.distances import distances as measured
+    from simulation.calibration.distances import package_distances, prepare
+    from simulation.engine import simulate
+
+    log = recovery["log"].events
+    first = log[log["case_id"].isin(log["case_id"].unique()[:60])]
+    other = simulate(default.with_values({"horizon_days": 40, "replications": 1}, procedure),
+                     procedure, 3, 0).events
+    ours = measured(prepare(first), prepare(other))
+    theirs = package_distances(first, other)
+    assert ours.keys() == theirs.keys()
+    for key, value in ours.items():
+        assert value == pytest.approx(theirs[key], rel=1e-9, abs=1e-12), key
+    assert measured(prepare(first), prepare(first)) == dict.fromkeys(ours, 0.0)

@@ -90,7 +90,7 @@ _P_FIT: Final = 0.05  # a family fits when its KS p-value is at least this
 _NO_LAG: Final = 0.02  # working days (about ten minutes): below it a step has no lag (what is
 # left once the work is taken off is then a wait for a person, which the simulation adds itself)
 _Z: Final = 1.959963984540054
-_USABLE: Final = ("exponential", "lognormal", "triangular", "uniform")
+_OUT_OF_HOURS: Final = 0.1  # a step with more of its events outside office hours: elapsed time
 
 
 # ------------------------------------------------------------------------- results
@@ -119,8 +119,8 @@ class Calibration:
     ``scenario_text``: the scenario file. ``entries``: its ledger (one entry per field).
     ``arrivals``: per route (cases, annual_volume, low, high). ``branches``: per route and
     attribute, and per loop and slip (what, probability, n, low, high, method). ``delays``:
-    per step (n, family, mean working days and its interval, KS distance, p-value, what was
-    written). ``fits``: every candidate family per step. ``resources``: per role (people seen,
+    per step (unit: working days or hours, n, family, mean and its 95% interval, KS distance,
+    p-value, the wait for people taken off, what was written). ``fits``: every candidate family per step. ``resources``: per role (people seen,
     estimate, low, high, events, per person per working day, busy share when start events
     allow). ``notes``: what the log could not give, in plain words.
     """
@@ -171,12 +171,12 @@ def read_event_log(path: Path | str, procedure: Procedure, log_format: LogFormat
 
 def calibrate_file(path: Path | str, procedure: Procedure, *, base: Scenario | None = None,
                    log_format: LogFormat | None = None, as_of: pd.Timestamp | None = None,
-                   until: date | None = None,
-                   calendar: CalendarConfig | None = None) -> Calibration:
+                   until: date | None = None, calendar: CalendarConfig | None = None,
+                   refine: int = 2) -> Calibration:
     """Read the log at ``path`` (as ``lscb check`` would) and calibrate from it."""
     log = read_event_log(path, procedure, log_format, as_of)
     return calibrate(log, procedure, base=base, source=Path(path).name, until=until,
-                     calendar=calendar)
+                     calendar=calendar, refine=refine)
 
 
 # ------------------------------------------------------------------------- working time
@@ -515,6 +515,12 @@ class _Estimator:
         self.closed = {c for c in ids if CASE_CLOSED in self.cases.acts[c]}
         self.parents = _parents(procedure.flow)
         self.work_minutes_by_role: dict[str, float] = {}
+        self.enablers: dict[str, set[str]] = {}
+        self.unit_of: dict[str, str] = {}
+        self.lag_inputs: dict[str, tuple[npt.NDArray[np.float64], float, str, str]] = {}
+        self.delay_rows: dict[str, dict[str, Any]] = {}
+        self.delay_fits: dict[str, pd.DataFrame] = {}
+        self.current: dict[str, npt.NDArray[np.float64]] = {}  # the lag samples written
 
     # -- helpers
 
@@ -838,40 +844,82 @@ class _Estimator:
 
     # -- delays
 
-    def delays(self, starts: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-        enablers = _enablers(self.procedure.flow)
+    def positions(self, events: pd.DataFrame) -> tuple[npt.NDArray[np.float64],
+                                                        npt.NDArray[np.float64]]:
+        """(working minutes, elapsed minutes) of each event from fixed origins."""
+        w = working_minutes(events["time_utc"], self.calendar, self.office_open,
+                            self.office_close,
+                            events["date_only"].to_numpy() if "date_only" in events else None)
+        e = pd.DatetimeIndex(events["time_utc"]).as_unit("ns").asi8.astype(float) / 6e10
+        return w, e
+
+    def units(self) -> dict[str, str]:
+        """Each step's clock: elapsed hours when the log shows more than a tenth of its events
+        outside office hours (someone on duty at night does it) and its delays are short (a
+        median under a day), else working days."""
         ev = self.events
-        w = working_minutes(ev["time_utc"], self.calendar, self.office_open, self.office_close,
-                            ev["date_only"].to_numpy() if "date_only" in ev else None)
-        w_start: npt.NDArray[np.float64] | None = None
-        if starts is not None and not starts.empty:
-            w_start = self.match_starts(starts)
-        cases = ev["case_id"].astype(str).to_numpy()
-        acts = ev["activity"].astype(str).to_numpy()
-        samples: dict[str, list[float]] = {}
-        works: dict[str, list[float]] = {}
-        begin = 0
-        n = len(ev)
+        local = _local_naive(ev["time_utc"])
+        days = local.astype("datetime64[D]")
+        minute = (local - days).astype("timedelta64[s]").astype(float) / 60.0
+        inside = (np.is_busday(days, busdaycal=self.calendar.busdaycalendar)
+                  & (minute >= _minutes_of(self.office_open))
+                  & (minute < _minutes_of(self.office_close)))
+        if "date_only" in ev:
+            inside |= ev["date_only"].to_numpy(dtype=bool)
+        share = pd.Series(~inside).groupby(ev["activity"].astype(str).to_numpy()).mean()
+        elapsed = self.samples(ev, {str(a): "hours" for a in share.index})
+        return {str(a): ("hours" if v > _OUT_OF_HOURS and elapsed.get(str(a))
+                         and float(np.median(elapsed[str(a)])) < 24 else "working days")
+                for a, v in share.items()}
+
+    def samples(self, events: pd.DataFrame, units: Mapping[str, str],
+                start_positions: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
+                | None = None) -> dict[str, list[float]]:
+        """Each step's delays after the step that enabled it, in its unit (events sorted by
+        case and time); with start positions, to the step's start."""
+        enablers = self.enablers
+        w, e = self.positions(events)
+        cases = events["case_id"].astype(str).to_numpy()
+        acts = events["activity"].astype(str).to_numpy()
+        out: dict[str, list[float]] = {}
+        begin, n = 0, len(events)
         while begin < n:
             end = begin
             while end < n and cases[end] == cases[begin]:
                 end += 1
-            last: dict[str, float] = {}
+            last: dict[str, int] = {}
             for i in range(begin, end):
                 activity = acts[i]
                 preds = enablers.get(activity)
                 if preds:
-                    enabled = max((last[p] for p in preds if p in last), default=None)
-                    if enabled is not None:
-                        at = w_start[i] if w_start is not None and not math.isnan(
-                            w_start[i]) else w[i]
-                        samples.setdefault(activity, []).append((at - enabled) / self.day)
-                if w_start is not None and not math.isnan(w_start[i]):
-                    works.setdefault(activity, []).append(w[i] - w_start[i])
-                last[activity] = w[i]
+                    j = max((last[p] for p in preds if p in last), default=None,
+                            key=lambda k: e[k])
+                    if j is not None:
+                        hours = units.get(activity) == "hours"
+                        wi, ei = w[i], e[i]
+                        if start_positions is not None and not math.isnan(start_positions[0][i]):
+                            wi, ei = start_positions[0][i], start_positions[1][i]
+                        value = (ei - e[j]) / 60.0 if hours else (wi - w[j]) / self.day
+                        out.setdefault(activity, []).append(value)
+                last[activity] = i
             begin = end
-        rows = []
-        fits = []
+        return out
+
+    def delays(self, starts: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        ev = self.events
+        self.enablers = _enablers(self.procedure.flow)
+        self.unit_of = self.units()
+        starts_at: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
+        works: dict[str, list[float]] = {}
+        if starts is not None and not starts.empty:
+            starts_at = self.match_starts(starts)
+            w, _ = self.positions(ev)
+            for a, ws, wc in zip(ev["activity"].astype(str), starts_at[0], w, strict=True):
+                if not math.isnan(ws):
+                    works.setdefault(a, []).append(float(wc - ws))
+        samples = self.samples(ev, self.unit_of, starts_at)
+        rows: dict[str, dict[str, Any]] = {}
+        fits: dict[str, pd.DataFrame] = {}
         tasks_raw = self.data.setdefault("tasks", {})
         done: set[str] = set()
         for task in self.procedure.tasks():
@@ -881,72 +929,139 @@ class _Estimator:
             done.add(activity)
             spec = self.base.task(activity)
             path = ["tasks", activity]
-            work_fit = None
-            if works.get(activity):
-                work_fit = fit_delay(works[activity], unit="minutes")
+            unit = self.unit_of.get(activity, "working days")
+            per_unit = self.day if unit == "working days" else 60.0
+            work_fit = fit_delay(works[activity], unit="minutes") if works.get(activity) else None
             if work_fit is not None:
                 work_table = dict(work_fit.table)
                 work_table.pop("unit", None)
-                tasks_raw.setdefault(activity, {})["work"] = work_table if work_table["distribution"] != "fixed" else \
-                    work_table["value"]
+                tasks_raw.setdefault(activity, {})["work"] = (
+                    work_table if work_table["distribution"] != "fixed" else work_table["value"])
                 self.entry([*path, "work"], "estimated", self.what(
                     "working minutes from each start event to its complete event"),
                     n=work_fit.n, note=self.fit_note(work_fit, "minutes"))
-                work_days = work_fit.mean / self.day
-                subtract = "the work estimated from start events"
+                work = 0.0  # the delays run to the start events
+                subtract = ""
             else:
-                work_days = spec.work.mean() / self.day
-                subtract = f"the base scenario's work ({spec.work.mean():g} minutes)"
+                work = spec.work.mean() / per_unit
+                subtract = f", less the base scenario's work ({spec.work.mean():g} minutes)"
+            raw = np.asarray(samples.get(activity, []), dtype=float)
             if spec.booking is not None:
-                data = samples.get(activity, [])
-                if data:
-                    q = np.percentile(data, [25, 50, 75])
+                if len(raw):
+                    q = np.percentile(raw, [25, 50, 75])
                     self.notes.append(
-                        f"'{activity}' is booked into a diary: its {len(data)} delays (median "
-                        f"{q[1]:.1f} working days, quartiles {q[0]:.1f} and {q[2]:.1f}) are a "
+                        f"'{activity}' is booked into a diary: its {len(raw)} delays (median "
+                        f"{q[1]:.1f} {unit}, quartiles {q[0]:.1f} and {q[2]:.1f}) are a "
                         "booking lead and a wait for a slot together, which the log cannot "
                         "separate; the booking stays as in the base scenario")
                 continue
-            raw = samples.get(activity, [])
-            if w_start is None:
-                values = np.asarray(raw, dtype=float) - work_days
-            else:
-                values = np.asarray(raw, dtype=float)
-            fit = fit_delay(values)
-            if fit is None:
-                if raw:
-                    self.notes.append(f"'{activity}': {len(raw)} delay(s) in the log, too few to "
-                                      "fit; its lag stays as in the base scenario")
-                continue
-            fit = DelayFit(activity, fit.n, fit.family, fit.table, fit.mean, fit.mean_low,
-                           fit.mean_high, fit.ks, fit.p_value, fit.candidates)
-            basis = ("working time from the step that enabled it to the step's start event"
-                     if w_start is not None else
-                     f"working time from the step that enabled it to the step, less {subtract}")
-            if fit.mean < _NO_LAG:
-                if isinstance(tasks_raw.get(activity), dict):
-                    tasks_raw[activity].pop("lag", None)
-                self.notes.append(f"'{activity}': it follows the step before it within ten "
-                                  "minutes of working time once its work is done: no lag")
-                written = "no lag"
-            else:
-                tasks_raw.setdefault(activity, {})["lag"] = dict(fit.table)
-                self.entry([*path, "lag"], "estimated", self.what(basis), n=fit.n,
-                           note=self.fit_note(fit, "working days"))
-                written = fit.family
-            rows.append({"activity": activity, "n": fit.n, "family": fit.family,
-                         "mean_working_days": fit.mean, "mean_low": fit.mean_low,
-                         "mean_high": fit.mean_high, "ks": fit.ks, "p_value": fit.p_value,
-                         "written": written})
-            fits.append(fit.candidates.assign(activity=activity))
-        delays = pd.DataFrame(rows, columns=["activity", "n", "family", "mean_working_days",
-                                             "mean_low", "mean_high", "ks", "p_value",
-                                             "written"])
-        all_fits = (pd.concat(fits, ignore_index=True) if fits else
-                    pd.DataFrame(columns=["family", "usable", "ks", "p_value", "parameters",
-                                          "activity"]))
-        all_fits = all_fits[["activity", "family", "usable", "ks", "p_value", "parameters"]]
+            clock = ("elapsed hours (more than a tenth of its events are outside office hours)"
+                     if unit == "hours" else "working time")
+            basis = (f"{clock} from the step that enabled it to the step"
+                     + (" 's start event" if starts_at is not None and work_fit is not None
+                        else subtract))
+            self.lag_inputs[activity] = (raw, work, unit, basis)
+            row, candidates = self.write_lag(activity, raw - work, unit, basis, 0.0)
+            if row is not None:
+                rows[activity] = row
+                fits[activity] = candidates
+        self.delay_rows, self.delay_fits = rows, fits
+        return self.delay_tables()
+
+    def write_lag(self, activity: str, values: npt.NDArray[np.float64], unit: str, basis: str,
+                  wait: float) -> tuple[dict[str, Any] | None, pd.DataFrame]:
+        """Fit the lag of one step and write it (or no lag) into the scenario."""
+        tasks_raw = self.data.setdefault("tasks", {})
+        path = ["tasks", activity]
+        fit = fit_delay(values, unit=unit)
+        if fit is not None:
+            self.current[activity] = np.clip(np.asarray(values, dtype=float), 0.0, None)
+        if fit is None:
+            if len(values):
+                self.notes.append(f"'{activity}': {len(values)} delay(s) in the log, too few to "
+                                  "fit; its lag stays as in the base scenario")
+            return None, pd.DataFrame()
+        threshold = _NO_LAG if unit == "working days" else _NO_LAG * self.day / 60.0
+        key = field_key([*path, "lag"])
+        if fit.mean < threshold:
+            self.current[activity] = np.zeros(len(values))
+            if isinstance(tasks_raw.get(activity), dict):
+                tasks_raw[activity].pop("lag", None)
+            self.entries.pop(key, None)
+            written = "no lag"
+        else:
+            tasks_raw.setdefault(activity, {})["lag"] = dict(fit.table)
+            note = self.fit_note(fit, unit)
+            if wait > 0:
+                note += (f"; less {_sig(wait, 3):g} {unit} (on average) of waiting for people, "
+                         "which the simulation adds by itself")
+            self.entry([*path, "lag"], "estimated", self.what(basis), n=fit.n, note=note)
+            written = fit.family
+        row = {"activity": activity, "unit": unit, "n": fit.n, "family": fit.family,
+               "mean": fit.mean, "mean_low": fit.mean_low, "mean_high": fit.mean_high,
+               "ks": fit.ks, "p_value": fit.p_value, "wait_removed": wait, "written": written}
+        return row, fit.candidates.assign(activity=activity)
+
+    def delay_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        columns = ["activity", "unit", "n", "family", "mean", "mean_low", "mean_high", "ks",
+                   "p_value", "wait_removed", "written"]
+        delays = pd.DataFrame(list(self.delay_rows.values()), columns=columns)
+        parts = [f for f in self.delay_fits.values() if not f.empty]
+        fit_columns = ["activity", "family", "usable", "ks", "p_value", "parameters"]
+        all_fits = (pd.concat(parts, ignore_index=True)[fit_columns] if parts
+                    else pd.DataFrame(columns=fit_columns))
         return delays, all_fits
+
+    def refine(self, simulated: pd.DataFrame) -> None:
+        """Correct each lag by what a simulation of the estimate adds to it: the log's delays
+        hold the waits for people too, which the simulation adds by itself. Each quantile of
+        the lag moves by the gap between the log's delays and the simulated ones at that
+        quantile (so the shape, not only the mean, comes closer), and the lag is refitted."""
+        sim = self.samples(simulated, self.unit_of)
+        for activity, (raw, work, unit, basis) in self.lag_inputs.items():
+            row = self.delay_rows.get(activity)
+            got = sim.get(activity)
+            current = self.current.get(activity)
+            if row is None or current is None or not got or len(got) < MIN_SAMPLE:
+                continue
+            ordered = np.sort(current)
+            q = (np.arange(len(ordered)) + 0.5) / len(ordered)
+            gap = np.quantile(raw, q) - np.quantile(np.asarray(got, dtype=float), q)
+            moved = np.clip(ordered + gap, 0.0, None)
+            wait = max(0.0, float(np.mean(raw)) - work - float(np.mean(moved)))
+            new_row, candidates = self.write_lag(activity, moved, unit, basis, wait)
+            if new_row is not None:
+                self.delay_rows[activity] = new_row
+                self.delay_fits[activity] = candidates
+
+    def refine_arrivals(self, simulated: pd.DataFrame, routes: pd.Series) -> None:
+        """Correct each route's hour and weekday profiles by the ratio of the log's first
+        events to the simulated ones (arrivals are not logged: a first event comes after the
+        first step's lag and work)."""
+        first = simulated.groupby("case_id", sort=False)["time_utc"].min()
+        local = pd.DatetimeIndex(first).tz_convert(LONDON)
+        route_of = routes.reindex(first.index).astype(str).to_numpy()
+        position = {c: i for i, c in enumerate(self.case_ids)}
+        for rid, members in self.members.items():
+            if rid not in self.data.get("routes", {}) or not members:
+                continue
+            body = self.data["routes"][rid]
+            if "hours" not in body or not isinstance(body.get("hours"), list):
+                continue
+            mine = self.first_local[[position[c] for c in members]]
+            theirs = local[route_of == rid]
+            if len(theirs) < MIN_SAMPLE:
+                continue
+            for key, size, observed, simulated_counts in (
+                ("hours", 24, np.bincount(mine.hour, minlength=24),
+                 np.bincount(theirs.hour, minlength=24)),
+            ):
+                weights = np.asarray(body[key], dtype=float)
+                scale = len(mine) / len(theirs)
+                ratio = (observed + 0.5) / (simulated_counts * scale + 0.5)
+                new = weights * ratio
+                new = new / new.mean() if new.mean() > 0 else weights
+                body[key] = [round(float(v), 3) for v in new[:size]]
 
     def fit_note(self, fit: DelayFit, unit: str) -> str:
         mean = (f"mean {_sig(fit.mean, 3):g} {unit} (95% interval {_sig(fit.mean_low, 3):g}-"
@@ -967,15 +1082,17 @@ class _Estimator:
                      "cannot hold it")
         return text
 
-    def match_starts(self, starts: pd.DataFrame) -> npt.NDArray[np.float64]:
-        """For each complete event, the working-time position of its start event (nan when
-        none): the latest start of the same step in the case at or before it."""
+    def match_starts(self, starts: pd.DataFrame) -> tuple[npt.NDArray[np.float64],
+                                                           npt.NDArray[np.float64]]:
+        """For each complete event, the (working, elapsed) position of its start event (nan
+        when none): the latest start of the same step in the case at or before it."""
         ev = self.events
         out = np.full(len(ev), np.nan)
-        s = starts.assign(w=working_minutes(starts["time_utc"], self.calendar,
-                                            self.office_open, self.office_close))
+        out_e = np.full(len(ev), np.nan)
+        w, e = self.positions(starts)
+        s = starts.assign(w=w, e=e)
         s = s.sort_values(["case_id", "activity", "time_utc"], kind="stable")
-        groups = {key: (g["time_utc"].to_numpy(), g["w"].to_numpy())
+        groups = {key: (g["time_utc"].to_numpy(), g["w"].to_numpy(), g["e"].to_numpy())
                   for key, g in s.groupby(["case_id", "activity"], sort=False)}
         times = ev["time_utc"].to_numpy()
         for i, (c, a) in enumerate(zip(ev["case_id"].astype(str), ev["activity"].astype(str),
@@ -986,7 +1103,8 @@ class _Estimator:
             j = int(np.searchsorted(found[0], times[i], side="right")) - 1
             if j >= 0:
                 out[i] = found[1][j]
-        return out
+                out_e[i] = found[2][j]
+        return out, out_e
 
     # -- people
 
@@ -1118,14 +1236,19 @@ def _inline(keys: tuple[str, ...], value: Mapping[str, Any]) -> bool:
 def calibrate(log: EventLog, procedure: Procedure, *, base: Scenario | None = None,
               source: str = "the log", until: date | None = None,
               starts: pd.DataFrame | None = None,
-              calendar: CalendarConfig | None = None) -> Calibration:
+              calendar: CalendarConfig | None = None, refine: int = 2) -> Calibration:
     """Estimate a scenario from ``log`` (see the module docstring).
 
     ``base``: the scenario whose routes, roles and assumptions are kept (default: the built-in
     one). ``source``: the log's name in the ledger. ``until``: calibrate on the events before
     this local date only (a holdout's first part). ``starts``: start events (case_id,
     activity, time_utc) when the log has them, to separate working from waiting.
-    ``calendar``: the checker's calendar settings (bank holidays, closures).
+    ``calendar``: the checker's calendar settings (bank holidays, closures). ``refine``: how
+    many times to simulate the estimate over the log's period (replications enough for about
+    3,000 cases) and correct it: each quantile of each lag by the gap between the log's delays
+    and the simulated ones at that quantile (the log's delays hold the waits for people too,
+    which the simulation adds by itself), and each route's hour profile by the ratio of the
+    log's first events to the simulated ones; 0 for none.
     """
     from simulation.scenario import load_scenario
 
@@ -1139,8 +1262,20 @@ def calibrate(log: EventLog, procedure: Procedure, *, base: Scenario | None = No
     branches = pd.DataFrame(rows, columns=["what", "probability", "n", "low", "high", "method"])
     if starts is not None and not starts.empty:
         est.work_minutes_by_role = _work_by_role(est, starts)
-    delays, fits = est.delays(starts)
+    est.delays(starts)
     resources = est.resources(starts)
+    for _ in range(refine):
+        simulated, routes = _simulate_estimate(est)
+        est.refine(simulated)
+        est.refine_arrivals(simulated, routes)
+    if refine:
+        est.notes.append(
+            f"each lag is the log's delay less the step's work and less the wait for people that "
+            f"the simulation adds by itself (found by simulating the estimate {refine} time(s) "
+            "over the log's period and moving each quantile of the lag by the gap between the "
+            "log's delays and the simulated ones); the hour profiles are corrected the same way "
+            "by the simulated first events")
+    delays, fits = est.delay_tables()
     est.assumptions()
     text = _scenario_text(est)
     entries = tuple(load_ledger(_parse_toml(text)).entries.values())
@@ -1152,8 +1287,30 @@ def calibrate(log: EventLog, procedure: Procedure, *, base: Scenario | None = No
     )
 
 
+_REFINE_CASES: Final = 3000  # simulated cases wanted for the correction
+
+
+def _simulate_estimate(est: _Estimator) -> tuple[pd.DataFrame, pd.Series]:
+    """The first estimate simulated over the log's period: its events (case ids made unique
+    across replications) and each case's route."""
+    from simulation.engine import simulate
+    from simulation.scenario import parse_scenario
+
+    scenario = parse_scenario(copy.deepcopy(est.data), "the first estimate", est.procedure)
+    n = max(1, min(4, math.ceil(_REFINE_CASES / max(1, len(est.case_ids)))))
+    events, routes = [], []
+    for i in range(n):
+        rep = simulate(scenario, est.procedure, scenario.seed, i)
+        prefix = f"r{i}-"
+        events.append(rep.events[["case_id", "activity", "time_utc"]].assign(
+            case_id=prefix + rep.events["case_id"].astype(str)))
+        routes.append(pd.Series(rep.cases["route"].to_numpy(),
+                                index=prefix + rep.cases.index.astype(str)))
+    return pd.concat(events, ignore_index=True), pd.concat(routes)
+
+
 def _work_by_role(est: _Estimator, starts: pd.DataFrame) -> dict[str, float]:
-    w_start = est.match_starts(starts)
+    w_start = est.match_starts(starts)[0]
     w = working_minutes(est.events["time_utc"], est.calendar, est.office_open, est.office_close)
     spent = np.where(np.isnan(w_start), 0.0, w - np.nan_to_num(w_start))
     frame = pd.DataFrame({"role": est.events["role"].astype(str), "spent": spent})
