@@ -313,3 +313,28 @@ def test_the_distances_are_the_packages(recovery: dict[str, Any], procedure: Pro
     for key, value in ours.items():
         assert value == pytest.approx(theirs[key], rel=1e-9, abs=1e-12), key
     assert measured(prepare(first), prepare(first)) == dict.fromkeys(ours, 0.0)
+
+
+def test_holdout_calibrates_on_the_first_months_and_validates_on_the_rest(
+        recovery: dict[str, Any], procedure: Procedure, tmp_path: Path) -> None:
+    import json
+    from datetime import timedelta
+
+    from simulation.calibration.validate import holdout, write_validation
+
+    log = recovery["log"]
+    start = recovery["calibration"].start
+    cut = start + timedelta(days=200)
+    calibration, validation = holdout(log, procedure, cut, replications=3, seed=3, workers=2,
+                                      source="truth_log.csv", refine=1)
+    assert calibration.start == start and calibration.as_of.tz_convert("Europe/London").date() == cut
+    assert calibration.start + timedelta(days=calibration.horizon_days) <= cut
+    assert validation.start >= cut  # validated only on cases it was not fitted to
+    assert "cases from" in validation.log
+    written = write_validation(validation, tmp_path / "out")
+    names = {p.name for p in written}
+    assert {"validation.json", "validation_compliance.csv", "validation_compliance.png"} <= names
+    payload = json.loads((tmp_path / "out" / "validation.json").read_text(encoding="utf-8"))
+    assert payload["replications"] == 3 and "scores" in payload
+    text = validation.text()
+    assert "Compliance per rule" in text and "icpc-within-15-working-days" in text

@@ -1244,7 +1244,7 @@ def calibrate(log: EventLog, procedure: Procedure, *, base: Scenario | None = No
     this local date only (a holdout's first part). ``starts``: start events (case_id,
     activity, time_utc) when the log has them, to separate working from waiting.
     ``calendar``: the checker's calendar settings (bank holidays, closures). ``refine``: how
-    many times to simulate the estimate over the log's period (replications enough for about
+    many times to simulate the estimate over the log's period (or its first part, for about
     3,000 cases) and correct it: each quantile of each lag by the gap between the log's delays
     and the simulated ones at that quantile (the log's delays hold the waits for people too,
     which the simulation adds by itself), and each route's hour profile by the ratio of the
@@ -1291,13 +1291,19 @@ _REFINE_CASES: Final = 3000  # simulated cases wanted for the correction
 
 
 def _simulate_estimate(est: _Estimator) -> tuple[pd.DataFrame, pd.Series]:
-    """The first estimate simulated over the log's period: its events (case ids made unique
-    across replications) and each case's route."""
+    """The estimate simulated over the log's period (or its first part, when that holds
+    ``_REFINE_CASES`` cases), in replications enough for as many: its events (case ids made
+    unique across replications) and each case's route."""
     from simulation.engine import simulate
     from simulation.scenario import parse_scenario
 
-    scenario = parse_scenario(copy.deepcopy(est.data), "the first estimate", est.procedure)
-    n = max(1, min(4, math.ceil(_REFINE_CASES / max(1, len(est.case_ids)))))
+    data = copy.deepcopy(est.data)
+    cases = max(1, len(est.case_ids))
+    if cases > _REFINE_CASES:  # a part of the period holds enough cases
+        head = data["scenario"]
+        head["horizon_days"] = max(28, math.ceil(est.horizon * _REFINE_CASES / cases))
+    scenario = parse_scenario(data, "the estimate", est.procedure)
+    n = max(1, min(4, math.ceil(_REFINE_CASES / cases)))
     events, routes = [], []
     for i in range(n):
         rep = simulate(scenario, est.procedure, scenario.seed, i)

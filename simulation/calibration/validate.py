@@ -526,13 +526,14 @@ def compare(candidate: Validation, baseline: Validation, names: tuple[str, str] 
 def holdout(log: EventLog, procedure: Procedure, holdout_from: date, *,
             base: Scenario | None = None, replications: int = 20, seed: int | None = None,
             workers: int | None = None, config: CheckConfig | None = None,
-            source: str = "the log") -> tuple[Calibration, Validation]:
+            source: str = "the log", refine: int = 2) -> tuple[Calibration, Validation]:
     """Calibrate on the log as it stood before ``holdout_from`` and validate the result on the
     cases that began from that date."""
     from simulation.calibration.calibrate import calibrate
 
     calibration = calibrate(log, procedure, base=base, source=source, until=holdout_from,
-                            calendar=config.calendar if config is not None else None)
+                            calendar=config.calendar if config is not None else None,
+                            refine=refine)
     later = restrict(log, since=holdout_from)
     validation = validate(calibration.scenario(procedure), later, procedure,
                           replications=replications, seed=seed, workers=workers, config=config,
