@@ -174,7 +174,8 @@ class SensitivityResult:
             sub = oat[(oat["rule_id"] == rule) & (oat["swing"] > 0)].head(top)
             if sub.empty:
                 continue
-            lines.append(f"  {rule}: largest one-at-a-time swings")
+            base = float(self.base.loc[self.base["rule_id"] == rule, "compliance"].iloc[0])
+            lines.append(f"  {rule} ({_pct(base)} as written): largest one-at-a-time swings")
             for r in _records(sub):
                 lines.append(f"    {r['field']:<60} {_pct(r['compliance_low'])} to "
                              f"{_pct(r['compliance_high'])} over {r['low_shown']}-"
@@ -399,7 +400,8 @@ def _findings(rules: Sequence[str], base: pd.DataFrame, oat: pd.DataFrame,
         rows.append({
             "rule_id": rule, "kind": "level", "base": level, "low": low, "high": high,
             "target": math.nan, "holds": holds, "driver": driver,
-            "text": (f"{rule}: {_pct(level)} of cases in time with the scenario as written; "
+            "text": (f"{rule}: met in {_pct(level)} of the cases judged, with the scenario as "
+                     "written; "
                      f"over each assumption's plausible range, one at a time, between "
                      f"{_pct(low)} and {_pct(high)}{moved}. The level {verdict}."),
         })
