@@ -33,8 +33,9 @@ import simpy
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.procedure import load_procedure
-from simulation.engine import run, simulate
+from simulation.engine import simulate
 from simulation.results import outcome_of
+from simulation.runner import run
 from simulation.scenario import LagUnit, Scenario, load_scenario
 
 # The steps of a case in the bare model: the referral route with a Section 47 enquiry.

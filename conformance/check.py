@@ -2,18 +2,21 @@
 steps fit the model, and return the :class:`~conformance.report.CheckReport` that every output
 (terminal summary, JSON, CSV, HTML, the audit report) is built from.
 
-``lscb check`` and the audit report (``model.reporting.audit``) both call :func:`check`, so they
+``lscb check`` and the audit report both call :func:`check` (``conformance.check``), so they
 read, judge and measure a log the same way::
 
-    from conformance import sample_log_path
-    from conformance.check import check
+    import conformance
 
-    report = check(sample_log_path(), as_of="2024-12-31T12:00")
+    report = conformance.check("log.csv", mapping="local.yaml", config="check.toml")
     report.summary            # per rule: counts per status and compliance
     report.deviations         # one row per violated rule per case
 
 Errors in the inputs (the log, the procedure, a rules, mapping or configuration file, an
 ``as_of`` that is not a time) raise ``model.errors.InputError`` naming every problem.
+
+The package ``conformance`` binds the name ``check`` to the function, so
+``conformance.check`` is the function and this module is reached as ``conformance.check``
+only through ``from conformance.check import ...`` (which Python resolves by module name).
 """
 
 from __future__ import annotations
@@ -23,17 +26,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+import pandas as pd
+
+from conformance.config import CheckConfig, config_with_overrides, load_check_config
+from conformance.engine import judge
+from conformance.logio import ColumnMap, EventLog, ReadOptions, load_mapping, read_log
+from conformance.report import CheckReport
 from model.errors import InputError, Problem
+from model.procedure import Procedure, load_procedure
+from model.rules import Rule, load_rules_file
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-    from conformance.engine import CheckConfig
     from conformance.fitness import FitnessResult
-    from conformance.logio import EventLog, ReadOptions
-    from conformance.report import CheckReport
-    from model.procedure import Procedure
-    from model.rules import Rule
 
 __all__ = [
     "FITNESS_METHODS",
@@ -94,8 +98,6 @@ def rules_to_judge(
     each rules file) and the activity names the model and those files know (the names the
     files declare under ``activities:`` and those their rules use). Raises InputError when
     there is no rule at all."""
-    from model.rules import load_rules_file
-
     rules: list[Rule] = list(procedure.rules) if contract_rules else []
     vocabulary = set(procedure.activities)
     for path in rules_files:
@@ -123,8 +125,6 @@ def read_options(
     """How to read a log for ``procedure``: its case attributes, the activity names known
     (``vocabulary``; default: the procedure's), the columns and local names of ``log_format``
     (its mapping file is read here) and the as-of time (None: the log's latest timestamp)."""
-    from conformance.logio import ColumnMap, ReadOptions, load_mapping
-
     known = frozenset(procedure.activities) if vocabulary is None else vocabulary
     attributes = tuple(procedure.boolean_attributes)
     columns, activity_map = (
@@ -151,51 +151,109 @@ def read_options(
 
 
 def check(
-    log_path: Path | str,
+    log: Path | str | EventLog,
     *,
+    mapping: Path | str | None = None,
+    config: CheckConfig | Path | str | None = None,
     procedure: Path | str | None = None,
     rules_files: Sequence[Path | str] = (),
     contract_rules: bool = True,
-    log_format: LogFormat = LogFormat(),
-    config: CheckConfig | None = None,
+    log_format: LogFormat | None = None,
     as_of: str | None = None,
     fitness: str = "auto",
     progress: CheckProgress | None = None,
 ) -> CheckReport:
-    """Check the event log at ``log_path`` (CSV, Parquet or XES) and return the report's data.
+    """Check an event log against the procedure's rules and model: the package's front door.
 
-    ``procedure``: a procedure file (None: the built-in procedure 1.4.9). ``rules_files``: local
-    rules files, judged like the procedure's rules (which are left out when ``contract_rules``
-    is False). ``log_format``: how the file is laid out. ``config``: the calendar and other
-    settings (None: the defaults); ``as_of`` (ISO 8601 text, as on the command line) overrides
-    its as-of time. ``fitness``: one of FITNESS_METHODS. ``progress`` is told each stage and
-    how far fitness has got.
+    Parameters
+    ----------
+    log
+        The log: a file (CSV, Parquet or XES; in the contract's schema, or as ``mapping`` or
+        ``log_format`` describe it), or an ``EventLog`` already read (``read_log``,
+        ``log_from_frame``).
+    mapping
+        A mapping file (YAML) naming the log's columns and local activity names
+        (``load_mapping``): a shorthand for ``log_format=LogFormat(mapping=...)``.
+    config
+        The check's settings: a ``CheckConfig``, or a TOML file that ``load_check_config``
+        reads (None: the defaults).
+    procedure
+        A procedure file (None: the built-in procedure 1.4.9).
+    rules_files
+        Local rules files, judged like the procedure's rules (which are left out when
+        ``contract_rules`` is False).
+    contract_rules
+        Whether the procedure's own rules are judged.
+    log_format
+        How the log's file is laid out (``LogFormat``) when it is not the contract's schema.
+    as_of
+        When the log was extracted (ISO 8601 text, as on the command line); overrides the
+        configuration's.
+    fitness
+        How control-flow fitness is measured: one of ``FITNESS_METHODS``.
+    progress
+        Told each stage, and how far fitness has got (for a progress bar).
+
+    Returns
+    -------
+    CheckReport
+        The log, the judgement of every rule on every case and the control-flow fitness;
+        every output (terminal summary, JSON, CSV, HTML, the audit report) is built from it.
+
+    Raises
+    ------
+    model.errors.InputError
+        When an input (the log, the procedure, a rules, mapping or configuration file, an
+        ``as_of`` that is not a time) cannot be used, naming every problem.
+
+    Examples
+    --------
+    >>> import conformance
+    >>> report = conformance.check(conformance.sample_log_path(), as_of="2024-12-31T12:00",
+    ...                            fitness="none")
+    >>> report.judgement.cases, report.judgement.events
+    (250, 2289)
+    >>> print(report.summary.loc[:1, ["rule_id", "satisfied", "violated"]].to_string(index=False))
+                                  rule_id  satisfied  violated
+               escalated-same-working-day         15         2
+    line-manager-bypassed-when-implicated          1         0
+    >>> len(report.deviations), report.exit_status  # 1: a rule of severity violation broken
+    (38, 1)
     """
-    from conformance.config import config_with_overrides
-    from conformance.engine import CheckConfig, judge
-    from conformance.logio import read_log
-    from conformance.report import CheckReport
-    from model.procedure import load_procedure
-
     if fitness not in FITNESS_METHODS:
         raise ValueError(f"fitness must be one of {', '.join(FITNESS_METHODS)}; got {fitness!r}")
+    layout = log_format if log_format is not None else LogFormat()
+    if mapping is not None:
+        if layout.mapping is not None:
+            raise ValueError("give the mapping file once: mapping= or log_format.mapping")
+        layout = replace(layout, mapping=Path(mapping))
+    if isinstance(log, EventLog) and layout != LogFormat():
+        raise ValueError("mapping and log_format describe a file to read; this log is read")
     loaded = load_procedure(procedure)
     rules, vocabulary = rules_to_judge(loaded, rules_files, contract_rules=contract_rules)
-    settings = config if config is not None else CheckConfig()
+    if config is None:
+        settings = CheckConfig()
+    elif isinstance(config, CheckConfig):
+        settings = config
+    else:
+        settings = load_check_config(config)
     if as_of is not None:
         settings = config_with_overrides(settings, as_of=as_of)
-    options = read_options(loaded, log_format, vocabulary=vocabulary, as_of=settings.as_of)
-    if progress is not None:
-        progress.stage("reading the log")
-    log = read_log(Path(log_path), options)
+    if isinstance(log, EventLog):
+        read = log
+    else:
+        options = read_options(loaded, layout, vocabulary=vocabulary, as_of=settings.as_of)
+        if progress is not None:
+            progress.stage("reading the log")
+        read = read_log(Path(log), options)
     if progress is not None:
         progress.stage("judging the rules")
-    judgement = judge(log, rules, settings)
+    judgement = judge(read, rules, settings)
     if progress is not None:
         progress.stage("control-flow fitness")
-    result, note = _fitness(fitness, log, loaded, progress)
-    described = _settings(procedure, rules_files, contract_rules, log_format, settings, fitness)
-    return CheckReport(log, judgement, result, note, described)
+    result, note = _fitness(fitness, read, loaded, progress)
+    described = _settings(procedure, rules_files, contract_rules, layout, settings, fitness)
+    return CheckReport(read, judgement, result, note, described)
 
 
 def _fitness(method: str, log: EventLog, procedure: Procedure, progress: CheckProgress | None
@@ -233,6 +291,9 @@ def _settings(procedure: Path | str | None, rules_files: Sequence[Path | str],
         "extra closures": ", ".join(d.isoformat() for d in cal.extra_closures) or "none",
         "immediately": _duration(cal.immediately.total_seconds()),
         "ICPC clock": config.icpc_clock,
+        **({"trigger occurrences": "; ".join(f"{rule}: {occurrence}" for rule, occurrence
+                                             in sorted(config.trigger_occurrences.items()))}
+           if config.trigger_occurrences else {}),
         "control-flow fitness": fitness,
     }
     if log_format.mapping is not None:

@@ -27,7 +27,15 @@ The file (every key is optional; a missing key keeps its default)::
 TOML dates and times may be written bare (``extra_closures = [2024-12-27]``,
 ``close_of_business = 17:00:00``, ``as_of = 2024-06-30T17:00:00+01:00``) as well as quoted.
 
-``load_check_config(path)`` reads a file; ``config_with_overrides(config, **values)`` applies
+``icpc_clock`` is a shorthand for a rule option: the trigger occurrence of the rule
+``icpc-within-15-working-days`` (``ICPC_CLOCK_OPTIONS``). From Python, any response rule's
+trigger occurrence can be set the same way (``CheckConfig(trigger_occurrences={rule_id:
+TriggerOccurrence(...)})``); the engine asks ``CheckConfig.trigger_occurrence(rule)`` and knows
+no rule by its id.
+
+``CheckConfig`` holds the settings; ``load_check_config(path)`` reads a file,
+``check_config_from_mapping(data, source)`` reads the same keys from a table already parsed (the
+``[checking]`` section of a scenario file); ``config_with_overrides(config, **values)`` applies
 command-line values (``as_of``, ``icpc_clock``, ``close_of_business``, ``bank_holidays``,
 ``extra_closures``, ``day_counting``, ``same_day``, ``immediately``; None = not given) on top.
 Both report every problem at once as ``InputError`` (key, what was expected, what was found).
@@ -37,19 +45,115 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
 
-from conformance.engine import ICPC_CLOCKS, CheckConfig
-from model.calendar import LONDON, CalendarConfig, DayCounting, DeadlineKind, SameDay, Within
+from conformance.logio.values import as_utc
+from model.calendar import (
+    DEFAULT_CONFIG,
+    CalendarConfig,
+    DayCounting,
+    DeadlineKind,
+    SameDay,
+    Within,
+)
+from model.contract import SECTION_47_STARTED
 from model.errors import InputError, Problem
+from model.rules import Occurrence, Rule, TriggerOccurrence
+from model.tomlsource import read_toml
 
-__all__ = ["CALENDAR_KEYS", "TOP_LEVEL_KEYS", "config_with_overrides", "load_check_config"]
+__all__ = [
+    "CALENDAR_KEYS",
+    "ICPC_CLOCKS",
+    "ICPC_CLOCK_OPTIONS",
+    "ICPC_RULE",
+    "TOP_LEVEL_KEYS",
+    "CheckConfig",
+    "check_config_from_mapping",
+    "config_with_overrides",
+    "load_check_config",
+]
+
+ICPC_RULE: Final = "icpc-within-15-working-days"
+ICPC_CLOCK_OPTIONS: Final[Mapping[str, Mapping[str, TriggerOccurrence]]] = {
+    # the rule's own option (procedure.yaml: "last before response")
+    "last-strategy-discussion": {},
+    "section-47-start": {
+        ICPC_RULE: TriggerOccurrence(Occurrence.LAST_BEFORE, SECTION_47_STARTED)
+    },
+}
+"""What each value of the ``icpc_clock`` shorthand sets: per rule id, a trigger occurrence."""
+ICPC_CLOCKS: Final = tuple(ICPC_CLOCK_OPTIONS)
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """Every setting of a check (settable in a TOML file and on the command line).
+
+    Parameters
+    ----------
+    calendar
+        Working days, close of business and how deadlines are counted.
+    as_of
+        When the log was extracted (None: the log's own as-of time); a naive timestamp is
+        Europe/London local time. Stored in UTC.
+    icpc_clock
+        Which strategy discussion starts the Initial child protection conference's 15 working
+        days: a shorthand (``ICPC_CLOCKS``) for the trigger occurrence of the rule
+        ``icpc-within-15-working-days`` (``ICPC_CLOCK_OPTIONS``).
+    trigger_occurrences
+        Per rule id, the occurrence of its trigger that starts a response rule's clock in place
+        of the rule's own ``trigger_occurrence``; an entry here wins over ``icpc_clock``.
+
+    Examples
+    --------
+    >>> from model.procedure import load_procedure
+    >>> icpc = next(r for r in load_procedure().rules if r.id == ICPC_RULE)
+    >>> str(CheckConfig().trigger_occurrence(icpc))
+    'last before response'
+    >>> str(CheckConfig(icpc_clock="section-47-start").trigger_occurrence(icpc))
+    'last before Section 47 enquiry started'
+    """
+
+    calendar: CalendarConfig = DEFAULT_CONFIG
+    as_of: pd.Timestamp | None = None
+    icpc_clock: str = "last-strategy-discussion"
+    trigger_occurrences: Mapping[str, TriggerOccurrence] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.icpc_clock not in ICPC_CLOCKS:
+            raise ValueError("icpc_clock must be one of " + ", ".join(ICPC_CLOCKS))
+        if self.as_of is not None:
+            object.__setattr__(self, "as_of", as_utc(self.as_of))
+        overrides = dict(self.trigger_occurrences)
+        for rule_id, occurrence in overrides.items():
+            if not isinstance(occurrence, TriggerOccurrence):
+                raise TypeError(
+                    f"trigger_occurrences[{rule_id!r}] must be a TriggerOccurrence "
+                    f"(got {type(occurrence).__name__})"
+                )
+            if occurrence.kind is Occurrence.LAST_BEFORE and not occurrence.activity:
+                raise ValueError(f"trigger_occurrences[{rule_id!r}]: 'last before' needs an activity")
+        object.__setattr__(self, "trigger_occurrences", overrides)
+
+    def __hash__(self) -> int:
+        overrides = tuple(sorted(self.trigger_occurrences.items()))
+        return hash((self.calendar, self.as_of, self.icpc_clock, overrides))
+
+    def rule_options(self) -> dict[str, TriggerOccurrence]:
+        """Every trigger occurrence this configuration sets, per rule id (the ``icpc_clock``
+        shorthand's, then ``trigger_occurrences``)."""
+        return {**ICPC_CLOCK_OPTIONS[self.icpc_clock], **self.trigger_occurrences}
+
+    def trigger_occurrence(self, rule: Rule) -> TriggerOccurrence:
+        """The trigger occurrence that starts ``rule``'s clock under this configuration."""
+        return self.rule_options().get(rule.id, rule.trigger_occurrence)
+
 
 TOP_LEVEL_KEYS: Final = ("as_of", "icpc_clock", "calendar")
 CALENDAR_KEYS: Final = (
@@ -188,9 +292,7 @@ def _as_of(value: Any) -> pd.Timestamp:
             raise _Bad(expected, _describe(value)) from None
     else:
         raise _Bad(expected, _describe(value))
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(LONDON, ambiguous=True, nonexistent="shift_forward")
-    return stamp.tz_convert("UTC")
+    return as_utc(stamp)
 
 
 _PARSERS: Final[dict[str, Callable[[Any], Any]]] = {
@@ -230,25 +332,65 @@ def _parse_all(
 
 
 def load_check_config(path: Path | str) -> CheckConfig:
-    """Read a check configuration file (see the module docstring for its format)."""
+    r"""Read a check configuration file (TOML; its keys are in the module docstring).
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    CheckConfig
+        The defaults with the file's values put in.
+
+    Raises
+    ------
+    model.errors.InputError
+        Naming every problem of the file at once: its line and column for a syntax error,
+        else each key, what was expected and what was found.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "check.toml").write_text(
+    ...     'icpc_clock = "section-47-start"\n[calendar]\nextra_closures = [2024-12-27]\n')
+    >>> config = load_check_config(folder / "check.toml")
+    >>> config.icpc_clock, config.calendar.extra_closures
+    ('section-47-start', (datetime.date(2024, 12, 27),))
+    >>> _ = (folder / "bad.toml").write_text('[calendar]\nsame_day = "soon"\n')
+    >>> load_check_config(folder / "bad.toml")
+    Traceback (most recent call last):
+    ...
+    model.errors.InputError: .../bad.toml: 1 problem(s) found
+      - key 'calendar.same_day': expected one of "calendar", "working"; found the text 'soon'
+    """
     source = str(path)
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(source, [Problem("the file", "an existing file", "no such file")]) from None
-    except UnicodeDecodeError:
-        raise InputError(source, [Problem("the file", "UTF-8 text", "other bytes")]) from None
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        at = f"line {match[1]}, column {match[2]}" if match else "the file"
-        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "a syntax error"
-        raise InputError(source, [Problem(at, "valid TOML", f"a syntax error ({reason})")]) from None
+    return check_config_from_mapping(read_toml(path, what="a check configuration file"), source)
+
+
+def check_config_from_mapping(
+    data: Mapping[str, Any], source: str, *, prefix: str = "", base: CheckConfig | None = None
+) -> CheckConfig:
+    """A ``CheckConfig`` from a table with the keys of a check configuration file.
+
+    ``data`` is a parsed TOML table (such as the ``[checking]`` section of a scenario file);
+    ``prefix`` goes before each key in messages (``"checking."`` names
+    ``key 'checking.calendar.same_day'``); ``base`` is the configuration the values go into
+    (default: the defaults). Raises ``InputError(source, problems)`` with every problem.
+    """
     problems: list[Problem] = []
     raw: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "calendar":
+
+    def key(name: str) -> str:
+        return f"key '{prefix}{name}'"
+
+    for name, value in data.items():
+        if name == "calendar":
             if not isinstance(value, dict):
-                problems.append(Problem("key 'calendar'", "a table [calendar]", _describe(value)))
+                problems.append(Problem(key("calendar"), "a table [calendar]", _describe(value)))
                 continue
             for sub, sub_value in value.items():
                 if sub in CALENDAR_KEYS:
@@ -256,31 +398,29 @@ def load_check_config(path: Path | str) -> CheckConfig:
                 else:
                     problems.append(
                         Problem(
-                            f"key 'calendar.{sub}'",
+                            key(f"calendar.{sub}"),
                             "one of the keys " + ", ".join(CALENDAR_KEYS),
                             "an unknown key",
                         )
                     )
-        elif key in ("as_of", "icpc_clock"):
-            raw[key] = value
-        elif key in CALENDAR_KEYS:
+        elif name in ("as_of", "icpc_clock"):
+            raw[name] = value
+        elif name in CALENDAR_KEYS:
             problems.append(
-                Problem(f"key '{key}'", f"'{key}' inside the [calendar] table", "it at top level")
+                Problem(key(name), f"'{name}' inside the [calendar] table", "it at top level")
             )
         else:
             problems.append(
-                Problem(
-                    f"key '{key}'", "one of the keys " + ", ".join(TOP_LEVEL_KEYS), "an unknown key"
-                )
+                Problem(key(name), "one of the keys " + ", ".join(TOP_LEVEL_KEYS), "an unknown key")
             )
 
-    def where(key: str) -> str:
-        return f"key 'calendar.{key}'" if key in CALENDAR_KEYS else f"key '{key}'"
+    def where(name: str) -> str:
+        return key(f"calendar.{name}") if name in CALENDAR_KEYS else key(name)
 
     parsed = _parse_all(raw, where, problems)
     if problems:
         raise InputError(source, problems)
-    return _build(CheckConfig(), parsed)
+    return _build(base if base is not None else CheckConfig(), parsed)
 
 
 _OPTION_NAMES: Final = {"extra_closures": "closure", "bank_holidays": "ignore-bank-holidays"}

@@ -28,7 +28,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from conformance.logio import LONDON, ReadOptions, read_log
+from conformance.logio import ReadOptions, read_log
+from model.calendar import LONDON
 from model.errors import InputError, Problem
 
 KEY_BYTES: Final = 32

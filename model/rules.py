@@ -65,6 +65,14 @@ class Occurrence(enum.StrEnum):
 
 @dataclass(frozen=True)
 class TriggerOccurrence:
+    """A response rule's ``trigger_occurrence`` option: which occurrence of its trigger starts
+    its clock. Written in a rules file as ``first``, ``last before response`` or ``last before
+    <activity>`` (``parse``); a check may set it per rule in place of the rule's own.
+
+    >>> str(TriggerOccurrence.parse("last before  Section 47 enquiry started"))
+    'last before Section 47 enquiry started'
+    """
+
     kind: Occurrence = Occurrence.FIRST
     activity: str | None = None  # for LAST_BEFORE
 

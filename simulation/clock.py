@@ -2,8 +2,9 @@
 
 ``Clock`` converts between simulation minutes, UTC instants and Europe/London local dates and
 times (clocks change twice a year, so a local 09:00 is not always 540 minutes after local
-midnight's 0), and knows which days are working days from the project's one calendar
-(``model.calendar.WorkingCalendar``). ``Schedule`` is one person's on-duty time as sorted
+midnight's 0). Which days are working days, and how working days are counted, is the project's
+one calendar (``model.calendar.WorkingCalendar``) with the checker's settings
+(``CalendarConfig``: bank holidays, closures), so the simulated staff and the checker agree. ``Schedule`` is one person's on-duty time as sorted
 intervals, with the two questions the engine asks: are they on duty at ``t``, and when will
 ``work`` minutes of on-duty time have passed from ``t``.
 """
@@ -19,7 +20,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from model.calendar import LONDON, Within, WorkingCalendar
+from model.calendar import (
+    DEFAULT_CONFIG,
+    LONDON,
+    CalendarConfig,
+    OutsideCalendarError,
+    Within,
+    WorkingCalendar,
+)
 
 __all__ = ["Clock", "Schedule", "clock_for"]
 
@@ -27,12 +35,27 @@ _NS_PER_MINUTE = 60_000_000_000
 
 
 class Clock:
-    """Days ``0..n_days-1`` from ``first_date`` (local), with their working-day status."""
+    """Days ``0..n_days-1`` from ``first_date`` (local), with their working-day status.
 
-    def __init__(self, first_date: date, n_days: int) -> None:
+    ``calendar`` is the checker's calendar settings (default: bank holidays of England and
+    Wales, no other closures).
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> clock = Clock(date(2024, 12, 23), 14)  # Monday 23 December 2024
+    >>> [clock.dates[d].isoformat() for d in clock.working_index[:4]]
+    ['2024-12-23', '2024-12-24', '2024-12-27', '2024-12-30']
+    >>> clock.dates[clock.add_working_days(0, 2)]  # day 0 is the 23rd; 25, 26 are holidays
+    datetime.date(2024, 12, 27)
+    """
+
+    def __init__(self, first_date: date, n_days: int,
+                 calendar: CalendarConfig = DEFAULT_CONFIG) -> None:
         self.first_date = first_date
         self.n_days = n_days
         self.calendar = WorkingCalendar(
+            calendar,
             first_year=min(first_date.year, 2000) - 1,
             last_year=max((first_date + timedelta(days=n_days)).year + 1, 2030),
         )
@@ -46,12 +69,10 @@ class Clock:
             midnights.append((local.astimezone(UTC) - self.origin) / timedelta(minutes=1))
         self.midnight: list[float] = midnights
         self.dates = [first_date + timedelta(days=i) for i in range(n_days)]
-        self.working: list[bool] = [self.calendar.is_working_day(d) for d in self.dates]
-        # The n-th working day: ordinal of each day among working days (count up to and
-        # including it) and the index of each working day.
-        self.working_index: list[int] = [i for i, w in enumerate(self.working) if w]
-        cum = np.cumsum(np.asarray(self.working, dtype=np.int64))
-        self.working_count: list[int] = cum.tolist()
+        days = np.arange(n_days, dtype=np.int64) + np.datetime64(first_date, "D").astype(np.int64)
+        working = self.calendar.is_working_days(days.astype("datetime64[D]"))
+        self.working: list[bool] = working.tolist()
+        self.working_index: list[int] = np.flatnonzero(working).tolist()  # the working days
         self._changeover = {
             i for i in range(n_days) if self.midnight[i + 1] - self.midnight[i] != 1440.0
         }
@@ -81,13 +102,16 @@ class Clock:
         return self.local(day, at) + (minute_of_day - whole)
 
     def add_working_days(self, day: int, n: int) -> int:
-        """The index of the n-th working day after ``day`` (``day`` itself is day 0)."""
+        """The index of the n-th working day after ``day`` (``day`` itself is day 0, as
+        ``WorkingCalendar.add_working_days`` counts), or the clock's last day when that is
+        beyond it."""
         if n <= 0:
             return day
-        ordinal = self.working_count[day] + n - 1
-        if ordinal >= len(self.working_index):
+        try:
+            due = self.calendar.add_working_days(self.dates[day], n)
+        except OutsideCalendarError:  # far beyond the clock's days
             return self.n_days - 1
-        return self.working_index[ordinal]
+        return min((due - self.first_date).days, self.n_days - 1)
 
     def datetime_of(self, t: float) -> datetime:
         """The aware UTC instant of simulation minute ``t``."""
@@ -124,9 +148,9 @@ class Clock:
 
 
 @lru_cache(maxsize=16)
-def clock_for(first_date: date, n_days: int) -> Clock:
+def clock_for(first_date: date, n_days: int, calendar: CalendarConfig = DEFAULT_CONFIG) -> Clock:
     """A shared clock (building one takes a few milliseconds per hundred days)."""
-    return Clock(first_date, n_days)
+    return Clock(first_date, n_days, calendar)
 
 
 class Schedule:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.results import SimulationResult
-from simulation.sweep import SweepResult
+from simulation.whatif import SweepResult
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -1,9 +1,10 @@
-"""What a simulation gives back: frozen results exposing DataFrames, and the files written.
+"""What a simulation gives back: frozen results exposing DataFrames, its log and its summary.
 
 ``Replication`` is one simulated caseload (its event log in the contract's schema, the case
 attributes, the ground truth of injected slips, waits and per-role timelines).
 ``ReplicationOutcome`` is what a worker sends back: the replication judged by the checker's rule
-engine (``conformance.engine.judge``: every deadline has one definition) and reduced to counts.
+engine (``conformance.engine.judge``, with the run's ``CheckConfig``: every deadline has one
+definition) and reduced to counts.
 ``SimulationResult`` aggregates outcomes across replications: compliance per rule with a 95%
 confidence interval (Student's t over the replications' on-time rates), utilisation, queue
 length and waiting time per role over time, and bottleneck attribution.
@@ -12,35 +13,31 @@ length and waiting time per role over time, and bottleneck attribution.
 from __future__ import annotations
 
 import csv
-import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from model.calendar import WorkingCalendar
-from model.contract import (
-    ATTRIBUTES,
-    CASE_CLOSED,
-    CONCERN_IDENTIFIED,
-    POLICE_NOTIFIED,
-    SOCIAL_CARE_NOTIFIED,
-    STRATEGY_DISCUSSION,
+from conformance import (
+    RESULT_COLUMNS,
+    STATUSES,
+    CheckConfig,
+    Judgement,
+    judge,
+    log_from_frame,
 )
+from model.calendar import CalendarConfig, DeadlineKind, Within, WorkingCalendar
+from model.contract import ATTRIBUTES
 from model.procedure import Block, Choice, Parallel, Procedure, Task
 from model.procedure import Sequence as Seq
-from model.rules import Occurrence, Rule, Scope, Template
-
-if TYPE_CHECKING:
-    from simulation.clock import Clock
-    from simulation.scenario import Scenario
+from model.rules import Template
+from simulation.scenario import Scenario
 
 __all__ = [
     "LOG_COLUMNS",
@@ -48,14 +45,12 @@ __all__ = [
     "ReplicationOutcome",
     "SimulationResult",
     "aggregate",
-    "expected_breaks",
     "outcome_of",
+    "summary",
     "write_event_log",
-    "write_outputs",
 ]
 
 LOG_COLUMNS = ("case_id", "activity", "timestamp", "resource", "role")
-TRUTH_COLUMNS = ["case_id", "slip", "activity", "detail", "rule_ids"]
 
 
 @dataclass(frozen=True)
@@ -135,8 +130,16 @@ class SimulationResult:
     events_per_replication: float
     sim_events: int
     first: Replication | None = field(default=None, repr=False)
+    check_config: CheckConfig = field(default_factory=CheckConfig)
 
     def rule(self, rule_id: str) -> pd.Series:
+        """The compliance row of one rule.
+
+        Raises
+        ------
+        KeyError
+            When the result has no such rule.
+        """
         rows = self.compliance[self.compliance["rule_id"] == rule_id]
         if rows.empty:
             raise KeyError(f"no rule '{rule_id}' in the result")
@@ -146,15 +149,15 @@ class SimulationResult:
 # ------------------------------------------------------------------------- judging
 
 
-@lru_cache(maxsize=1)
-def _calendar() -> WorkingCalendar:
-    return WorkingCalendar()
+@lru_cache(maxsize=4)
+def _calendar(config: CalendarConfig) -> WorkingCalendar:
+    return WorkingCalendar(config)
 
 
-def judge_replication(rep: Replication, procedure: Procedure) -> Any:
-    """The checker's judgement of a replication's log (as ``lscb check`` would read it)."""
-    from conformance.engine import CheckConfig, judge, log_from_frame
-
+def judge_replication(rep: Replication, procedure: Procedure,
+                      check_config: CheckConfig | None = None) -> Judgement:
+    """The checker's judgement of a replication's log (as ``lscb check`` would read it, with
+    ``check_config``: by default the checker's defaults)."""
     booleans = [a for a in procedure.boolean_attributes if a in rep.cases.columns]
     events = rep.events[["case_id", "activity", "time_utc", "resource", "role"]].assign(
         source_row=np.arange(len(rep.events), dtype=np.int64))
@@ -164,14 +167,15 @@ def judge_replication(rep: Replication, procedure: Procedure) -> Any:
         as_of=rep.as_of,
         source="simulation",
     )
-    return judge(log, procedure.rules, CheckConfig())
+    return judge(log, procedure.rules, check_config or CheckConfig())
 
 
-def outcome_of(rep: Replication, procedure: Procedure, *, keep: bool = False,
-               key: tuple[Any, ...] = ()) -> ReplicationOutcome:
+def outcome_of(rep: Replication, procedure: Procedure, check_config: CheckConfig | None = None,
+               *, keep: bool = False, key: tuple[Any, ...] = ()) -> ReplicationOutcome:
+    """A replication judged with ``check_config`` (default: the checker's defaults) and reduced
+    to what the aggregation needs."""
+    config = check_config or CheckConfig()
     if rep.events.empty:  # no case arrived (a scenario of background work only)
-        from conformance.engine import RESULT_COLUMNS, STATUSES
-
         results = pd.DataFrame(columns=list(RESULT_COLUMNS))
         counts = pd.DataFrame({"rule_id": [r.id for r in procedure.rules],
                                "clause": [r.clause for r in procedure.rules],
@@ -180,7 +184,7 @@ def outcome_of(rep: Replication, procedure: Procedure, *, keep: bool = False,
             counts[status] = 0
         counts["compliance"] = math.nan
     else:
-        judgement = judge_replication(rep, procedure)
+        judgement = judge_replication(rep, procedure, config)
         results = judgement.results
         counts = judgement.summary()
     response = {r.id for r in procedure.rules if r.template is Template.RESPONSE}
@@ -192,7 +196,7 @@ def outcome_of(rep: Replication, procedure: Procedure, *, keep: bool = False,
         queues=rep.queues.assign(replication=rep.index),
         bottlenecks=_bottlenecks(results, rep.events, rep.waits, procedure, rep.as_of).assign(
             replication=rep.index),
-        durations=_durations(results, response),
+        durations=_durations(results, response, config.calendar),
         cases=len(rep.cases),
         events=len(rep.events),
         all_cases=rep.all_cases,
@@ -304,19 +308,19 @@ def _bottlenecks(results: pd.DataFrame, events: pd.DataFrame, waits: pd.DataFram
     return result
 
 
-def _durations(results: pd.DataFrame, response: set[str]) -> pd.DataFrame:
-    """Working days from each judged trigger to its step (for the timeliness quartiles)."""
+def _durations(results: pd.DataFrame, response: set[str],
+               calendar: CalendarConfig) -> pd.DataFrame:
+    """Working days from each judged trigger to its step (for the timeliness quartiles): the
+    working days of the checker's calendar in (trigger's date, step's date], as the calendar
+    counts a lateness (0 for a step on or before the trigger's date)."""
     rows = results[results["rule_id"].astype(str).isin(response)
                    & results["status"].isin(["satisfied", "violated"])
                    & results["trigger_time"].notna() & results["evidence_time"].notna()]
     if rows.empty:
         return pd.DataFrame({"rule_id": pd.Series(dtype=str),
                              "working_days": pd.Series(dtype=np.int64)})
-    cal = _calendar()
-    a = cal.local_dates(_ns(rows["trigger_time"]))
-    b = cal.local_dates(_ns(rows["evidence_time"]))
-    one = np.timedelta64(1, "D")
-    days = np.busday_count(a + one, b + one, busdaycal=cal.busdaycalendar)
+    days = _calendar(calendar).working_days_late(_ns(rows["trigger_time"]),
+                                                 _ns(rows["evidence_time"]))
     return pd.DataFrame({"rule_id": rows["rule_id"].astype(str).to_numpy(),
                          "working_days": days.astype(np.int64)})
 
@@ -327,127 +331,19 @@ def _ns(values: pd.Series) -> npt.NDArray[np.int64]:
     return result
 
 
-# ------------------------------------------------------------------------- ground truth
-
-
-def expected_breaks(
-    truth: Sequence[tuple[int, str, str, str, float]],
-    by_no: Mapping[int, Any],
-    cases: pd.DataFrame,
-    events: pd.DataFrame,
-    procedure: Procedure,
-    clock: Clock,
-    as_of_ns: int,
-) -> pd.DataFrame:
-    """The ground truth of injected slips, each with the rules it breaks.
-
-    Worked out from the rules' definitions on the case's final trace, independently of the
-    checker (so that the simulator is a test oracle for it): a skipped step breaks the rules
-    that require it (when they apply to the case, their trigger occurred and, for a deadline,
-    the deadline passed before the as-of time) and the precedence rules it should precede; a
-    step done early breaks the precedence rules that it now precedes; a forbidden event breaks
-    the absence rules that forbid it.
-    """
-    if not truth:
-        return pd.DataFrame(columns=TRUTH_COLUMNS)
-    wanted = {by_no[t[0]].id for t in truth}
-    traces: dict[str, list[tuple[str, int]]] = {}
-    sub = events[events["case_id"].isin(wanted)]
-    for case_id, activity, t in zip(sub["case_id"], sub["activity"], _ns(sub["time_utc"]),
-                                    strict=True):
-        traces.setdefault(case_id, []).append((activity, int(t)))
-    rows = []
-    for no, kind, activity, other, _ in truth:
-        case_id = by_no[no].id
-        trace = traces.get(case_id, [])
-        attrs = {name: (None if pd.isna(v) else bool(v))
-                 for name, v in cases.loc[case_id, list(procedure.boolean_attributes)].items()}
-        broken = [r.id for r in procedure.rules
-                  if _breaks(r, kind, activity, other, trace, attrs, clock, as_of_ns)]
-        rows.append((case_id, kind, activity, other, ";".join(broken)))
-    rows.sort(key=lambda row: row[0])  # case ids follow arrival order; stable within a case
-    return pd.DataFrame(rows, columns=TRUTH_COLUMNS)
-
-
-def _applies(rule: Rule, attrs: Mapping[str, bool | None], acts: set[str]) -> bool:
-    for name, value in rule.when.items():
-        known = attrs.get(name)
-        if known is None or known is not value:
-            return False
-    workplace = CONCERN_IDENTIFIED in acts
-    if rule.scope is Scope.WORKPLACE and not workplace:
-        return False
-    referral = (SOCIAL_CARE_NOTIFIED in acts or STRATEGY_DISCUSSION in acts
-                or (POLICE_NOTIFIED in acts and not workplace))
-    return rule.scope is not Scope.REFERRAL or referral
-
-
-def _breaks(rule: Rule, kind: str, activity: str, other: str, trace: list[tuple[str, int]],
-            attrs: Mapping[str, bool | None], clock: Clock, as_of_ns: int) -> bool:
-    names = [a for a, _ in trace]
-    acts = set(names)
-    if not _applies(rule, attrs, acts):
-        return False
-
-    def first(name: str) -> int:
-        return names.index(name) if name in acts else -1
-
-    closed = first(CASE_CLOSED)
-    upto = set(names[: closed + 1]) if closed >= 0 else acts
-    if kind == "forbidden":
-        if rule.template is not Template.ABSENCE or rule.activity != activity:
-            return False
-        if rule.after is None:
-            return True
-        anchor = first(rule.after)
-        return anchor >= 0 and any(n == activity for n in names[anchor + 1:])
-    if kind == "order":
-        if rule.template is Template.PRECEDENCE:
-            return (rule.activity == activity and rule.preceded_by == other
-                    and (first(other) < 0 or first(activity) < first(other)))
-        if rule.template is Template.EXISTENCE and rule.after == other and closed >= 0:
-            entries = [e for e in rule.require if activity in e]
-            anchor = first(other)
-            return bool(entries) and anchor >= 0 and not any(
-                n in entries[0] for n in names[anchor + 1: closed + 1])
-        return False
-    # a skipped step
-    if activity in acts:
-        return False  # done at another place of the flow
-    if rule.template is Template.PRECEDENCE:
-        return rule.preceded_by == activity and rule.activity in acts
-    if rule.template is Template.EXISTENCE:
-        if closed < 0 or (rule.trigger and not (set(rule.trigger) & upto)):
-            return False
-        missing = any(activity in e and not (set(e) & upto) for e in rule.require)
-        orphaned = rule.after == activity and any(set(e) & upto for e in rule.require)
-        return missing or orphaned
-    if rule.template is Template.RESPONSE and rule.within is not None:
-        if not any(activity in e and not (set(e) & acts) for e in rule.require):
-            return False
-        times = [t for a, t in trace if a in rule.trigger]
-        if not times:
-            return False
-        last = rule.trigger_occurrence.kind is not Occurrence.FIRST
-        trigger = max(times) if last else min(times)
-        moment = datetime.fromtimestamp(trigger / 1e9, tz=UTC)
-        due = clock.calendar.deadline(rule.within, moment)
-        due_ns = int(due.timestamp() * 1_000_000) * 1000
-        return due_ns <= as_of_ns
-    return False
-
-
 # ------------------------------------------------------------------------- aggregation
 
 
 def _t95(n: int) -> float:
-    from scipy import stats
+    from scipy import stats  # heavy, and only when aggregating
 
     return float(stats.t.ppf(0.975, n - 1)) if n > 1 else math.nan
 
 
 def aggregate(outcomes: Sequence[ReplicationOutcome], scenario: Scenario, procedure: Procedure,
-              seed: int) -> SimulationResult:
+              seed: int, check_config: CheckConfig | None = None) -> SimulationResult:
+    """The replications' outcomes as one result (``check_config``: what they were judged
+    with, recorded in the result)."""
     if not outcomes:
         raise ValueError("no replications to aggregate")
     per = pd.concat([o.counts.assign(replication=o.index) for o in outcomes], ignore_index=True)
@@ -503,6 +399,7 @@ def aggregate(outcomes: Sequence[ReplicationOutcome], scenario: Scenario, proced
         events_per_replication=float(np.mean([o.events for o in outcomes])),
         sim_events=int(sum(o.sim_events for o in outcomes)),
         first=first,
+        check_config=check_config or CheckConfig(),
     )
 
 
@@ -564,39 +461,6 @@ def write_event_log(rep: Replication, path: Path, procedure: Procedure) -> None:
                              *(flags[name][case_id] for name in booleans), offence[case_id]])
 
 
-def _frame_to_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
-
-
-def write_outputs(result: SimulationResult, out: Path, procedure: Procedure, *,
-                  plots: bool = True) -> list[Path]:
-    """Write the run's files into ``out`` (created if needed); return their paths."""
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    first = result.first
-    if first is not None:
-        write_event_log(first, out / "event_log.csv", procedure)
-        _frame_to_csv(first.ground_truth, out / "ground_truth.csv")
-        written += [out / "event_log.csv", out / "ground_truth.csv"]
-    _frame_to_csv(result.compliance, out / "compliance.csv")
-    util = result.utilisation.copy()
-    if not util.empty:
-        util["bin_start_utc"] = util["bin_start_utc"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    _frame_to_csv(util, out / "utilisation.csv")
-    _frame_to_csv(result.bottlenecks, out / "bottlenecks.csv")
-    _frame_to_csv(result.timeliness, out / "timeliness.csv")
-    written += [out / n for n in ("compliance.csv", "utilisation.csv", "bottlenecks.csv",
-                                  "timeliness.csv")]
-    (out / "summary.json").write_text(json.dumps(summary(result), indent=2, sort_keys=True)
-                                      + "\n", encoding="utf-8")
-    written.append(out / "summary.json")
-    if plots:
-        from simulation import plots as plotting
-
-        written += plotting.plot_result(result, out)
-    return written
-
-
 def _clean(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -624,10 +488,29 @@ def summary(result: SimulationResult) -> dict[str, Any]:
         "events_per_replication": _clean(result.events_per_replication),
         "event_log": "event_log.csv (replication 1)" if first is not None else None,
         "as_of": first.as_of.isoformat() if first is not None else None,
+        "checking": _checking(result.check_config),
         "compliance": [{k: _clean(v) for k, v in row.items()}
                        for row in result.compliance.to_dict("records")],
         "timeliness": [{k: _clean(v) for k, v in row.items()}
                        for row in result.timeliness.to_dict("records")],
         "bottlenecks": [{k: _clean(v) for k, v in row.items()}
                         for row in result.bottlenecks.to_dict("records")],
+    }
+
+
+def _checking(config: CheckConfig) -> dict[str, Any]:
+    """The settings the logs were judged with, in the words of a check configuration file."""
+    cal = config.calendar
+    cob = cal.close_of_business
+    return {
+        "icpc_clock": config.icpc_clock,
+        "trigger_occurrences": {k: str(v) for k, v in sorted(config.trigger_occurrences.items())},
+        "calendar": {
+            "close_of_business": cob.isoformat(timespec="seconds" if cob.second else "minutes"),
+            "bank_holidays": cal.bank_holidays,
+            "extra_closures": [d.isoformat() for d in cal.extra_closures],
+            "day_counting": cal.day_counting.value,
+            "same_day": cal.same_day.value,
+            "immediately": str(Within(DeadlineKind.ELAPSED, duration=cal.immediately)),
+        },
     }

@@ -68,8 +68,7 @@ from simulation.calibration.ledger import (
 from simulation.scenario import Scenario, default_scenario_path
 
 if TYPE_CHECKING:
-    from conformance.check import LogFormat
-    from conformance.logio import EventLog
+    from conformance import EventLog, LogFormat
 
 __all__ = [
     "EMPIRICAL_POINTS",
@@ -162,8 +161,7 @@ class Calibration:
 def read_event_log(path: Path | str, procedure: Procedure, log_format: LogFormat | None = None,
                    as_of: pd.Timestamp | None = None) -> EventLog:
     """Read a log as ``lscb check`` does (its mapping, columns, format and as-of options)."""
-    from conformance.check import LogFormat, read_options
-    from conformance.logio import read_log
+    from conformance import LogFormat, read_log, read_options
 
     options = read_options(procedure, log_format or LogFormat(), as_of=as_of)
     return read_log(Path(path), options)

@@ -48,8 +48,7 @@ from simulation.calibration.distances import distances, prepare
 from simulation.scenario import Scenario
 
 if TYPE_CHECKING:
-    from conformance.engine import CheckConfig
-    from conformance.logio import EventLog
+    from conformance import CheckConfig, EventLog
     from simulation.calibration.calibrate import Calibration
     from simulation.results import ReplicationOutcome
 
@@ -213,7 +212,7 @@ def restrict(log: EventLog, *, since: date | None = None, until: date | None = N
              ) -> EventLog:
     """The cases of the log that began on or after ``since`` (with all their events), or the
     log as it stood before ``until`` (events before it; as-of then)."""
-    from conformance.engine import log_from_frame
+    from conformance import log_from_frame
 
     events = log.events
     as_of = pd.Timestamp(log.as_of)
@@ -239,10 +238,11 @@ def restrict(log: EventLog, *, since: date | None = None, until: date | None = N
 
 
 def _simulate(scenario: Scenario, procedure: Procedure, replications: int, seed: int,
-              workers: int | None) -> list[ReplicationOutcome]:
-    from simulation.engine import Job, execute
+              workers: int | None, config: CheckConfig) -> list[ReplicationOutcome]:
+    from simulation.runner import Job, execute
 
-    jobs = [Job(scenario, procedure, seed, i, keep=True) for i in range(replications)]
+    jobs = [Job(scenario, procedure, seed, i, keep=True, check_config=config)
+            for i in range(replications)]
     return execute(jobs, workers)
 
 
@@ -294,9 +294,11 @@ def _bands(rule: Rule) -> list[tuple[str, int, float]]:
     return [("0", 0, 0), ("1", 1, 1), ("2-5", 2, 5), ("6+", 6, math.inf)]
 
 
-def _working_days(results: pd.DataFrame, rules: Sequence[Rule]) -> pd.DataFrame:
+def _working_days(results: pd.DataFrame, rules: Sequence[Rule], calendar: Any
+                  ) -> pd.DataFrame:
     """Working days from each judged trigger to its step, for the deadline rules: the working
-    days after the trigger's local date up to the step's (as the simulator's timeliness)."""
+    days of the checker's calendar in (trigger's date, step's date], as the simulator's
+    timeliness counts them."""
     ids = {r.id for r in _deadline_rules(rules)}
     rows = results[results["rule_id"].astype(str).isin(ids)
                    & results["status"].isin(["satisfied", "violated"])
@@ -304,17 +306,14 @@ def _working_days(results: pd.DataFrame, rules: Sequence[Rule]) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame({"rule_id": pd.Series(dtype=str),
                              "working_days": pd.Series(dtype=np.int64)})
-    cal = WorkingCalendar()
+    cal = WorkingCalendar(calendar)
 
     def ns(values: pd.Series) -> Any:
         return pd.DatetimeIndex(values).as_unit("ns").asi8
 
-    a = cal.local_dates(ns(rows["trigger_time"]))
-    b = cal.local_dates(ns(rows["evidence_time"]))
-    one = np.timedelta64(1, "D")
-    days = np.busday_count(a + one, b + one, busdaycal=cal.busdaycalendar)
+    days = cal.working_days_late(ns(rows["trigger_time"]), ns(rows["evidence_time"]))
     return pd.DataFrame({"rule_id": rows["rule_id"].astype(str).to_numpy(),
-                         "working_days": days.astype(np.int64)})
+                         "working_days": np.asarray(days).astype(np.int64)})
 
 
 def _flow(events: pd.DataFrame, start: date, days: int, as_of: pd.Timestamp
@@ -356,25 +355,36 @@ def _wip_distance(days: np.ndarray[Any, np.dtype[np.float64]],
 # ------------------------------------------------------------------------- validate
 
 
+
+
 def validate(scenario: Scenario, log: EventLog, procedure: Procedure, *,
              replications: int = 20, seed: int | None = None, workers: int | None = None,
              config: CheckConfig | None = None, rules: Sequence[Rule] | None = None,
              scenario_name: str | None = None, log_name: str | None = None) -> Validation:
-    """Simulate the log's period ``replications`` times and compare (module docstring)."""
+    """Simulate the log's period ``replications`` times and compare (module docstring).
+
+    ``config``: the checker's settings for judging the log and the simulated logs alike
+    (default: the scenario's ``[checking]`` section); its as-of time, if any, applies to the
+    log only (each simulated log is judged as of its last event). ``rules``: the rules to
+    judge (default: the procedure's)."""
+    from dataclasses import replace
+
     from scipy import stats
 
-    from conformance.engine import CheckConfig, judge
+    from conformance import judge
 
-    settings = config or CheckConfig()
+    settings = config or scenario.checking
     rules = tuple(rules if rules is not None else procedure.rules)
     start, horizon, drain = period_of(log)
     moved = scenario.with_values({"scenario.start": start, "scenario.horizon_days": horizon,
                                   "scenario.drain_days": drain}, procedure)
     base_seed = scenario.seed if seed is None else seed
-    outcomes = _simulate(moved, procedure, replications, base_seed, workers)
+    # the simulated logs are judged as the real one, each as of its own last event
+    outcomes = _simulate(moved, procedure, replications, base_seed, workers,
+                         replace(settings, as_of=None))
     judgement = judge(log, rules, settings)
     log_counts = judgement.summary().set_index("rule_id")
-    log_days = _working_days(judgement.results, rules)
+    log_days = _working_days(judgement.results, rules, settings.calendar)
     sims = [o.replication for o in outcomes if o.replication is not None]
 
     # compliance

@@ -1,0 +1,272 @@
+"""`lscb report procedure | scenario | audit`: run a notebook and write a self-contained HTML report.
+
+Each action runs the matching notebook (``lscb.reporting``) with papermill (the options become
+the notebook's parameters) and writes one HTML file without code cells: a title page with the
+date, the inputs' names and SHA-256 checksums and the project's version, then the figures and
+tables. ``report scenario`` takes the judging settings of ``lscb simulate``, and ``report audit``
+the input options and settings of ``lscb check`` (``lscb.options``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lscb.options import (
+    Subparsers,
+    add_check_settings,
+    add_input_options,
+    check_settings,
+    positive,
+)
+
+if TYPE_CHECKING:
+    from lscb.reporting import ReportInput
+
+__all__ = [
+    "AUDIT_DEFAULTS",
+    "PARAMETERS",
+    "SCENARIO_DEFAULTS",
+    "TITLES",
+    "inputs_for",
+    "parameters_for",
+    "register",
+    "run_report",
+]
+
+
+def register(sub: Subparsers) -> None:
+    """Add ``report`` and its actions ``procedure``, ``scenario`` and ``audit``."""
+    report = sub.add_parser(
+        "report",
+        help="write a report (HTML, no code) from a notebook: procedure, scenario or audit",
+        description=(
+            "Run one of the project's notebooks and write one self-contained HTML file that opens "
+            "in any browser: the procedure, a caseload scenario against what-ifs, or an audit of "
+            "an event log."
+        ),
+    )
+    rsub = report.add_subparsers(dest="report_command", metavar="ACTION")
+    report.set_defaults(handler=lambda _args: _usage(report))
+
+    procedure = rsub.add_parser(
+        "procedure",
+        help="the procedure: swimlane diagram, deadlines and rules with their clauses",
+    )
+    _common(procedure, "procedure.html")
+    procedure.set_defaults(handler=run_report, report_kind="procedure")
+
+    scenario = rsub.add_parser(
+        "scenario",
+        help="a caseload scenario against what-ifs: compliance, bottlenecks, a sweep, findings",
+    )
+    scenario.add_argument(
+        "--scenario", type=Path, help="a scenario file (TOML; default: the built-in scenario)"
+    )
+    scenario.add_argument(
+        "--replications",
+        type=positive,
+        default=SCENARIO_DEFAULTS["replications"],
+        help="independent runs per scenario (default: %(default)s)",
+    )
+    scenario.add_argument(
+        "--days",
+        type=positive,
+        default=SCENARIO_DEFAULTS["days"],
+        help="simulated calendar days per run, after the warm-up (default: %(default)s)",
+    )
+    scenario.add_argument(
+        "--sweep-replications",
+        type=positive,
+        default=SCENARIO_DEFAULTS["sweep_replications"],
+        help="runs per point of the sweep heatmap (default: %(default)s)",
+    )
+    scenario.add_argument(
+        "--seed", type=int, help="the seed of the first run (default: the scenario's own)"
+    )
+    _common(scenario, "report.html")
+    add_check_settings(scenario, for_a_log=False)
+    scenario.set_defaults(handler=run_report, report_kind="scenario")
+
+    audit = rsub.add_parser(
+        "audit",
+        help="an audit of an event log: compliance per rule and month, deviations, caveats",
+    )
+    audit.add_argument("log", type=Path, help="the event log (CSV, Parquet or XES)")
+    audit.add_argument(
+        "--timelines",
+        type=positive,
+        default=AUDIT_DEFAULTS["timelines"],
+        help="deviating cases drawn as timelines (default: %(default)s)",
+    )
+    _common(audit, "audit.html")
+    add_input_options(audit)
+    add_check_settings(audit)
+    audit.set_defaults(handler=run_report, report_kind="audit")
+
+
+SCENARIO_DEFAULTS: dict[str, int] = {
+    "replications": 10,
+    "days": 365,
+    "sweep_replications": 3,
+}
+AUDIT_DEFAULTS: dict[str, int] = {"timelines": 4}
+
+
+def _common(parser: argparse.ArgumentParser, default_out: str) -> None:
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(default_out),
+        help="the HTML file to write (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--procedure", type=Path, help="a procedure file (default: the built-in one)"
+    )
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+PARAMETERS: dict[str, tuple[str, ...]] = {
+    "procedure": ("procedure_path",),
+    "scenario": (
+        "scenario_path",
+        "procedure_path",
+        "replications",
+        "days",
+        "sweep_replications",
+        "seed",
+        "config_path",
+        "check_settings",
+    ),
+    "audit": (
+        "log_path",
+        "procedure_path",
+        "mapping_path",
+        "config_path",
+        "as_of",
+        "timelines",
+        "rules_paths",
+        "contract_rules",
+        "log_columns",
+        "check_settings",
+    ),
+}
+"""The notebook parameters each report command sets (the rest keep the notebook's defaults)."""
+
+TITLES: dict[str, str] = {
+    "procedure": "Procedure 1.4.9: child abuse and ICT, as modelled",
+    "scenario": "Caseload scenarios: can the procedure's deadlines be met?",
+    "audit": "Conformance audit: an event log against procedure 1.4.9",
+}
+
+# The options of ``lscb.options.add_log_options`` other than --mapping, as LogFormat names them.
+_LOG_COLUMNS = (
+    "case_column",
+    "activity_column",
+    "timestamp_column",
+    "resource_column",
+    "timestamp_format",
+    "delimiter",
+    "encoding",
+)
+
+
+def _path(value: Path | None) -> str | None:
+    return None if value is None else str(value.resolve())
+
+
+def parameters_for(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The notebook parameters of a report command's options (paths made absolute)."""
+    values: dict[str, Any] = {"procedure_path": _path(args.procedure)}
+    if kind in ("scenario", "audit"):
+        settings = check_settings(args)
+        values.update(
+            config_path=_path(args.config),
+            as_of=settings.pop("as_of", None),
+            check_settings=settings,
+        )
+    if kind == "scenario":
+        values.update(
+            scenario_path=_path(args.scenario),
+            replications=args.replications,
+            days=args.days,
+            sweep_replications=args.sweep_replications,
+            seed=args.seed,
+        )
+    elif kind == "audit":
+        values.update(
+            log_path=_path(args.log),
+            mapping_path=_path(args.mapping),
+            timelines=args.timelines,
+            rules_paths=[_path(p) for p in args.rules],
+            contract_rules=not args.no_contract_rules,
+            log_columns={
+                name: getattr(args, name)
+                for name in _LOG_COLUMNS
+                if getattr(args, name) is not None
+            },
+        )
+    return {name: values[name] for name in PARAMETERS[kind]}
+
+
+def inputs_for(kind: str, args: argparse.Namespace) -> list[ReportInput]:
+    """The files a report reads, with their checksums (InputError when one is missing)."""
+    from lscb.reporting import ReportInput
+    from model.procedure import default_procedure_path
+
+    found: list[ReportInput] = []
+    if kind == "audit":
+        found.append(ReportInput.of_file("event log", args.log))
+    if args.procedure is None:
+        found.append(
+            ReportInput.of_file(
+                "procedure", default_procedure_path(), name="built-in procedure 1.4.9"
+            )
+        )
+    else:
+        found.append(ReportInput.of_file("procedure", args.procedure))
+    if kind == "scenario":
+        if args.scenario is None:
+            from simulation.scenario import default_scenario_path
+
+            found.append(
+                ReportInput.of_file(
+                    "scenario", default_scenario_path(), name="built-in default scenario"
+                )
+            )
+        else:
+            found.append(ReportInput.of_file("scenario", args.scenario))
+    if kind == "audit":
+        if args.mapping is not None:
+            found.append(ReportInput.of_file("mapping", args.mapping))
+        found.extend(ReportInput.of_file("rules", path) for path in args.rules)
+    if kind in ("scenario", "audit") and args.config is not None:
+        found.append(ReportInput.of_file("check configuration", args.config))
+    return found
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Check the inputs and the output file, run the notebook, write the report."""
+    from lscb.outputs import output_file
+    from lscb.reporting import write_report
+
+    kind: str = args.report_kind
+    inputs = inputs_for(kind, args)
+    output_file(args.out)
+    report = write_report(
+        kind,
+        args.out,
+        title=TITLES[kind],
+        parameters=parameters_for(kind, args),
+        inputs=inputs,
+    )
+    print(
+        f"Wrote {report.path} ({report.figures} figure(s), {report.tables} table(s)). "
+        "Open it in a browser."
+    )
+    return 0

@@ -1,0 +1,479 @@
+"""The people of a simulated run: who is on duty, the queue of each role, diaries, statistics.
+
+People are individuals with their own on-duty time (``clock.Schedule``: office hours on working
+days of the run's calendar, or every hour for out-of-hours cover, less leave and sickness). Each
+role with a headcount has one ``Pool``: its people and one queue, served first come first served
+or earliest deadline first. Background work (the larger part of everyone's job) arrives as a
+coarse stream of jobs into the same queues. A role with a diary (a conference chair) is booked
+into slots of its people's diaries instead, which other bookings fill too (``Diary``).
+
+``build_staff`` builds them all for a run; ``timeline`` sums up their queues and utilisation per
+bin of the run's ``Grid``. The engine (``simulation.engine``) walks cases through them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from model.procedure import Procedure
+from simulation.clock import Clock, Schedule
+from simulation.scenario import Dispatch, Hours, RoleSpec, Scenario
+from simulation.streams import Purpose, Streams
+
+__all__ = ["Bins", "Diary", "Grid", "Person", "Pool", "Staff", "build_staff", "timeline"]
+
+Gen = Generator[simpy.Event, Any, Any]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The time bins of a run's statistics: ``n`` bins of ``width`` minutes from ``base``.
+
+    Bins ``first`` onwards start after the warm-up; ``window`` minutes from the first of them
+    are the logged horizon (the queues' summary covers whole bins within it).
+    """
+
+    base: float
+    width: float
+    n: int
+    first: int
+    window: float
+
+
+class Person:
+    """One member of a role: their on-duty schedule, and whether they are busy now."""
+
+    __slots__ = ("busy", "index", "name", "schedule")
+
+    def __init__(self, index: int, name: str, schedule: Schedule) -> None:
+        self.index = index
+        self.name = name
+        self.schedule = schedule
+        self.busy = False
+
+
+class Bins:
+    """Per-bin accumulators of one role's queue (the bins of a ``Grid``)."""
+
+    def __init__(self, grid: Grid) -> None:
+        self.base = grid.base
+        self.width = grid.width
+        self.n = n = grid.n
+        self.queue_area = [0.0] * n
+        self.jobs = [0] * n
+        self.waited = [0] * n
+        self.wait_sum = [0.0] * n
+        self.work = [0.0] * n
+        self.proc_jobs = [0] * n
+        self.proc_wait_sum = [0.0] * n
+
+    def index(self, t: float) -> int:
+        b = int((t - self.base) // self.width)
+        return b if b < self.n else self.n - 1
+
+
+class Pool:
+    """A role with a headcount: its people, its queue and its statistics."""
+
+    def __init__(self, env: simpy.Environment, spec: RoleSpec, people: list[Person], rank: int,
+                 *, edf: bool, grid: Grid) -> None:
+        self.env = env
+        self.role = spec.id
+        self.spec = spec
+        self.rank = rank  # the order in which a multi-role step takes people
+        self.people = people
+        self.queue: list[tuple[float, float, int, simpy.Event | None, float]] = []
+        self.free: list[int] = []  # heap of indices of people free and on duty
+        self.seq = 0
+        self.edf = edf  # earliest deadline first, else first come first served
+        self.bins = Bins(grid)
+        self.last_t = 0.0
+        self._release = [partial(self._finished, p.index) for p in people]
+        self._bg_times: list[float] = []
+        self._bg_works: list[float] = []
+        self._bg_next = 0
+
+    # -- statistics
+
+    def _accrue(self, now: float) -> None:
+        last = self.last_t
+        if now <= last:
+            return
+        n = len(self.queue)
+        if n:
+            bins = self.bins
+            b0, b1 = bins.index(last), bins.index(now)
+            if b0 == b1:
+                bins.queue_area[b0] += n * (now - last)
+            else:
+                edge = bins.base + (b0 + 1) * bins.width
+                bins.queue_area[b0] += n * (edge - last)
+                for b in range(b0 + 1, b1):
+                    bins.queue_area[b] += n * bins.width
+                bins.queue_area[b1] += n * (now - (bins.base + b1 * bins.width))
+        self.last_t = now
+
+    # -- requests
+
+    def add_background(self, work: float) -> None:
+        now = self.env.now
+        self._accrue(now)
+        self.seq += 1
+        primary = math.inf if self.edf else 0.0
+        heapq.heappush(self.queue, (primary, now, self.seq, None, work))
+        self._dispatch()
+
+    def request(self, deadline: float, *, booked: bool = False) -> simpy.Event:
+        """An event that succeeds with a person's index when one is assigned."""
+        now = self.env.now
+        self._accrue(now)
+        self.seq += 1
+        event = self.env.event()
+        primary = -math.inf if booked else (deadline if self.edf else 0.0)
+        heapq.heappush(self.queue, (primary, now, self.seq, event, 0.0))
+        self._dispatch()
+        return event
+
+    def release(self, index: int) -> None:
+        person = self.people[index]
+        person.busy = False
+        if person.schedule.on_duty(self.env.now):
+            heapq.heappush(self.free, index)
+        self._dispatch()
+
+    def add_work(self, now: float, work: float) -> None:
+        self.bins.work[self.bins.index(now)] += work
+
+    def _finished(self, index: int, _event: simpy.Event) -> None:
+        self.release(index)
+
+    def _dispatch(self) -> None:
+        queue = self.queue
+        free = self.free
+        if not queue or not free:
+            return
+        now = self.env.now
+        self._accrue(now)
+        bins = self.bins
+        b = bins.index(now)
+        while queue and free:
+            _, requested, _, event, work = heapq.heappop(queue)
+            index = heapq.heappop(free)
+            person = self.people[index]
+            person.busy = True
+            wait = now - requested
+            bins.jobs[b] += 1
+            bins.wait_sum[b] += wait
+            if wait > 1e-9:
+                bins.waited[b] += 1
+            if event is None:
+                end = person.schedule.advance(now, work)
+                bins.work[b] += work
+                done = self.env.timeout(end - now)
+                done.callbacks.append(self._release[index])
+            else:
+                bins.proc_jobs[b] += 1
+                bins.proc_wait_sum[b] += wait
+                event.succeed(index)
+
+    # -- shifts
+
+    def boundaries(self) -> list[float]:
+        times: set[float] = set()
+        for person in self.people:
+            times.update(person.schedule.starts)
+            times.update(person.schedule.ends)
+        return sorted(times)
+
+    def shifts(self, times: list[float]) -> Gen:
+        """Who is on duty changes at these times: rebuild the free list, serve the queue."""
+        env = self.env
+        for t in times:
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            self.free = [p.index for p in self.people
+                         if not p.busy and p.schedule.on_duty(t)]
+            heapq.heapify(self.free)
+            self._dispatch()
+
+    def background(self, times: list[float], works: list[float]) -> None:
+        """Feed background jobs in at their times (a chain of timeouts: cheaper than a
+        process)."""
+        self._bg_times = times
+        self._bg_works = works
+        self._bg_next = 0
+        self._next_background()
+
+    def _next_background(self) -> None:
+        i = self._bg_next
+        if i < len(self._bg_times):
+            event = self.env.timeout(max(0.0, self._bg_times[i] - self.env.now))
+            event.callbacks.append(self._background_due)
+
+    def _background_due(self, _event: simpy.Event) -> None:
+        i = self._bg_next
+        self._bg_next = i + 1
+        self.add_background(self._bg_works[i])
+        self._next_background()
+
+
+class Diary:
+    """Slots in the diaries of a role's people, booked by cases and by background bookings."""
+
+    def __init__(self, clock: Clock, pool: Pool, absent: list[set[int]],
+                 rng: np.random.Generator, scenario: Scenario) -> None:
+        spec = pool.spec.diary
+        assert spec is not None  # only built for roles with a diary
+        self.clock = clock
+        self.pool = pool
+        self.spec = spec
+        self.slot_starts: list[list[float]] = [
+            [clock.local(d, s) for s in spec.slots] if clock.working[d] else []
+            for d in range(clock.n_days)
+        ]
+        self.free: list[list[list[int]]] = [
+            [[p for p in range(len(pool.people)) if d not in absent[p]] for _ in starts]
+            for d, starts in enumerate(self.slot_starts)
+        ]
+        self.available = [sum(len(f) for f in day) for day in self.free]
+        self.taken_at: list[float] = []
+        # Other bookings: a Poisson number each working day, at office times, with their lead.
+        days = [d for d in range(clock.n_days) if clock.working[d]]
+        counts = rng.poisson(spec.background_per_working_day * scenario.background_demand,
+                             len(days))
+        request: list[float] = []
+        for d, k in zip(days, counts.tolist(), strict=True):
+            opening = clock.local(d, scenario.office_open)
+            closing = clock.local(d, scenario.office_close)
+            request.extend(np.sort(rng.uniform(opening, closing, k)).tolist())
+        leads = np.rint(spec.background_lead.sample_many(rng, len(request))).astype(int)
+        self.bg_times = request
+        self.bg_leads = leads.tolist()
+        self.bg_next = 0
+
+    def catch_up(self, now: float) -> None:
+        times, leads = self.bg_times, self.bg_leads
+        i = self.bg_next
+        while i < len(times) and times[i] <= now:
+            self.take(times[i], leads[i])
+            i += 1
+        self.bg_next = i
+
+    def take(self, now: float, lead: int) -> tuple[int, float, float] | None:
+        """Book the earliest free slot on or after the lead's working day: (person, earliest
+        allowed, slot start), or None when the diaries are full to the clock's end."""
+        clock = self.clock
+        day = clock.add_working_days(clock.day_of(now), lead)
+        earliest = math.inf
+        for d in range(day, clock.n_days):
+            starts = self.slot_starts[d]
+            for j, start in enumerate(starts):
+                if start < now:
+                    continue
+                earliest = min(earliest, start)
+                free = self.free[d][j]
+                if free:
+                    person = free.pop(0)
+                    self.taken_at.append(start)
+                    return person, earliest, start
+        return None
+
+    def book(self, now: float, lead: int) -> tuple[int, float, float] | None:
+        self.catch_up(now)
+        return self.take(now, lead)
+
+
+@dataclass(frozen=True)
+class Staff:
+    """Every role's people: pools of the roles with a headcount, diaries of the roles that have
+    one, and each role's hours (which time a step of an unlimited role counts)."""
+
+    pools: dict[str, Pool]
+    diaries: dict[str, Diary]
+    schedules: dict[str, Schedule]
+
+
+def build_staff(env: simpy.Environment, scenario: Scenario, procedure: Procedure, clock: Clock,
+                streams: Streams, grid: Grid, stop_at: float) -> Staff:
+    """The people of every role the procedure's steps need, with their leave, sickness,
+    background work and diaries, and the processes that change who is on duty."""
+    order = list(procedure.roles)
+    edf = scenario.dispatch is Dispatch.EDF
+    staff = Staff({}, {}, {})
+    for role_id in _needed_roles(scenario, procedure):
+        spec = scenario.role(role_id)
+        office = Schedule(*clock.office_intervals(spec.open, spec.close))
+        always = Schedule(*clock.day_intervals())
+        staff.schedules[role_id] = always if spec.hours is Hours.ALWAYS else office
+        if spec.headcount is None:
+            continue
+        people: list[Person] = []
+        absent_days: list[set[int]] = []
+        for k in range(spec.headcount):
+            is_always = spec.hours is Hours.ALWAYS or k < spec.out_of_hours
+            absent = _absences(spec, clock, streams(Purpose.LEAVE, role_id, k))
+            absent_days.append(absent)
+            days: Sequence[int]
+            if is_always:
+                starts, ends = clock.day_intervals()
+                days = range(clock.n_days)
+            else:
+                starts, ends = clock.office_intervals(spec.open, spec.close)
+                days = clock.working_index
+            if absent:
+                keep = [i for i, d in enumerate(days) if d not in absent]
+                starts = [starts[i] for i in keep]
+                ends = [ends[i] for i in keep]
+            name = f"{role_id}-{k + 1:02d}"
+            people.append(Person(k, name, Schedule(starts, ends)))
+        rank = order.index(role_id) if role_id in order else len(order)
+        pool = Pool(env, spec, people, rank, edf=edf, grid=grid)
+        staff.pools[role_id] = pool
+        if spec.diary is not None:
+            staff.diaries[role_id] = Diary(clock, pool, absent_days,
+                                           streams(Purpose.DIARY, role_id), scenario)
+        else:
+            env.process(pool.shifts(pool.boundaries()))
+        if spec.background is not None and spec.background.share > 0:
+            times, works = _background_stream(spec, office, stop_at, scenario.background_demand,
+                                              streams(Purpose.BACKGROUND, spec.id))
+            pool.background(times, works)
+    return staff
+
+
+def _needed_roles(scenario: Scenario, procedure: Procedure) -> list[str]:
+    """The roles of the procedure's steps (lanes, participants, extra roles), in the order of
+    the steps, then any other role the scenario lists."""
+    names: list[str] = []
+    for task in procedure.tasks():
+        act = procedure.activities[task.activity]
+        extra = scenario.task(task.activity).extra_roles
+        for role in (task.role, *act.participants, *extra):
+            if role not in names:
+                names.append(role)
+    for role in scenario.roles:
+        if role not in names:
+            names.append(role)
+    return names
+
+
+def _absences(spec: RoleSpec, clock: Clock, rng: np.random.Generator) -> set[int]:
+    """Days off for one person: leave in blocks of working days, and sickness days."""
+    absent: set[int] = set()
+    n_working = len(clock.working_index)
+    if spec.leave_days_per_year > 0 and n_working > spec.leave_block_days:
+        expected = spec.leave_days_per_year * clock.n_days / 365.25 / spec.leave_block_days
+        blocks = int(rng.poisson(expected))
+        starts = rng.integers(0, n_working - spec.leave_block_days, blocks)
+        for s in starts.tolist():
+            first = clock.working_index[s]
+            last = clock.working_index[s + spec.leave_block_days - 1]
+            absent.update(range(first, last + 1))
+    if spec.absence_rate > 0:
+        sick = np.flatnonzero(rng.random(clock.n_days) < spec.absence_rate)
+        absent.update(sick.tolist())
+    return absent
+
+
+def _background_stream(spec: RoleSpec, office: Schedule, stop_at: float, demand: float,
+                       rng: np.random.Generator) -> tuple[list[float], list[float]]:
+    """Arrival times (a Poisson stream in proportion to the role's nominal headcount on
+    duty) and lengths of background jobs, up to the end of the run."""
+    assert spec.background is not None and spec.headcount is not None
+    n_always = spec.headcount if spec.hours is Hours.ALWAYS else spec.out_of_hours
+    n_office = spec.headcount - n_always
+    edges = sorted({0.0, stop_at, *(s for s in office.starts if s < stop_at),
+                    *(e for e in office.ends if e < stop_at)})
+    xs = np.asarray(edges)
+    capacity = n_always * xs + n_office * office.worked_until(xs)
+    total = float(capacity[-1])
+    rate = spec.background.share * demand / spec.background.job.mean()
+    n = int(rng.poisson(rate * total))
+    u = np.sort(rng.uniform(0.0, total, n))
+    times = np.interp(u, capacity, xs)
+    works = spec.background.job.sample_many(rng, n)
+    return times.tolist(), works.tolist()
+
+
+def timeline(staff: Staff, clock: Clock, grid: Grid, end: float
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per role and bin after the warm-up (up to ``end``): on-duty and work hours, utilisation,
+    mean queue, jobs and waits; and per role over the logged horizon: jobs, the share that
+    waited, mean wait and queue, arrivals per minute (roles with a diary have no queue)."""
+    first = grid.first
+    last = min(grid.n, math.ceil((end - grid.base) / grid.width))
+    edges = grid.base + grid.width * np.arange(first, last + 1, dtype=np.float64)
+    edges[-1] = min(edges[-1], end)
+    spans = np.diff(edges)
+    frames = []
+    queue_rows = []
+    for role, pool in staff.pools.items():
+        bins = pool.bins
+        on_duty = np.zeros(len(edges))
+        for person in pool.people:
+            on_duty += person.schedule.worked_until(edges)
+        duty = np.diff(on_duty)
+        sl = slice(first, last)
+        jobs = np.asarray(bins.jobs[sl], dtype=float)
+        proc = np.asarray(bins.proc_jobs[sl], dtype=float)
+        diary = staff.diaries.get(role)
+        if diary is not None:
+            slot = diary.spec.slot_minutes
+            taken = np.histogram(diary.taken_at, bins=edges)[0].astype(float)
+            avail = np.zeros(len(spans))
+            day_starts = [diary.slot_starts[d][0] if diary.slot_starts[d] else -1.0
+                          for d in range(clock.n_days)]
+            idx = np.searchsorted(edges, day_starts, side="right") - 1
+            for d, b in enumerate(idx.tolist()):
+                if 0 <= b < len(avail) and day_starts[d] >= 0:
+                    avail[b] += diary.available[d]
+            work = taken * slot
+            duty = avail * slot
+            mean_queue = np.full(len(spans), np.nan)
+            wait_all = np.full(len(spans), np.nan)
+        else:
+            work = np.asarray(bins.work[sl])
+            mean_queue = np.asarray(bins.queue_area[sl]) / spans
+            wait_all = np.divide(np.asarray(bins.wait_sum[sl]), jobs,
+                                 out=np.full(len(spans), np.nan), where=jobs > 0)
+        proc_wait = np.divide(np.asarray(bins.proc_wait_sum[sl]), proc,
+                              out=np.full(len(spans), np.nan), where=proc > 0)
+        frames.append(pd.DataFrame({
+            "role": role,
+            "bin_start_utc": pd.to_datetime(clock.utc_ns(edges[:-1]), utc=True),
+            "on_duty_hours": duty / 60.0,
+            "work_hours": work / 60.0,
+            "utilisation": np.divide(work, duty, out=np.full(len(spans), np.nan),
+                                     where=duty > 0),
+            "mean_queue": mean_queue,
+            "jobs": jobs,
+            "mean_wait_hours": wait_all / 60.0,
+            "procedure_tasks": proc,
+            "procedure_wait_hours": proc_wait / 60.0,
+        }))
+        window = slice(first, min(last, first + int(grid.window // grid.width)))
+        n_jobs = sum(bins.jobs[window])
+        span = (window.stop - window.start) * grid.width
+        if diary is None and span > 0:
+            queue_rows.append({
+                "role": role,
+                "jobs": n_jobs,
+                "waited_share": sum(bins.waited[window]) / n_jobs if n_jobs else math.nan,
+                "mean_wait_minutes": sum(bins.wait_sum[window]) / n_jobs
+                if n_jobs else math.nan,
+                "mean_queue": sum(bins.queue_area[window]) / span,
+                "arrivals_per_minute": n_jobs / span,
+                "window_minutes": span,
+            })
+    timeline = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return timeline, pd.DataFrame(queue_rows)
+
