@@ -43,9 +43,12 @@ __all__ = [
     "S47_START",
     "S47_TO_ICPC",
     "STRATEGY_TO_S47",
+    "Fit",
     "PublishedCheck",
     "band_shares",
     "check_published",
+    "dfe_config",
+    "fit_lag_mean",
     "measure_replication",
 ]
 
@@ -92,18 +95,31 @@ def band_shares(days: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return out
 
 
+def dfe_config(base: Any = None) -> Any:
+    """The checker's settings for judging the DfE's way: ``base`` (a ``CheckConfig``; default:
+    the checker's defaults, whose calendar counts the trigger's date as day 0 and skips
+    England's bank holidays) with the 15 working days counted from the Section 47 start."""
+    import dataclasses
+
+    from conformance import CheckConfig
+
+    config = base if base is not None else CheckConfig()
+    return dataclasses.replace(config, icpc_clock="section-47-start")
+
+
 def measure_replication(args: tuple[Any, Procedure, int, int]) -> dict[str, Any]:
     """Simulate one replication and measure it the DfE's way (runs in a worker process).
 
     ``args``: scenario, procedure, seed, replication. Returns the working days from the Section
-    47 start to each conference held, and the cases with a strategy discussion, a Section 47
-    enquiry and a conference."""
-    from conformance.engine import CheckConfig, judge, log_from_frame
+    47 start to each conference held (as the checker counts a deadline: the Section 47 start's
+    date is day 0), and the cases with a strategy discussion, a Section 47 enquiry and a
+    conference."""
     from simulation.engine import simulate
-    from simulation.results import _calendar, _ns
+    from simulation.results import outcome_of
 
     scenario, procedure, seed, replication = args
-    rep = simulate(scenario, procedure, seed, replication)
+    config = dfe_config(scenario.checking)
+    rep = simulate(scenario, procedure, seed, replication, check_config=config)
     events = rep.events
     acts = events.groupby("case_id", sort=False)["activity"].agg(frozenset)
     counts = {
@@ -111,21 +127,9 @@ def measure_replication(args: tuple[Any, Procedure, int, int]) -> dict[str, Any]
         "s47": int(sum(S47_START in a for a in acts)),
         "icpc_after_s47": int(sum(ICPC in a and S47_START in a for a in acts)),
     }
-    days = np.zeros(0, dtype=np.int64)
-    if len(events):
-        booleans = [a for a in procedure.boolean_attributes if a in rep.cases.columns]
-        frame = events[["case_id", "activity", "time_utc", "resource", "role"]].assign(
-            source_row=np.arange(len(events), dtype=np.int64))
-        log = log_from_frame(frame, rep.cases[booleans], as_of=rep.as_of, source="simulation")
-        rules = [r for r in procedure.rules if r.id == ICPC_RULE]
-        results = judge(log, rules, CheckConfig(icpc_clock="section-47-start")).results
-        held = results[results["status"].isin(["satisfied", "violated"])
-                       & results["trigger_time"].notna() & results["evidence_time"].notna()]
-        cal = _calendar()
-        one = np.timedelta64(1, "D")
-        a = cal.local_dates(_ns(held["trigger_time"]))
-        b = cal.local_dates(_ns(held["evidence_time"]))
-        days = np.busday_count(a + one, b + one, busdaycal=cal.busdaycalendar).astype(np.int64)
+    durations = outcome_of(rep, procedure, config).durations
+    days = durations.loc[durations["rule_id"] == ICPC_RULE, "working_days"].to_numpy(
+        dtype=np.int64)
     return {"replication": replication, "days": days, **counts}
 
 

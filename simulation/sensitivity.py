@@ -390,9 +390,10 @@ def _findings(rules: Sequence[str], base: pd.DataFrame, oat: pd.DataFrame,
         low, high = float(values.min()), float(values.max())
         driver = str(sub.iloc[0]["field"]) if len(sub) and sub.iloc[0]["swing"] > 0 else ""
         top = _records(sub.head(1))[0] if driver else {}
-        moved = (f"; {driver} alone moves it from {_pct(top['compliance_low'])} to "
-                 f"{_pct(top['compliance_high'])} over {top['low_shown']}-{top['high_shown']}"
-                 if driver else "")
+        ends = [v for v in (level, top.get("compliance_low"), top.get("compliance_high"))
+                if v is not None and np.isfinite(v)]
+        moved = (f"; {driver} alone moves it between {_pct(min(ends))} and {_pct(max(ends))} "
+                 f"over its range {top['low_shown']}-{top['high_shown']}" if driver else "")
         holds = bool(level - low <= tolerance + 1e-12 and high - level <= tolerance + 1e-12)
         verdict = ("holds across the assumptions' ranges" if holds else
                    f"does not hold: it moves by more than {100 * tolerance:.0f} points "
@@ -432,8 +433,9 @@ def _findings(rules: Sequence[str], base: pd.DataFrame, oat: pd.DataFrame,
 
 
 def _simulator(scenario: Any, procedure: Procedure, replications: int, seed: int,
-               workers: int | None, scheduler: str | None, progress: bool) -> Evaluator:
-    from simulation.engine import Job, execute
+               workers: int | None, scheduler: str | None, progress: bool,
+               check_config: Any) -> Evaluator:
+    from simulation.runner import Job, execute
 
     def evaluate(points: Sequence[Point]) -> list[pd.DataFrame]:
         jobs = []
@@ -442,7 +444,8 @@ def _simulator(scenario: Any, procedure: Procedure, replications: int, seed: int
                 changed = scenario.with_values(dict(point), procedure) if point else scenario
             except InputError:
                 continue
-            jobs += [Job(changed, procedure, seed, r, key=(k,)) for r in range(replications)]
+            jobs += [Job(changed, procedure, seed, r, key=(k,), check_config=check_config)
+                     for r in range(replications)]
         outcomes = execute(jobs, workers, scheduler, progress, "sensitivity runs")
         parts: list[list[pd.DataFrame]] = [[] for _ in points]
         for outcome in outcomes:
@@ -462,14 +465,15 @@ def sensitivity(scenario: Any, procedure: Procedure, *, replications: int = 3,
                 fields: Sequence[str] | None = None,
                 targets: Mapping[str, float] | None = None, tolerance: float = 0.05,
                 workers: int | None = None, scheduler: str | None = None,
-                progress: bool = False) -> SensitivityResult:
+                progress: bool = False, check_config: Any = None) -> SensitivityResult:
     """The sensitivity of ``scenario``'s compliance to every assumption in its ledger (or the
     ``fields`` named): ``(2 x assumptions + 1) x replications`` runs one at a time, and
-    ``budget`` more for the global analysis."""
+    ``budget`` more for the global analysis. The runs are judged with ``check_config`` (a
+    ``conformance.CheckConfig``; None: the scenario's ``[checking]`` section)."""
     assumptions = assumptions_of(scenario, fields)
     base_seed = scenario.seed if seed is None else seed
     evaluate = _simulator(scenario, procedure, replications, base_seed, workers, scheduler,
-                          progress)
+                          progress, check_config)
     return analyse(assumptions, evaluate, name=scenario.name, seed=base_seed,
                    replications=replications, budget=budget, method=method, targets=targets,
                    tolerance=tolerance)

@@ -22,7 +22,7 @@ from simulation.published import (
 )
 from simulation.scenario import Scenario, load_scenario
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FITTED = 'tasks."Section 47 enquiry completed".lag.mean'
 
 
