@@ -536,7 +536,8 @@ def compare(candidate: Validation, baseline: Validation, names: tuple[str, str] 
 def holdout(log: EventLog, procedure: Procedure, holdout_from: date, *,
             base: Scenario | None = None, replications: int = 20, seed: int | None = None,
             workers: int | None = None, config: CheckConfig | None = None,
-            source: str = "the log", refine: int = 2) -> tuple[Calibration, Validation]:
+            source: str = "the log", refine: int = 2, rules: Sequence[Rule] | None = None
+            ) -> tuple[Calibration, Validation]:
     """Calibrate on the log as it stood before ``holdout_from`` and validate the result on the
     cases that began from that date."""
     from simulation.calibration.calibrate import calibrate
@@ -547,7 +548,7 @@ def holdout(log: EventLog, procedure: Procedure, holdout_from: date, *,
     later = restrict(log, since=holdout_from)
     validation = validate(calibration.scenario(procedure), later, procedure,
                           replications=replications, seed=seed, workers=workers, config=config,
-                          scenario_name=f"the scenario calibrated on {source} before "
+                          rules=rules, scenario_name=f"the scenario calibrated on {source} before "
                           f"{holdout_from.isoformat()}",
                           log_name=f"{source}, cases from {holdout_from.isoformat()}")
     return calibration, validation
