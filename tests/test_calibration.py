@@ -338,3 +338,37 @@ def test_holdout_calibrates_on_the_first_months_and_validates_on_the_rest(
     assert payload["replications"] == 3 and "scores" in payload
     text = validation.text()
     assert "Compliance per rule" in text and "icpc-within-15-working-days" in text
+
+
+def test_start_events_separate_working_from_waiting(recovery: dict[str, Any],
+                                                    procedure: Procedure) -> None:
+    """With start events (a log with lifecycle transitions), each step's work is estimated from
+    start to complete, its lag runs to the start, and the people's busy share is reported."""
+    import pandas as pd
+
+    from simulation.calibration.calibrate import calibrate
+
+    log = recovery["log"]
+    events = log.events
+    chosen = events[events["activity"] == "Family informed"]
+    starts = pd.DataFrame({"case_id": chosen["case_id"].astype(str).to_numpy(),
+                           "activity": chosen["activity"].to_numpy(),
+                           "time_utc": (chosen["time_utc"] - pd.Timedelta(minutes=45)).to_numpy()})
+    calibration = calibrate(log, procedure, starts=starts, refine=0)
+    ledger = load_ledger(calibration.scenario(procedure))
+    work = ledger.entries['tasks."Family informed".work']
+    assert work.kind == "estimated" and "start event to its complete event" in work.source
+    worked = _estimate(calibration, 'tasks."Family informed".work')
+    mean = worked if isinstance(worked, (int, float)) else None
+    if mean is None:  # a distribution: its mean is at most the 45 minutes (office time only)
+        import tomllib
+
+        from simulation.scenario import parse_scenario
+
+        spec = parse_scenario(tomllib.loads(calibration.scenario_text), "x", procedure)
+        mean = spec.task("Family informed").work.mean()
+    assert 30 <= mean <= 45
+    lag = ledger.entries['tasks."Family informed".lag']
+    assert "'s start event" in lag.source
+    busy = calibration.resources.set_index("role").loc["social_care", "busy_share"]
+    assert 0 < busy < 0.05

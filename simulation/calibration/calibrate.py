@@ -956,7 +956,7 @@ class _Estimator:
             clock = ("elapsed hours (more than a tenth of its events are outside office hours)"
                      if unit == "hours" else "working time")
             basis = (f"{clock} from the step that enabled it to the step"
-                     + (" 's start event" if starts_at is not None and work_fit is not None
+                     + ("'s start event" if starts_at is not None and work_fit is not None
                         else subtract))
             self.lag_inputs[activity] = (raw, work, unit, basis)
             row, candidates = self.write_lag(activity, raw - work, unit, basis, 0.0)
