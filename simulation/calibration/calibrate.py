@@ -519,6 +519,9 @@ class _Estimator:
         self.delay_rows: dict[str, dict[str, Any]] = {}
         self.delay_fits: dict[str, pd.DataFrame] = {}
         self.current: dict[str, npt.NDArray[np.float64]] = {}  # the lag samples written
+        self.booked: dict[str, npt.NDArray[np.float64]] = {}  # delays of booked steps
+        self.refining = False
+        self.diary_history: dict[str, list[tuple[float, float]]] = {}
 
     # -- helpers
 
@@ -945,13 +948,15 @@ class _Estimator:
                 subtract = f", less the base scenario's work ({spec.work.mean():g} minutes)"
             raw = np.asarray(samples.get(activity, []), dtype=float)
             if spec.booking is not None:
-                if len(raw):
+                if len(raw) and unit == "working days":
+                    self.booked[activity] = raw
                     q = np.percentile(raw, [25, 50, 75])
                     self.notes.append(
                         f"'{activity}' is booked into a diary: its {len(raw)} delays (median "
                         f"{q[1]:.1f} {unit}, quartiles {q[0]:.1f} and {q[2]:.1f}) are a "
-                        "booking lead and a wait for a slot together, which the log cannot "
-                        "separate; the booking stays as in the base scenario")
+                        "booking lead and a wait for a free slot together; the lead stays as in "
+                        "the base scenario" + (", and the diary's other bookings are estimated "
+                                               "by simulation" if self.refining else ""))
                 continue
             clock = ("elapsed hours (more than a tenth of its events are outside office hours)"
                      if unit == "hours" else "working time")
@@ -1031,6 +1036,65 @@ class _Estimator:
             if new_row is not None:
                 self.delay_rows[activity] = new_row
                 self.delay_fits[activity] = candidates
+
+    def refine_diaries(self, simulated: pd.DataFrame) -> None:
+        """The other bookings a working day in the diary of each booked step's role, moved so
+        that the simulated delay of the step (its booking lead and the wait for a free slot)
+        comes to the log's mean: at first with the wait beyond the lead taken to grow as
+        u / (1 - u) with the diary's booked share u, then by the secant through the last two
+        simulations."""
+        sim = self.samples(simulated, dict.fromkeys(self.booked, "working days"))
+        working_days = max(1, int(np.busday_count(
+            np.datetime64(self.start), np.datetime64(self.start + timedelta(days=self.horizon)),
+            busdaycal=self.calendar.busdaycalendar)))
+        for activity, raw in self.booked.items():
+            got = sim.get(activity)
+            role = self.procedure.activities[activity].role
+            spec = self.base.role(role)
+            diary = self.data.get("roles", {}).get(role, {}).get("diary")
+            booking = self.base.task(activity).booking
+            if (not got or len(got) < MIN_SAMPLE or spec.diary is None or booking is None
+                    or not isinstance(diary, dict) or spec.headcount is None):
+                continue
+            headcount = self.data["roles"][role].get("headcount", spec.headcount)
+            capacity = float(headcount) * len(spec.diary.slots)  # slots a working day
+            own = len(raw) / working_days
+            current = float(diary.get("background_per_working_day",
+                                      spec.diary.background_per_working_day))
+            lead = float(booking.lead_working_days)
+
+            def share(wait: float, w_sim: float, u_sim: float) -> float:
+                odds = u_sim / (1 - u_sim) * max(wait, 0.05) / max(w_sim, 0.05)
+                return odds / (1 + odds)
+
+            u_sim = min(0.99, (current + own) / capacity)
+            w_sim = float(np.mean(got)) - lead
+            n = len(raw)
+            mean = float(np.mean(raw))
+            half = _Z * float(np.std(raw, ddof=1)) / math.sqrt(n) if n > 1 else 0.0
+            history = self.diary_history.setdefault(activity, [])
+            history.append((current, float(np.mean(got))))
+            values = []
+            for target in (mean, mean - half, mean + half):
+                if len(history) > 1 and history[-1][1] != history[-2][1] and (
+                        (history[-1][0] - history[-2][0]) / (history[-1][1] - history[-2][1])
+                        > 0):
+                    (b0, d0), (b1, d1) = history[-2], history[-1]
+                    value = b1 + (target - d1) * (b1 - b0) / (d1 - d0)  # the secant
+                else:
+                    value = share(target - lead, w_sim, u_sim) * capacity - own
+                values.append(min(max(0.0, value), 0.99 * capacity))
+            new, low, high = (_sig(v, 3) for v in values)
+            diary["background_per_working_day"] = new
+            self.entry(["roles", role, "diary", "background_per_working_day"], "estimated",
+                       self.what(
+                           f"the other bookings a working day that bring the simulated time from "
+                           f"the step before '{activity}' to it (a lead of {lead:g} working days, "
+                           f"assumed, and the first free slot) to the log's mean, "
+                           f"{_sig(mean, 3):g} working days"),
+                       n=n, interval=(min(low, high, new), max(low, high, new)),
+                       note=f"{own:.2f} of the procedure's own a working day in {capacity:g} "
+                            "slots; found by simulating the estimate")
 
     def refine_arrivals(self, simulated: pd.DataFrame, routes: pd.Series) -> None:
         """Correct each route's hour and weekday profiles by the ratio of the log's first
@@ -1253,6 +1317,7 @@ def calibrate(log: EventLog, procedure: Procedure, *, base: Scenario | None = No
     if base is None:
         base = load_scenario(default_scenario_path(), procedure)
     est = _Estimator(log, procedure, base, source, until, calendar)
+    est.refining = refine > 0
     est.period()
     est.routes()
     arrivals = est.arrivals()
@@ -1265,6 +1330,7 @@ def calibrate(log: EventLog, procedure: Procedure, *, base: Scenario | None = No
     for _ in range(refine):
         simulated, routes = _simulate_estimate(est)
         est.refine(simulated)
+        est.refine_diaries(simulated)
         est.refine_arrivals(simulated, routes)
     if refine:
         est.notes.append(
