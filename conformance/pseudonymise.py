@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from conformance.logio import ReadOptions, read_log
+from conformance.logio.values import as_text
 from model.calendar import LONDON
 from model.errors import InputError, Problem
 
@@ -104,7 +105,7 @@ def pseudonym(key: bytes, kind: str, value: str) -> str:
 def _pseudonymise(values: pd.Series, key: bytes, kind: str) -> pd.Series:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     table = np.asarray([pseudonym(key, kind, str(u)) for u in uniques] + [""], dtype=object)
-    return pd.Series(table[codes], index=values.index, dtype="str")
+    return as_text(table[codes]).set_axis(values.index)
 
 
 def _timestamps(time_utc: pd.Series, date_only: pd.Series) -> pd.Series:
@@ -112,7 +113,7 @@ def _timestamps(time_utc: pd.Series, date_only: pd.Series) -> pd.Series:
     local = time_utc.dt.tz_convert(LONDON)
     seconds = local.dt.strftime("%Y-%m-%dT%H:%M:%S")
     micro = local.dt.microsecond
-    fraction = "." + micro.astype("str").str.zfill(6)
+    fraction = "." + as_text(micro).str.zfill(6)
     offset = local.dt.strftime("%z")
     offset = offset.str.slice(0, 3) + ":" + offset.str.slice(3, 5)
     stamp = seconds + fraction.where(micro != 0, "") + offset
@@ -166,7 +167,7 @@ def pseudonymise_log(
         frame["role"] = events["role"].fillna("")
     cases = log.cases
     for attribute in cases.columns:
-        flags = cases[attribute].map({True: "true", False: "false"}).astype("str").fillna("")
+        flags = as_text(cases[attribute].map({True: "true", False: "false"})).fillna("")
         frame[attribute] = flags.reindex(events["case_id"]).to_numpy()
     # Order by pseudonym, so the output does not keep the order of the original ids.
     frame["_time"] = events["time_utc"].to_numpy()

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from conformance.logio.values import TEXT
 from model.calendar import CalendarConfig, WorkingCalendar
 
 NO_TIME: Final = np.iinfo(np.int64).max  # "never" when comparing times
@@ -114,7 +115,7 @@ class PreparedLog:
         self.t: I64 = t
         self.do: Bools = do
         self.row: I64 = row
-        self.case_ids = pd.Index(case_ids, dtype="str")
+        self.case_ids = pd.Index(case_ids, dtype=TEXT)
         self.activities = [str(a) for a in activities]
         self.code = {name: i for i, name in enumerate(self.activities)}
         self.n_cases = len(self.case_ids)
@@ -217,15 +218,16 @@ class Occurrences:
         result: I64 = np.where(ok, pos[safe], -1)
         return result
 
-    def last_on_date(self, c: I64, d: I64) -> I64:
-        """The last occurrence on local date ``d`` in case ``c``."""
-        keys = self._keys
+    def last_on_date(self, c: I64, d: I64, *, dated_only: bool = False) -> I64:
+        """The last occurrence on local date ``d`` in case ``c`` (only date-only ones if
+        asked)."""
+        pos, keys = self._dated if dated_only else (self.pos, self._keys)
         if not keys.size:
             return np.full(len(c), -1, np.int64)
         query = self.log.day_key(c, d)
         idx = np.searchsorted(keys, query, side="right") - 1
         safe = np.maximum(idx, 0)
-        result: I64 = np.where((idx >= 0) & (keys[safe] == query), self.pos[safe], -1)
+        result: I64 = np.where((idx >= 0) & (keys[safe] == query), pos[safe], -1)
         return result
 
     def strictly_after(self, p: I64, c: I64) -> I64:
@@ -247,12 +249,19 @@ class Occurrences:
         result: I64 = np.where(log.do[p], on_date, dated)
         return result
 
-    def strictly_before_exists(self, p: I64, c: I64) -> Bools:
-        """Is there an occurrence before the event at ``p`` and not on the same footing?"""
+    def first_strictly_before(self, p: I64, c: I64) -> I64:
+        """The first occurrence before the event at ``p`` and not on the same footing as it
+        (an earlier date, or an earlier position with both times of day known)."""
         log = self.log
         first = self.first[c]
         earlier_date = (first >= 0) & (log.day[first] < log.day[p])
+        # otherwise every occurrence before p is on p's date: the first timed one counts
         timed = self.first_timed[c]
         earlier_timed = ~log.do[p] & (timed >= 0) & (timed < p)
-        result: Bools = earlier_date | earlier_timed
+        result: I64 = np.where(earlier_date, first, np.where(earlier_timed, timed, -1))
+        return result
+
+    def strictly_before_exists(self, p: I64, c: I64) -> Bools:
+        """Is there an occurrence before the event at ``p`` and not on the same footing?"""
+        result: Bools = self.first_strictly_before(p, c) >= 0
         return result

@@ -15,6 +15,7 @@ from conformance.config import CheckConfig
 from conformance.engine.messages import Entries, message
 from conformance.engine.prepared import I64, Bools, PreparedLog
 from conformance.engine.verdicts import ST_VIO, STATUSES, Reasons, Verdict
+from conformance.logio.values import TEXT
 from model.calendar import NAT_NS
 from model.rules import Rule, Severity
 
@@ -63,7 +64,7 @@ def _categorical(
     codes: npt.NDArray[np.integer], categories: pd.Index | Sequence[str]
 ) -> pd.Categorical:
     """A categorical from codes (-1 = missing) and distinct category names."""
-    index = categories if isinstance(categories, pd.Index) else pd.Index(list(categories), dtype="str")
+    index = categories if isinstance(categories, pd.Index) else pd.Index(list(categories), dtype=TEXT)
     result: pd.Categorical = pd.Categorical.from_codes(codes, categories=index, validate=False)
     return result
 
@@ -134,7 +135,7 @@ class Judgement:
                 rows.itertuples(index=False), trigger_date_only, evidence_date_only, strict=True
             )
         ]
-        rows["message"] = pd.array(messages, dtype="str")
+        rows["message"] = pd.array(messages, dtype=TEXT)
         return rows
 
     def summary(self) -> pd.DataFrame:

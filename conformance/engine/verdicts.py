@@ -168,9 +168,15 @@ def _trigger_positions(log: PreparedLog, rule: Rule, occurrence: TriggerOccurren
     at = anchor[cases]
     before = trigger.last_upto(at, cases)
     # A trigger on the anchor's date counts as before it when either is date-only (their order
-    # that day is unknown; the benefit of the doubt starts the clock later). Date-only events
-    # stand first on their date, so only a date-only anchor can have such triggers after it.
-    footing = np.where(log.do[at], trigger.last_on_date(cases, log.day[at]), -1)
+    # that day is unknown; the benefit of the doubt starts the clock later). A date-only
+    # trigger can follow a timed anchor on its date: both at local midnight, the anchor
+    # earlier in the file.
+    day = log.day[at]
+    footing = np.where(
+        log.do[at],
+        trigger.last_on_date(cases, day),
+        trigger.last_on_date(cases, day, dated_only=True),
+    )
     best = np.maximum(before, footing)
     positions[cases] = np.where(best >= 0, best, trigger.first[cases])
     return positions
@@ -328,7 +334,7 @@ def _existence(ctx: Context, rule: Rule, v: Verdict) -> None:
     state = np.zeros((k, m), dtype=np.int64)  # 0 met, 1 only before `after`, 2 missing
     counted = np.full((k, m), -1, dtype=np.int64)
     first = np.full((k, m), -1, dtype=np.int64)
-    early = np.zeros((k, m), dtype=bool)  # only_after: an occurrence before `after`
+    early = np.full((k, m), -1, dtype=np.int64)  # only_after: the first occurrence before `after`
     footing_only = np.zeros(m, dtype=bool)
     for j, entry in enumerate(rule.require):
         occ = log.occ(entry)
@@ -338,23 +344,23 @@ def _existence(ctx: Context, rule: Rule, v: Verdict) -> None:
         if rule.after:
             strict = np.full(m, -1, dtype=np.int64)
             footing = np.full(m, -1, dtype=np.int64)
-            before = np.zeros(m, dtype=bool)
+            before = np.full(m, -1, dtype=np.int64)
             if sub.size:
                 strict[sub] = occ.strictly_after(x[sub], cases[sub])
                 footing[sub] = occ.same_footing(x[sub], cases[sub])
-                before[sub] = occ.strictly_before_exists(x[sub], cases[sub])
+                before[sub] = occ.first_strictly_before(x[sub], cases[sub])
             strict = np.where(strict <= last, strict, -1)
             footing = np.where(footing <= last, footing, -1)
             counted[j] = earliest(strict, footing)
             ok = counted[j] >= 0
             footing_only |= ok & (strict < 0)
             if rule.only_after:
-                early[j] = occurred & np.where(has_x, before, True)
+                early[j] = np.where(occurred, np.where(has_x, before, fe), -1)
         else:
             counted[j] = first[j]
             ok = occurred
-        state[j] = np.where(early[j], 1, np.where(ok, 0, np.where(occurred, 1, 2)))
-    broken = early.any(axis=0)
+        state[j] = np.where(early[j] >= 0, 1, np.where(ok, 0, np.where(occurred, 1, 2)))
+    broken = (early >= 0).any(axis=0)
     satisfied = (state == 0).all(axis=0)
     pending = ~satisfied & ~broken & ~ctx.closed[cases]
     missing = ~satisfied & ~broken & ~pending
@@ -362,11 +368,14 @@ def _existence(ctx: Context, rule: Rule, v: Verdict) -> None:
         v.trigger[cases] = trigger[cases] if trigger is not None else -1
     elif rule.after:
         v.trigger[cases] = x
+    # the first entry found only before `after` (with only_after: the first found before it),
+    # shown by its first occurrence (with only_after: its first one before `after`)
     broken_entry = np.argmax(state == 1, axis=0)
+    shown_before = np.where(broken, early, first)[broken_entry, np.arange(m)]
     v.evidence[cases] = np.where(
         satisfied,
         counted.max(axis=0),
-        np.where(~pending & (state == 1).any(axis=0), first[broken_entry, np.arange(m)], -1),
+        np.where(~pending & (state == 1).any(axis=0), shown_before, -1),
     )
     v.date_only[cases] = footing_only
     key = (state * (3 ** np.arange(k, dtype=np.int64))[:, None]).sum(axis=0) + has_x * 3**k

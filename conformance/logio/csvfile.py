@@ -17,6 +17,7 @@ import pandas as pd
 
 from conformance.logio.schema import ReadOptions
 from conformance.logio.table import RawTable, lines_phrase, resolve_columns, sample_positions
+from conformance.logio.values import as_text
 from model.errors import InputError, Problem
 
 _DELIMITERS: Final = (",", ";", "\t", "|")
@@ -196,12 +197,12 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
         lines = lines[keep]
 
     def column_of(column_name: str) -> pd.Series:
-        return pd.Series(table.column(header.index(column_name)).to_pandas(), dtype="str")
+        return as_text(table.column(header.index(column_name)).to_pandas())
 
     positions = sample_positions(table.num_rows)
     sampled = table.take(pa.array(positions))
     sample = {
-        header[i]: pd.Series(sampled.column(i).to_pandas(), dtype="str")
+        header[i]: as_text(sampled.column(i).to_pandas())
         for i in range(len(header))
         if header[i]
     }

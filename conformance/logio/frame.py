@@ -23,7 +23,9 @@ from conformance.logio.values import (
     ISO_EXPECTED,
     NEWEST_YEAR,
     OLDEST_YEAR,
+    TEXT,
     Times,
+    as_text,
     as_utc,
     parse_flags,
     parse_times,
@@ -197,11 +199,11 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
                     topic="unknown-activities",
                 )
             )
-    activity_names = pd.array(mapped, dtype="str")
+    activity_names = pd.array(mapped, dtype=TEXT)
 
     def optional_text(fieldname: str) -> pd.Series:
         if fieldname not in table.data:
-            return pd.Series(np.full(len(kept), np.nan, dtype=object), dtype="str")
+            return as_text(np.full(len(kept), np.nan, dtype=object))
         values = kept_of(stripped_text(table.data[fieldname]))
         return values.where(values != "")
 
@@ -245,7 +247,7 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
         )
     events = pd.DataFrame(
         {
-            "case_id": pd.Series(case_ids.take(codes[order]), dtype="str"),
+            "case_id": as_text(case_ids.take(codes[order])),
             "activity": pd.Series(activity_names.take(act_codes[order])),
             "time_utc": pd.Series(ns[order].view("datetime64[ns]")).dt.tz_localize("UTC"),
             "date_only": times.date_only[kept][order],
@@ -281,7 +283,7 @@ def _case_attributes(
     Returns the cases frame, the (case_id, attribute) conflicts and one warning per
     attribute with conflicts (a count, no values).
     """
-    cases = pd.DataFrame(index=pd.Index(case_ids, dtype="str", name="case_id"))
+    cases = pd.DataFrame(index=pd.Index(case_ids, dtype=TEXT, name="case_id"))
     conflict_rows: list[tuple[int, int]] = []
     warnings: list[Problem] = []
     everyone = range(len(case_ids))
@@ -309,8 +311,8 @@ def _case_attributes(
     conflict_rows.sort()
     conflicts = pd.DataFrame(
         {
-            "case_id": pd.Series([case_ids[c] for c, _ in conflict_rows], dtype="str"),
-            "attribute": pd.Series([attributes[a] for _, a in conflict_rows], dtype="str"),
+            "case_id": as_text([case_ids[c] for c, _ in conflict_rows]),
+            "attribute": as_text([attributes[a] for _, a in conflict_rows]),
         }
     )
     return cases, conflicts, warnings
@@ -351,8 +353,9 @@ def _reordered(values: pd.Series, order: npt.NDArray[np.intp]) -> pd.Series:
     """``values`` in ``order``, taken through its distinct values (much faster for text)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     if len(uniques) == 0:  # every value missing (pandas 2 cannot take from an empty index)
-        return pd.Series(np.full(len(order), np.nan, dtype=object), dtype="str")
-    return pd.Series(uniques.take(codes[order], allow_fill=True, fill_value=None), dtype="str")
+        return as_text(np.full(len(order), np.nan, dtype=object))
+    # fill_value=None would mean "no filling": code -1 would take the last distinct value
+    return as_text(uniques.take(codes[order], allow_fill=True, fill_value=np.nan))
 
 
 def _cases_lost(case: pd.Series, keep: npt.NDArray[np.bool_]) -> int:
@@ -384,8 +387,8 @@ def log_from_frame(
     n = len(events)
     frame = pd.DataFrame(
         {
-            "case_id": pd.array(events["case_id"].astype(str).to_numpy(), dtype="str"),
-            "activity": pd.array(events["activity"].astype(str).to_numpy(), dtype="str"),
+            "case_id": as_text(events["case_id"]).array,
+            "activity": as_text(events["activity"]).array,
             "time_utc": times.dt.tz_convert(UTC).dt.as_unit("ns").array,
             "date_only": (
                 events["date_only"].to_numpy(dtype=bool)
@@ -401,16 +404,16 @@ def log_from_frame(
     )
     for column in ("resource", "role"):
         values = events[column].to_numpy() if column in events else [pd.NA] * n
-        frame[column] = pd.array(values, dtype="str")
+        frame[column] = as_text(values).array
     case_order, ids = pd.factorize(frame["case_id"])
     order = np.lexsort((frame["source_row"].to_numpy(), _utc_ns(frame["time_utc"]), case_order))
     frame = frame.iloc[order].reset_index(drop=True)
-    index = pd.Index(ids, dtype="str", name="case_id")
+    index = pd.Index(ids, dtype=TEXT, name="case_id")
     if cases is None:
         table = pd.DataFrame(index=index)
     else:
         table = cases.copy()
-        table.index = pd.Index(table.index.astype(str), dtype="str", name="case_id")
+        table.index = pd.Index(table.index.astype(TEXT), name="case_id")
         table = table.reindex(index).astype("boolean")
     if as_of is not None:
         stamp = as_utc(as_of)
@@ -425,7 +428,7 @@ def log_from_frame(
         as_of=stamp,
         warnings=(),
         unknown_activities={},
-        attribute_conflicts=pd.DataFrame({"case_id": [], "attribute": []}, dtype="str"),
+        attribute_conflicts=pd.DataFrame({"case_id": [], "attribute": []}, dtype=TEXT),
         personal_data_columns=(),
         excluded_after_as_of=0,
     )

@@ -10,6 +10,7 @@ import pandas as pd
 
 from conformance.logio.schema import ReadOptions
 from conformance.logio.table import RawTable, resolve_columns, sample_positions
+from conformance.logio.values import as_text
 from model.errors import InputError, Problem
 
 
@@ -44,8 +45,8 @@ def read_parquet(path: Path, source: str, options: ReadOptions) -> RawTable:
                     f"a column of type {kind}",
                 )
             )
-            return pd.Series([""] * table.num_rows, dtype="str")
-        return pd.Series(array.cast(pa.string()).to_pandas(), dtype="str")
+            return as_text([""] * table.num_rows)
+        return as_text(array.cast(pa.string()).to_pandas())
 
     rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
     data = {f: column_of(c, typed=f == "timestamp") for f, c in resolved.fields.items()}
@@ -58,9 +59,7 @@ def read_parquet(path: Path, source: str, options: ReadOptions) -> RawTable:
     for column in available:
         kind = sampled.column(column).type
         if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind):
-            sample[column] = pd.Series(
-                sampled.column(column).cast(pa.string()).to_pandas(), dtype="str"
-            )
+            sample[column] = as_text(sampled.column(column).cast(pa.string()).to_pandas())
     return RawTable(
         source=source,
         name=name,

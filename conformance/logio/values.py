@@ -1,15 +1,18 @@
 """Values of a log: timestamps (ISO 8601 or a given format; naive ones are Europe/London wall
-time), yes/no case attributes, and text with surrounding spaces removed."""
+time), yes/no case attributes, and text (one dtype, ``TEXT``, under pandas 2.3 and 3) with
+surrounding spaces removed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from model.calendar import LONDON
 from model.errors import InputError, Problem
@@ -44,11 +47,30 @@ ISO_EXPECTED: Final = (
 )
 
 
+TEXT: Final = pd.StringDtype(na_value=np.nan)
+"""The dtype of every column of text: pandas' ``str`` (pandas 3's default), where a missing
+value stays missing (NaN). It is named rather than written ``dtype="str"`` or ``astype(str)``
+because under pandas 2.3 those mean NumPy strings, which turn a missing value into the text
+'None' or 'nan'; named, it is the same dtype under pandas 2.3 and 3."""
+
+
+def as_text(
+    values: pd.Series | pd.Index | ExtensionArray | npt.NDArray[Any] | Sequence[object],
+) -> pd.Series:
+    """``values`` as a column of text (``TEXT``): missing values (None, NaN, NA) stay missing,
+    other values become their text.
+
+    >>> as_text(["a", None, 12]).tolist()
+    ['a', nan, '12']
+    """
+    if isinstance(values, pd.Series):
+        return values if values.dtype == TEXT else values.astype(TEXT)
+    return pd.Series(values, dtype=TEXT)
+
+
 def stripped_text(values: pd.Series) -> pd.Series:
-    """Values as pandas text with surrounding spaces removed; missing becomes ''."""
-    if values.dtype != "str":
-        values = values.astype("str")
-    return values.fillna("").str.strip()
+    """Values as text with surrounding spaces removed; missing becomes ''."""
+    return as_text(values).fillna("").str.strip()
 
 
 @dataclass(frozen=True)
@@ -165,10 +187,45 @@ def parse_times(values: pd.Series, fmt: str | None, source: str) -> Times:
                         offsets,
                         pd.to_datetime(text[offsets], format="ISO8601", errors="coerce", utc=True),
                     )
+        failed = ~empty & ~valid & ~out_of_range
+        if failed.any():
+            out_of_range[failed] = _well_formed_far_dates(text[failed], fmt)
     unparseable = ~empty & ~valid & ~out_of_range
     return Times(
         ns, valid, date_only & valid, empty, unparseable, out_of_range, ambiguous, nonexistent
     )
+
+
+_FAR_YEAR: Final = r"0\d{3}|1[0-8]\d{2}|2[2-9]\d{2}|[3-9]\d{3}"  # outside 1900-2199
+
+
+def _well_formed_far_dates(text: pd.Series, fmt: str | None) -> npt.NDArray[np.bool_]:
+    """Which of ``text`` (timestamps that did not parse) are well formed, with a year outside
+    ``OLDEST_YEAR``..``NEWEST_YEAR``: out of range rather than unreadable.
+
+    pandas 2 parses text into nanoseconds only, a range ending in 1677 and 2262, and gives up on
+    dates beyond it that pandas 3 reads; this finds them under both. An ISO 8601 value is parsed
+    again with its year replaced by one inside the range that has the same leap day (the year
+    is its first four digits); a value in a given format that has a far-off year in it is
+    parsed by ``datetime.strptime``.
+    """
+    far = np.zeros(len(text), dtype=bool)
+    if fmt is None:
+        iso = text.str.fullmatch(f"{_NAIVE_RE}|{_OFFSET_RE}|{_DATE_RE}").to_numpy(dtype=bool)
+        years = text[iso].str.slice(0, 4).astype(np.int64).to_numpy()
+        outside = (years < OLDEST_YEAR) | (years > NEWEST_YEAR)
+        leap = (years % 4 == 0) & ((years % 100 != 0) | (years % 400 == 0))
+        proxy = np.where(leap, "2000", "2001") + text[iso].str.slice(4)
+        parsed = pd.to_datetime(proxy, format="ISO8601", errors="coerce", utc=True)
+        far[iso] = outside & parsed.notna().to_numpy()
+    elif "%Y" in fmt:
+        for i in np.flatnonzero(text.str.contains(_FAR_YEAR).to_numpy(dtype=bool)):
+            try:
+                year = datetime.strptime(text.iloc[i], fmt).year
+            except ValueError:
+                continue
+            far[i] = year < OLDEST_YEAR or year > NEWEST_YEAR
+    return far
 
 
 def parse_flags(values: pd.Series) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:

@@ -20,7 +20,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from conformance.logio.schema import DEFAULT_COLUMNS, LIFECYCLE_KEY, ReadOptions
 from conformance.logio.table import SAMPLE_ROWS, RawTable, lines_phrase
-from conformance.logio.values import FLAG_WORDS, parse_flags
+from conformance.logio.values import FLAG_WORDS, as_text, parse_flags
 from model.errors import InputError, Problem
 
 
@@ -304,7 +304,7 @@ def _xes_table(
     for attribute, per_trace in collector.trace_attributes.items():
         if all(v is None for v in per_trace):
             continue
-        values, bad = parse_flags(pd.Series(per_trace, dtype="str"))
+        values, bad = parse_flags(as_text(per_trace))
         if bad.any():
             problems.append(
                 Problem(
@@ -315,12 +315,12 @@ def _xes_table(
             )
         attributes[attribute] = pd.Series(values[trace_of_event]).astype("boolean")
     data = {
-        "case_id": pd.Series(case_ids[trace_of_event], dtype="str"),
+        "case_id": as_text(case_ids[trace_of_event]),
     }
     for fieldname, values_list in zip(_EVENT_FIELDS, collector.event_values, strict=True):
         if fieldname in ("resource", "role", "lifecycle") and all(v is None for v in values_list):
             continue
-        data[fieldname] = pd.Series(values_list, dtype="str")
+        data[fieldname] = as_text(values_list)
     available = (*collector.trace_keys_seen, *collector.event_keys_seen)
     return RawTable(
         source=source,
@@ -331,7 +331,7 @@ def _xes_table(
         position=np.asarray(collector.event_lines, dtype=np.int64),
         source_row=np.arange(1, n + 1, dtype=np.int64),
         available=available,
-        sample={k: pd.Series(v, dtype="str") for k, v in collector.samples.items()},
+        sample={k: as_text(v) for k, v in collector.samples.items()},
         problems=problems,
         warnings=warnings,
         column_word="key",

@@ -13,7 +13,9 @@ offset. Outputs are deterministic: the same inputs give the same bytes.
 The package's modules, one per output: ``result`` (``CheckReport`` and its tables), ``caveats``,
 ``jsonout`` (JSON), ``terminal`` (the summary), ``files`` (CSV and the ``--out`` folder),
 ``charts``, ``timelines`` (inline SVG) and ``htmlpage`` (HTML), over ``formatting`` (the words,
-numbers and times they share). Import the names below from ``conformance.report`` itself.
+numbers and times they share). HTML is made only by Jinja2 templates with autoescape
+(``templating``, the templates in ``templates/``), so every value from a log is escaped. Import
+the names below from ``conformance.report`` itself.
 """
 
 from __future__ import annotations
@@ -41,8 +43,14 @@ from conformance.report.formatting import (
 from conformance.report.htmlpage import to_html
 from conformance.report.jsonout import to_json, to_json_text
 from conformance.report.result import CheckReport
+from conformance.report.templating import template_environment
 from conformance.report.terminal import fitness_line, summary_text
-from conformance.report.timelines import timeline_cases, timeline_svg
+from conformance.report.timelines import (
+    CaseTimeline,
+    case_timelines,
+    timeline_cases,
+    timeline_svg,
+)
 
 __all__ = [
     "DEVIATION_COLUMNS",
@@ -52,8 +60,10 @@ __all__ = [
     "STATUS_LABELS",
     "TABLE_CAP",
     "TIMELINE_CAP",
+    "CaseTimeline",
     "Caveat",
     "CheckReport",
+    "case_timelines",
     "compliance_figure",
     "fitness_line",
     "judgement_months",
@@ -65,6 +75,7 @@ __all__ = [
     "neutralise_csv_cells",
     "png_bytes",
     "summary_text",
+    "template_environment",
     "timeline_cases",
     "timeline_svg",
     "to_html",

@@ -28,7 +28,7 @@ def neutralise_csv_cells(frame: pd.DataFrame) -> pd.DataFrame:
         values = out[column]
         if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
             text = values.astype(object)
-            risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+            risky = text.str.startswith(_FORMULA_START, na=False).astype(bool)
             if risky.any():
                 text = text.where(~risky, "'" + text.where(risky, ""))
             out[column] = text

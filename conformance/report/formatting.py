@@ -1,12 +1,12 @@
 """The words, numbers and times every output of a check shares: the lateness bands, the column
-order of the deviations, ISO 8601 and local times, JSON-ready values and HTML escaping.
+order of the deviations, ISO 8601 and local times, JSON-ready values. (HTML is escaped by the
+templates that show them: ``conformance.report.templating``.)
 
 Times are shown in Europe/London local time (``model.calendar.LONDON``).
 """
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Any, Final
 
@@ -185,7 +185,3 @@ def plain_column(values: pd.Series) -> list[Any]:
 
 def percent(value: float) -> str:
     return "-" if math.isnan(value) else f"{100 * value:.1f}%"
-
-
-def esc(value: Any) -> str:
-    return html.escape("" if value is None or value is pd.NA else str(value), quote=True)

@@ -190,8 +190,8 @@ def _cases_table(report: CheckReport) -> pd.DataFrame:
         ("pending", results["status"] == "pending"),
         ("not_assessable", results["status"] == "not_assessable"),
     ):
-        table[column] = results[mask].groupby("case_id").size().reindex(ids).fillna(0).astype(
-            "int64")
+        counts = results[mask].groupby("case_id", observed=True).size()
+        table[column] = counts.reindex(ids).fillna(0).astype("int64")
     if report.fitness is not None and len(report.fitness.cases):
         fit = report.fitness.cases.set_index("case_id")
         table["fitness"] = fit["fitness"].reindex(ids).round(4)

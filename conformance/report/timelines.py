@@ -1,12 +1,17 @@
-"""Timelines of deviating cases as inline SVG (every value from the log escaped)."""
+"""Timelines of deviating cases as inline SVG, rendered by a Jinja2 template with autoescape
+(every value from the log escaped)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from markupsafe import Markup
 
-from conformance.report.formatting import NS_PER_HOUR, TIMELINE_CAP, esc, iso, plural, shown
+from conformance.report.formatting import NS_PER_HOUR, TIMELINE_CAP, iso, shown
+from conformance.report.templating import render
 from model.calendar import LONDON
 
 if TYPE_CHECKING:
@@ -39,11 +44,12 @@ def _ticks(start_ns: int, end_ns: int) -> list[tuple[int, str]]:
     return [(int(s.value), s.tz_convert(LONDON).strftime(fmt)) for s in stamps]
 
 
-def timeline_svg(case_id: Any, events: pd.DataFrame, deviations: pd.DataFrame) -> str:
-    """A timeline of one case as inline SVG (its values escaped): each of its ``events`` (rows
-    of the log's events) a point on its activity's row along a time axis, green for a trigger
-    and orange for evidence of its ``deviations`` (rows of ``CheckReport.deviations``), hollow
-    when known only to the day; each missed deadline a dashed red line labelled with its rule."""
+def timeline_svg(case_id: Any, events: pd.DataFrame, deviations: pd.DataFrame) -> Markup:
+    """A timeline of one case as inline SVG (``templates/timeline.svg.j2``, its values
+    escaped): each of its ``events`` (rows of the log's events) a point on its activity's row
+    along a time axis, green for a trigger and orange for evidence of its ``deviations`` (rows
+    of ``CheckReport.deviations``), hollow when known only to the day; each missed deadline a
+    dashed red line labelled with its rule."""
     activities = list(dict.fromkeys(str(a) for a in events["activity"]))
     times = pd.to_datetime(events["time_utc"], utc=True).astype("int64").to_numpy()
     deadlines = [
@@ -64,74 +70,85 @@ def timeline_svg(case_id: Any, events: pd.DataFrame, deviations: pd.DataFrame) -
     def x_of(ns: int) -> float:
         return left + (right - left) * (ns - start) / (end - start)
 
+    def y_of(activity: str) -> float:
+        return top + row_h * activities.index(activity) + row_h / 2
+
     evidence = {(str(r.evidence_activity), iso(r.evidence_time))
                 for r in deviations.itertuples(index=False)}
     triggers = {(str(r.trigger_activity), iso(r.trigger_time))
                 for r in deviations.itertuples(index=False)}
-    parts = [
-        f'<svg class="timeline" width="900" '
-        f'height="{height}" viewBox="0 0 900 {height}" role="img" '
-        f'aria-label="timeline of case {esc(case_id)}">',
-        f'<line x1="{left}" y1="{height - 28}" x2="{right}" y2="{height - 28}" '
-        'stroke="#888"/>',
-    ]
-    for ns, label in _ticks(start, end):
-        xx = x_of(ns)
-        parts.append(f'<line x1="{xx:.1f}" y1="{top - 6}" x2="{xx:.1f}" y2="{height - 28}" '
-                     'stroke="#eee"/>')
-        parts.append(f'<text x="{xx:.1f}" y="{height - 12}" font-size="10" '
-                     f'text-anchor="middle" fill="#555">{esc(label)}</text>')
-    for index, activity in enumerate(activities):
-        yy = top + row_h * index + row_h / 2
-        parts.append(f'<text x="{left - 8}" y="{yy + 4:.1f}" font-size="11" text-anchor="end">'
-                     f"{esc(activity)}</text>")
-        parts.append(f'<line x1="{left}" y1="{yy:.1f}" x2="{right}" y2="{yy:.1f}" '
-                     'stroke="#f3f3f3"/>')
-    for rule_id, ns in deadlines:
-        xx = x_of(ns)
-        parts.append(f'<line x1="{xx:.1f}" y1="{top - 8}" x2="{xx:.1f}" y2="{height - 28}" '
-                     'stroke="#b2182b" stroke-dasharray="4 3"><title>deadline of '
-                     f"{esc(rule_id)}: {esc(shown(pd.Timestamp(ns, tz='UTC')))}</title></line>")
-        parts.append(f'<text x="{xx + 3:.1f}" y="{top - 12}" font-size="10" fill="#b2182b">'
-                     f"{esc(rule_id)}</text>")
+    points = []
     for activity, event_ns, only_date in zip(events["activity"], times.tolist(),
                                              events["date_only"], strict=True):
         at = pd.Timestamp(int(event_ns), tz="UTC")
         key = (str(activity), iso(at))
         colour = ("#d95f02" if key in evidence else "#1b9e77" if key in triggers
                   else "#4575b4")
-        yy = top + row_h * activities.index(str(activity)) + row_h / 2
-        fill = "white" if bool(only_date) else colour
-        parts.append(
-            f'<circle cx="{x_of(int(event_ns)):.1f}" cy="{yy:.1f}" r="4.5" fill="{fill}" '
-            f'stroke="{colour}" stroke-width="2"><title>{esc(activity)}: '
-            f"{esc(shown(at, date_only=bool(only_date)))}"
-            f"{' (date only)' if bool(only_date) else ''}</title></circle>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+        points.append({
+            "x": f"{x_of(int(event_ns)):.1f}",
+            "y": f"{y_of(str(activity)):.1f}",
+            "fill": "white" if bool(only_date) else colour,
+            "colour": colour,
+            "activity": str(activity),
+            "when": shown(at, date_only=bool(only_date)),
+            "date_only": bool(only_date),
+        })
+    return render(
+        "timeline.svg.j2",
+        case_id=_text(case_id),
+        height=height,
+        axis_y=height - 28,
+        left=left,
+        right=right,
+        top=top,
+        ticks=[{"x": f"{x_of(ns):.1f}", "label": label} for ns, label in _ticks(start, end)],
+        rows=[{"activity": a, "y": f"{y_of(a):.1f}", "text_y": f"{y_of(a) + 4:.1f}"}
+              for a in activities],
+        deadlines=[
+            {"rule_id": rule_id, "x": f"{x_of(ns):.1f}", "label_x": f"{x_of(ns) + 3:.1f}",
+             "when": shown(pd.Timestamp(ns, tz="UTC"))}
+            for rule_id, ns in deadlines
+        ],
+        points=points,
+    )
 
 
-def timelines_html(report: CheckReport) -> str:
-    chosen, more = timeline_cases(report)
+@dataclass(frozen=True)
+class CaseTimeline:
+    """A deviating case as the reports draw it: its id, its deviations (rule, clause, severity,
+    message: text, escaped where a template shows it) and its timeline (SVG markup, None when
+    the case has no event to draw)."""
+
+    case_id: str
+    deviations: tuple[Mapping[str, str], ...]
+    svg: Markup | None
+
+
+def case_timelines(report: CheckReport, limit: int = TIMELINE_CAP) -> tuple[
+        list[CaseTimeline], int]:
+    """The deviating cases that ``timeline_cases`` chooses, each with its deviations and its
+    timeline; and how many more deviating cases there are."""
+    chosen, more = timeline_cases(report, limit)
     if not chosen:
-        return "<p>No case has a violated rule.</p>"
+        return [], more
     events = report.log.events
     drawn = events[events["case_id"].isin(chosen)]
     by_case = dict(list(drawn.groupby("case_id", sort=False)))
     dev = report.deviations
-    blocks = []
+    out = []
     for case in chosen:
         case_dev = dev[dev["case_id"] == case]
-        items = []
-        for row in case_dev.itertuples(index=False):
-            items.append(f"<li><b>{esc(row.rule_id)}</b> ({esc(row.clause)}, "
-                         f"{esc(row.severity)}): {esc(row.message)}</li>")
+        items = tuple(
+            {"rule_id": _text(row.rule_id), "clause": _text(row.clause),
+             "severity": _text(row.severity), "message": _text(row.message)}
+            for row in case_dev.itertuples(index=False)
+        )
         case_events = by_case.get(case)
-        svg = "" if case_events is None else timeline_svg(case, case_events, case_dev)
-        blocks.append(f'<div class="case"><h3>Case {esc(case)}</h3><ul>{"".join(items)}</ul>'
-                      f"{svg}</div>")
-    if more:
-        blocks.append(f"<p>{plural(more, 'more deviating case')} not drawn: see "
-                      "deviations.csv.</p>")
-    return "\n".join(blocks)
+        svg = None if case_events is None else timeline_svg(case, case_events, case_dev)
+        out.append(CaseTimeline(_text(case), items, svg))
+    return out, more
+
+
+def _text(value: Any) -> str:
+    """A value of the log as text for a template (blank when missing)."""
+    return "" if value is None or value is pd.NA else str(value)

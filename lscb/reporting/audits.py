@@ -1,13 +1,14 @@
 """The audit report's helpers (notebook ``03_conformance_audit``): the check of a log, as
 ``lscb check`` runs it, and its results as sentences, tables, charts and case timelines.
 
-Every value that comes from the log (case ids, activity names, messages) is escaped before it is
-put into HTML.
+Every value that comes from the log or a file name (case ids, activity names, messages) is
+escaped before it is shown: in Markdown by ``markup.markdown_text``, in HTML by the templates of
+``lscb/reporting/templates`` (Jinja2 with autoescape); the notebook shows the tables through
+``markup.table``.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pandas as pd
 from conformance import CheckReport, LogFormat, check
 from lscb.options import check_config_of
 from lscb.reporting.figures import percent, png_bytes_image
+from lscb.reporting.markup import html, markdown_text
 from model.calendar import LONDON
 from model.errors import LscbError
 
@@ -101,12 +103,12 @@ def audit_overview(report: CheckReport) -> str:
     >>> from conformance import sample_log_path
     >>> report = audit(sample_log_path(), fitness_method="none")
     >>> print(audit_overview(report))
-    The log **sample_log.csv** holds ... cases and ... events, judged as of ... (Europe/London)
+    The log **sample\\_log\\.csv** holds ... cases and ... events, judged as of ... (Europe/London)
     against ... rules. ... deviations in ... cases: ... against rules of severity *violation*,
     ... against *warnings*. Nothing here ranks cases or people: these are the steps the records
     show as missing, late or out of order.
     <BLANKLINE>
-    Control-flow fitness: not computed (switched off with --fitness none).
+    Control\\-flow fitness\\: not computed \\(switched off with \\-\\-fitness none\\)\\.
     """
     from conformance.report import fitness_line
 
@@ -115,12 +117,12 @@ def audit_overview(report: CheckReport) -> str:
     warnings = len(dev) - report.violations
     cases_with = dev["case_id"].nunique() if len(dev) else 0
     return (
-        f"The log **{Path(report.log.source).name}** holds {int(j.cases):,} cases and "
+        f"The log **{markdown_text(Path(report.log.source).name)}** holds {int(j.cases):,} cases and "
         f"{int(j.events):,} events, judged as of {_local(j.as_of)} (Europe/London) against "
         f"{len(j.rules)} rules. {len(dev):,} deviations in {cases_with:,} cases: "
         f"{report.violations:,} against rules of severity *violation*, {warnings:,} against "
         "*warnings*. Nothing here ranks cases or people: these are the steps the records show "
-        "as missing, late or out of order.\n\n" + fitness_line(report)
+        "as missing, late or out of order.\n\n" + markdown_text(fitness_line(report))
     )
 
 
@@ -230,31 +232,13 @@ def deviations_table(report: CheckReport, limit: int = 200) -> pd.DataFrame:
 def case_timelines(report: CheckReport, cases: int = 4) -> Any:
     """Timelines of the ``cases`` deviating cases (at most TIMELINE_CAP, as in the conformance
     report) that missed a deadline by most (then in log order): each event on its activity's
-    row, each missed deadline a dashed line; hollow points are events known only to the day."""
-    from IPython.display import HTML
+    row, each missed deadline a dashed line; hollow points are events known only to the day
+    (``templates/timelines.html.j2``)."""
+    from conformance.report import TIMELINE_CAP
+    from conformance.report import case_timelines as timelines_of
 
-    from conformance.report import TIMELINE_CAP, timeline_cases, timeline_svg
-
-    chosen, _more = timeline_cases(report, min(cases, TIMELINE_CAP))
-    if not chosen:
-        return HTML(  # type: ignore[no-untyped-call]
-            "<p><em>No case has a violated rule.</em></p>"
-        )
-    events = report.log.events
-    dev = report.deviations
-    blocks = []
-    for case in chosen:
-        case_dev = dev[dev["case_id"] == case]
-        items = "".join(
-            f"<li><b>{html.escape(str(r.rule_id))}</b> ({html.escape(str(r.clause))}, "
-            f"{html.escape(str(r.severity))}): {html.escape(str(r.message))}</li>"
-            for r in case_dev.itertuples(index=False)
-        )
-        svg = timeline_svg(case, events[events["case_id"] == case], case_dev)
-        blocks.append(f"<h4>Case {html.escape(str(case))}</h4><ul>{items}</ul>{svg}")
-    return HTML(  # type: ignore[no-untyped-call]
-        '<div class="lscb-timelines">' + "".join(blocks) + "</div>"
-    )
+    chosen, _more = timelines_of(report, min(cases, TIMELINE_CAP))
+    return html("timelines.html.j2", timelines=chosen)
 
 
 def caveats_markdown(report: CheckReport) -> str:
@@ -262,5 +246,5 @@ def caveats_markdown(report: CheckReport) -> str:
     caveats = report.caveats
     if not caveats:
         return "- Nothing to add: every rule could be judged on every case."
-    return "\n".join(f"- {c.message}" for c in caveats)
+    return "\n".join(f"- {markdown_text(c.message)}" for c in caveats)
 

@@ -9,7 +9,6 @@ they show the same whatever matplotlib backend the kernel has.
 from __future__ import annotations
 
 import base64
-import html
 import io
 import math
 import tempfile
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from lscb.reporting.markup import html
 from model.errors import LscbError
 
 if TYPE_CHECKING:
@@ -28,22 +28,19 @@ __all__ = ["number", "percent", "png_bytes_image", "png_image", "png_width", "pr
 
 def procedure_diagram(procedure: Procedure, scale: float = 1.0) -> Any:
     """The procedure's swimlane diagram (``model.picture``) to display in a notebook: an embedded
-    PNG at ``scale`` of its drawn size, in a box that scrolls sideways (the diagram is wide)."""
-    from IPython.display import HTML
-
+    PNG at ``scale`` of its drawn size, in a box that scrolls sideways (the diagram is wide;
+    ``templates/diagram.html.j2``)."""
     from model.picture import draw
 
     with tempfile.TemporaryDirectory(prefix="lscb-picture-") as work:
         target = Path(work) / "procedure.png"
         draw(procedure, target, "png")
         data = target.read_bytes()
-    width = round(png_width(data) * scale)
-    encoded = base64.b64encode(data).decode("ascii")
-    return HTML(  # type: ignore[no-untyped-call]
-        '<div class="lscb-wide" style="overflow-x: auto; max-width: 100%;">'
-        f'<img src="data:image/png;base64,{encoded}" width="{width}" '
-        f'style="max-width: none; width: {width}px;" '
-        f'alt="{html.escape(procedure.title)}: the procedure as a swimlane diagram"></div>'
+    return html(
+        "diagram.html.j2",
+        png_base64=base64.b64encode(data).decode("ascii"),
+        width=round(png_width(data) * scale),
+        title=procedure.title,
     )
 
 

@@ -12,7 +12,6 @@ images and it links to nothing outside the file.
 from __future__ import annotations
 
 import hashlib
-import html
 import importlib.resources
 import re
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from lscb import __version__
+from lscb.reporting.markup import render
 from model.calendar import LONDON
 from model.errors import InputError, LscbError, Problem
 
@@ -250,31 +250,35 @@ def title_page(
     inputs: Sequence[ReportInput],
     parameters: Mapping[str, Any],
 ) -> str:
-    """The report's first block: HTML (escaped) that the notebook renders as markdown."""
+    """The report's first block: HTML (``templates/title_page.html.j2``, every value escaped)
+    that the notebook renders as Markdown. HTML inside Markdown ends at a blank line, so no
+    value may hold a line break: each is shown on one line.
+
+    >>> from datetime import datetime, timezone
+    >>> page = title_page("A <b>title</b>", datetime(2024, 5, 1, 9, 30, tzinfo=timezone.utc),
+    ...                   [ReportInput("event log", "log\\n\\n<script>.csv", "ab" * 32)], {})
+    >>> "<script>" in page or "<b>" in page or "\\n\\n" in page
+    False
+    >>> "Produced on 1 May 2024 at 10:30 (Europe/London)" in page
+    True
+    """
     local = generated.astimezone(LONDON)
-    rows = "\n".join(
-        f"<tr><th>{html.escape(i.label)}</th><td>{html.escape(i.name)}</td>"
-        f'<td><code class="lscb-sha256">SHA-256 {i.sha256}</code></td></tr>'
-        for i in inputs
+    page = render(
+        "title_page.html.j2",
+        title=_one_line(title),
+        date=f"{local:%-d %B %Y}",
+        time=f"{local:%H:%M}",
+        version=__version__,
+        inputs=[ReportInput(_one_line(i.label), _one_line(i.name), _one_line(i.sha256))
+                for i in inputs],
+        settings=[(_one_line(k), _one_line(_shown(k, v))) for k, v in parameters.items()],
     )
-    settings = "\n".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(_shown(k, v))}</td></tr>"
-        for k, v in parameters.items()
-    )
-    return (
-        '<div class="lscb-title-page" id="title-page">\n'
-        f"<h1>{html.escape(title)}</h1>\n"
-        f'<p class="lscb-date">Produced on {local:%-d %B %Y} at {local:%H:%M} '
-        f"(Europe/London) by lscb version "
-        f'<span class="lscb-version">{html.escape(__version__)}</span>.</p>\n'
-        "<h2>Inputs</h2>\n"
-        f'<table class="lscb-inputs">\n{rows}\n</table>\n'
-        "<h2>Settings</h2>\n"
-        f'<table class="lscb-settings">\n{settings}\n</table>\n'
-        "<p>The same inputs (same checksums), settings and version give the same figures. "
-        "This report was produced from a notebook of the project; its code is not shown.</p>\n"
-        "</div>"
-    )
+    return str(page).rstrip("\n")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with each line break (and the spaces around it) as one space."""
+    return re.sub(r"\s*[\r\n]\s*", " ", text)
 
 
 def render_html(

@@ -11,6 +11,10 @@ or a settings file and the command line's settings (:func:`scenario_check_config
 
 A change is only called a change when the 95% confidence intervals of the two scenarios do not
 overlap; otherwise the findings say it is within the noise of the runs.
+
+The sentences are Markdown in which every value from the scenario or the procedure (names,
+clauses, rules' wording) is escaped (``markup.markdown_text``); the notebook shows the tables
+through ``markup.table``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import pandas as pd
 
 from lscb.options import scenario_check_config
 from lscb.reporting.figures import number, percent, png_bytes_image, png_image
+from lscb.reporting.markup import markdown_text
 from model.errors import LscbError
 
 if TYPE_CHECKING:
@@ -47,6 +52,7 @@ __all__ = [
     "marginal_table",
     "scenario_check_config",
     "scenario_findings",
+    "scenario_overview",
     "sensitivity_findings",
     "simulation_figure",
     "sweep_figure",
@@ -185,6 +191,19 @@ def _interesting_rules(results: Mapping[str, SimulationResult]) -> list[str]:
     return keep
 
 
+def scenario_overview(scenario: Scenario, replications: int,
+                      baseline: SimulationResult) -> str:
+    """The scenario in two sentences (Markdown, its name and description escaped): what it is,
+    how long it is simulated, how many runs, its dispatch rule and cases per run."""
+    return (
+        f"**{markdown_text(scenario.name)}**: {markdown_text(scenario.description)}. Simulated "
+        f"from {scenario.start:%d %B %Y} for {scenario.horizon_days} days after "
+        f"{scenario.warm_up_days} days of warm-up (queues fill before the first counted case), "
+        f"{replications} runs per scenario, dispatch *{markdown_text(scenario.dispatch)}*; about "
+        f"{baseline.cases_per_replication:.0f} cases per run."
+    )
+
+
 def compliance_table(results: Mapping[str, SimulationResult]) -> pd.DataFrame:
     """Per rule: clause, severity, then for each scenario the mean compliance across its
     replications with the 95% confidence interval ('72% (65-80%)'); '-' when not judged."""
@@ -248,11 +267,12 @@ def comparison_figure(results: Mapping[str, SimulationResult]) -> Any:
 
 
 def _rule_phrase(procedure: Procedure, rule_id: str) -> str:
+    """The rule as the findings name it (Markdown, escaped): its id, clause and wording."""
     try:
         rule = procedure.rule(rule_id)
     except KeyError:
-        return rule_id
-    return f"{rule_id} ({rule.clause}: {rule.text()})"
+        return markdown_text(rule_id)
+    return markdown_text(f"{rule_id} ({rule.clause}: {rule.text()})")
 
 
 def scenario_findings(
@@ -273,7 +293,7 @@ def scenario_findings(
     worst = [(mean, rule) for mean, rule in judged if mean < 0.995][:3]
     if worst:
         out.append(
-            f"In the **{baseline}** ({base_result.replications} runs of "
+            f"In the **{markdown_text(baseline)}** ({base_result.replications} runs of "
             f"{base_result.scenario.horizon_days} days, about "
             f"{base_result.cases_per_replication:.0f} cases each), the rules met least often "
             "are "
@@ -283,10 +303,14 @@ def scenario_findings(
             + "."
         )
     else:
-        out.append(f"In the **{baseline}**, every judged rule was met in (nearly) every case.")
+        out.append(
+            f"In the **{markdown_text(baseline)}**, every judged rule was met in (nearly) every "
+            "case."
+        )
     for label, result in results.items():
         if label == baseline:
             continue
+        name = markdown_text(label)
         rates = _rates(result)
         moves = sorted(
             (not rates[rule].apart_from(before), -abs(rates[rule].mean - before.mean), rule)
@@ -298,7 +322,7 @@ def scenario_findings(
         )
         if not moves:
             out.append(
-                f"With **{label}**, no rule's compliance moves by {100 * threshold:.0f} "
+                f"With **{name}**, no rule's compliance moves by {100 * threshold:.0f} "
                 "percentage points or more."
             )
             continue
@@ -306,15 +330,15 @@ def scenario_findings(
             before, after = base[rule], rates[rule]
             if noise:
                 out.append(
-                    f"With **{label}**, {_rule_phrase(procedure, rule)} is met in "
+                    f"With **{name}**, {_rule_phrase(procedure, rule)} is met in "
                     f"{percent(after.mean)} of cases against {percent(before.mean)} in the "
-                    f"{baseline}: within the noise of {result.replications} runs (the 95% "
+                    f"{markdown_text(baseline)}: within the noise of {result.replications} runs (the 95% "
                     "intervals overlap); more replications would tell."
                 )
             else:
                 verb = "falls" if after.mean < before.mean else "rises"
                 out.append(
-                    f"With **{label}**, {_rule_phrase(procedure, rule)} {verb} from "
+                    f"With **{name}**, {_rule_phrase(procedure, rule)} {verb} from "
                     f"{percent(before.mean)} to {percent(after.mean)} of cases (the 95% "
                     "intervals do not overlap)."
                 )
@@ -346,14 +370,14 @@ def sweep_findings(result: SweepResult, rule_id: str, procedure: Procedure) -> l
     """Where on the sweep's grid compliance with ``rule_id`` is lowest and highest."""
     table = result.table[result.table["rule_id"] == rule_id].dropna(subset=["compliance"])
     if table.empty:
-        return [f"No case was judged on {rule_id} at any point of the sweep."]
+        return [f"No case was judged on {markdown_text(rule_id)} at any point of the sweep."]
     ordered = table.sort_values("compliance", kind="stable")
 
     def point(row: pd.Series) -> str:
-        return ", ".join(
+        return markdown_text(", ".join(
             f"{f} = {row[f]:g}" if isinstance(row[f], float) else f"{f} = {row[f]}"
             for f in result.fields
-        )
+        ))
 
     low, high = ordered.iloc[0], ordered.iloc[-1]
     return [
@@ -453,11 +477,13 @@ def validation_findings(check: PublishedCheck) -> list[str]:
     sentences = [
         f"Against published figures ({check.replications} runs, conferences counted from the "
         "Section 47 start as the DfE counts them): "
-        + (f"within range for {', '.join(hits)}." if hits else "no figure within range.")]
+        + (f"within range for {markdown_text(', '.join(hits))}." if hits else
+           "no figure within range.")]
     if check.misses:
-        sentences.append("Misses, stated as they are: " + "; ".join(check.misses) + ".")
-    sentences += [f"{r['measure']}: {r['note']}" for r in out_of_sample.to_dict("records")
-                  if r["note"]]
+        sentences.append("Misses, stated as they are: "
+                         + markdown_text("; ".join(check.misses)) + ".")
+    sentences += [markdown_text(f"{r['measure']}: {r['note']}")
+                  for r in out_of_sample.to_dict("records") if r["note"]]
     return sentences
 
 
@@ -524,7 +550,7 @@ def bottleneck_findings(result: SimulationResult, procedure: Procedure) -> list[
                 role = str(r["role"])
                 name = procedure.roles[role].name if role in procedure.roles else role
                 sure = (_given(r["ci_low"]) and float(r["ci_low"]) > 0)
-                sentence += (f" One more {name} would raise it by "
+                sentence += (f" One more {markdown_text(name)} would raise it by "
                              f"{100 * float(r['change']):.1f} points"
                              + (" (beyond the runs' noise)." if sure else
                                 " (within the runs' noise: more replications would tell)."))
@@ -542,17 +568,18 @@ def sensitivity_findings(result: SensitivityResult) -> list[str]:
     left out)."""
     if not result.assumptions:
         return ["The scenario's ledger gives no assumption a plausible range: nothing was moved, "
-                "so nothing can be said about how robust these findings are.", *result.notes]
+                "so nothing can be said about how robust these findings are.",
+                *(markdown_text(n) for n in result.notes)]
     findings = result.findings
-    flips = [f"**Flips**: {t}" for t, holds in zip(findings["text"], findings["holds"],
-                                                   strict=True) if not holds]
-    steady = [f"Holds: {t}" for t, holds, low in zip(findings["text"], findings["holds"],
-                                                     findings["low"], strict=True)
+    flips = [f"**Flips**: {markdown_text(t)}" for t, holds in zip(
+        findings["text"], findings["holds"], strict=True) if not holds]
+    steady = [f"Holds: {markdown_text(t)}" for t, holds, low in zip(
+        findings["text"], findings["holds"], findings["low"], strict=True)
               if holds and low < 0.995]
     head = (f"Each of {len(result.assumptions)} assumptions moved over its plausible range, one "
             f"at a time ({result.replications} run(s) a point, the same cases at every point)."
             " A finding that flips within the ranges is not a finding.")
-    return [head, *flips, *steady, *result.notes]
+    return [head, *flips, *steady, *(markdown_text(n) for n in result.notes)]
 
 
 def tornado_images(result: SensitivityResult, rules: Sequence[str] | None = None,
