@@ -142,3 +142,47 @@ def test_the_simulator_end_to_end(default: Scenario, procedure: Procedure,
     names = {p.name for p in written}
     assert {"one_at_a_time.csv", "findings.csv", "tornado_icpc-within-15-working-days.png"} <= names
     assert tornado_figure(result, "icpc-within-15-working-days").axes
+
+
+def _small_file(tmp_path: Path) -> Path:
+    text = (Path(__file__).resolve().parents[2] / "simulation" / "default_scenario.toml"
+            ).read_text(encoding="utf-8")
+    path = tmp_path / "small.toml"
+    path.write_text(text.replace("horizon_days = 365", "horizon_days = 40"), encoding="utf-8")
+    return path
+
+
+def test_lscb_sensitivity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lscb.cli import main
+    from lscb.commands.sensitivity import _METHODS
+    from simulation.sensitivity import METHODS
+
+    assert _METHODS == METHODS
+    path = _small_file(tmp_path)
+    out = tmp_path / "out"
+    assert main(["sensitivity", "--scenario", str(path), "--field",
+                 "roles.conference_chair.headcount", "--replications", "1", "--workers", "1",
+                 "--quiet", "--target", "icpc-within-15-working-days=78.5%", "--out",
+                 str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Sensitivity of" in printed and "1 assumptions" in printed
+    assert "icpc-within-15-working-days" in printed and ("FLIPS" in printed or "holds" in printed)
+    assert (out / "tornado_icpc-within-15-working-days.png").stat().st_size > 0
+    assert main(["sensitivity", "--scenario", str(path), "--ledger"]) == 0
+    ledger = capsys.readouterr().out
+    assert "roles.conference_chair.headcount = 5  [assumed]  (range 4-6)" in ledger
+    assert "[estimated]" in ledger
+
+
+def test_lscb_sensitivity_bad_options(tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from lscb.cli import main
+
+    path = _small_file(tmp_path)
+    assert main(["sensitivity", "--scenario", str(path), "--field", "roles.nobody.headcount",
+                 "--quiet"]) == 2
+    assert "roles.nobody.headcount" in capsys.readouterr().err
+    assert main(["sensitivity", "--scenario", str(path), "--target", "no-such-rule=50%",
+                 "--budget", "-1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-rule" in err and "--budget" in err
