@@ -310,8 +310,8 @@ class Fit:
     """The mean of one lag fitted so that the 15-working-day share matches the published one.
 
     ``steps``: every mean tried (mean, sd, share within 15 working days, conferences), in the
-    order tried. ``interval``: the means whose share is within the simulation's 95% error of
-    the target (the share's half-width over the local slope)."""
+    order tried, the fitted mean last. ``interval``: the means whose fitted line is within the
+    residuals' 95% error of the target."""
 
     field: str
     target: float
@@ -342,12 +342,20 @@ def _share(scenario: Any, procedure: Procedure, field: str, mean: float, cv: flo
 def fit_lag_mean(scenario: Any, procedure: Procedure, field: str, *,
                  target: float = FIFTEEN_DAY_SHARE, replications: int = 24,
                  seed: int | None = None, workers: int | None = None,
-                 bracket: tuple[float, float] = (2.0, 14.0), tolerance: float = 0.05) -> Fit:
+                 bracket: tuple[float, float] = (2.0, 14.0), coarse: int = 4,
+                 grid: int = 5, width: float = 1.0) -> Fit:
     """Fit the mean of a lognormal lag (``field``, such as 'tasks."Section 47 enquiry
     completed".lag'; its coefficient of variation and unit kept as the scenario has them) so
     that the pooled share of conferences within 15 working days of the Section 47 start is
-    ``target``. Bisection on common random numbers (every mean sees the same cases), so the
-    share falls as the mean grows."""
+    ``target``.
+
+    Every mean is run on the same replications (common random numbers), yet the share is not
+    smooth at small steps (a conference a day earlier takes another chair's slot), so a
+    bisection to the last decimal would chase noise. Instead: ``coarse`` bisection steps over
+    ``bracket`` find the region, then the share is measured at ``grid`` means spread over
+    ``width`` working days either side and a straight line fitted to them (least squares); the
+    fit is where the line meets the target, and its interval the means whose line lies within
+    the residuals' 95% error of it."""
     from simulation.calibration.ledger import lookup
 
     raw = lookup(scenario.data, field)
@@ -358,23 +366,33 @@ def fit_lag_mean(scenario: Any, procedure: Procedure, field: str, *,
     base = scenario.seed if seed is None else seed
     steps: list[tuple[float, float, float, int]] = []
 
-    def share(mean: float) -> tuple[float, float, int]:
-        value, half, n = _share(scenario, procedure, field, mean, cv, unit, replications,
-                                base, workers)
+    def share(mean: float) -> float:
+        value, _, n = _share(scenario, procedure, field, mean, cv, unit, replications, base,
+                             workers)
         steps.append((mean, cv * mean, value, n))
-        return value, half, n
+        return value
 
     low, high = bracket
-    while high - low > tolerance:
+    for _ in range(coarse):
         middle = (low + high) / 2
-        if share(middle)[0] > target:
+        if share(middle) > target:
             low = middle
         else:
             high = middle
-    mean = round((low + high) / 2, 2)
-    value, half, n = share(mean)
-    slope = (share(mean + 0.5)[0] - share(mean - 0.5)[0]) / 1.0
-    spread = abs(half / slope) if slope else math.inf
+    centre = (low + high) / 2
+    xs = np.linspace(max(bracket[0], centre - width), centre + width, grid)
+    ys = np.asarray([share(float(x)) for x in xs])
+    slope, intercept = np.polyfit(xs, ys, 1)
+    if slope >= 0:
+        raise ValueError(f"the share within 15 working days does not fall as {field} grows")
+    mean = round(float((target - intercept) / slope), 2)
+    residual = ys - (intercept + slope * xs)
+    from scipy import stats
+
+    spread = (float(stats.t.ppf(0.975, grid - 2)) * float(residual.std(ddof=2))
+              / abs(float(slope))) if grid > 2 else math.inf
+    value = share(mean)
     frame = pd.DataFrame(steps, columns=["mean", "sd", "within_15", "conferences"])
     return Fit(field, target, mean, round(cv * mean, 2), value,
-               (round(mean - spread, 2), round(mean + spread, 2)), replications, n, frame)
+               (round(mean - spread, 2), round(mean + spread, 2)), replications,
+               int(frame["conferences"].iloc[-1]), frame)

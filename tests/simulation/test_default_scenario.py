@@ -122,3 +122,19 @@ def test_the_documented_validation_is_the_measured_one() -> None:
         assert f"{100 * simulated:.1f}%" in doc, row["measure"]
     for miss in measured["misses"]:
         assert miss.split(":")[0] in doc
+
+
+def test_the_fit_meets_its_target_on_a_line(default: Scenario, procedure: Procedure) -> None:
+    """The fit on a short run: the fitted mean's line crosses the target, its interval holds it,
+    and every mean it tried is listed."""
+    from simulation.published import fit_lag_mean
+
+    small = default.with_values({"horizon_days": 60, "warm_up_days": 28, "drain_days": 60},
+                                procedure)
+    fit = fit_lag_mean(small, procedure, FITTED.removesuffix(".mean"), replications=2,
+                       workers=1, coarse=2, grid=3, width=1.5)
+    assert len(fit.steps) == 2 + 3 + 1
+    assert fit.interval[0] <= fit.mean <= fit.interval[1]
+    assert fit.steps["mean"].iloc[-1] == fit.mean
+    tried = fit.steps.iloc[2:5].sort_values("mean")
+    assert tried["within_15"].iloc[0] >= tried["within_15"].iloc[-1]  # longer, fewer in time
