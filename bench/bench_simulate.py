@@ -11,6 +11,11 @@ Prints, for one county-year:
 - the wall-clock time of ``--replications`` county-years run in parallel, and peak memory
   (the largest resident set of this process and of any worker process).
 
+With ``--baseline-tree DIR`` (a checkout of another version, e.g. made with ``git worktree add
+/tmp/base HEAD~3``), it also times a county-year of that version and of this one, interleaved
+in fresh processes, best of ``--rounds`` x 7 seeds each, and prints the difference: what a change
+to the simulator costs (the timing recorded for the bottleneck split was measured this way).
+
 Targets on a 2-core machine: at least 40% of the bare model's throughput, 100 replications in
 under 60 seconds, peak memory under 1 GiB. Single runs are timed in CPU time (steadier when the
 machine is shared); the parallel run reports wall-clock time, the workers' CPU time and the
@@ -20,6 +25,7 @@ load average, since other load on the machine slows it.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import resource
 import sys
@@ -137,6 +143,52 @@ def full_year(scenario: Scenario, seed: int) -> dict[str, float]:
             "sim_events": rep.sim_events}
 
 
+_TIMED = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from model.procedure import load_procedure
+from simulation.engine import simulate
+from simulation.results import outcome_of
+from simulation.scenario import load_scenario
+import simulation.engine
+assert simulation.engine.__file__.startswith(sys.argv[1]), simulation.engine.__file__
+procedure = load_procedure()
+scenario = load_scenario(None, procedure)
+simulate(scenario, procedure, seed=0)
+best_sim = best_all = float("inf")
+for seed in range(1, 8):
+    started = time.process_time()
+    rep = simulate(scenario, procedure, seed=seed)
+    simulated = time.process_time() - started
+    outcome_of(rep, procedure)
+    best_sim = min(best_sim, simulated)
+    best_all = min(best_all, time.process_time() - started)
+print(best_sim, best_all)
+"""
+
+
+def against(baseline: Path, rounds: int) -> None:
+    """Time a county-year (simulate, then simulate and judge) of ``baseline`` and of this
+    tree, interleaved in fresh processes; print the best of each and the difference."""
+    import subprocess
+
+    here = Path(__file__).resolve().parents[1]
+    best: dict[str, list[float]] = {"baseline": [math.inf, math.inf],
+                                    "this tree": [math.inf, math.inf]}
+    for _ in range(rounds):
+        for name, tree in (("baseline", baseline.resolve()), ("this tree", here)):
+            done = subprocess.run([sys.executable, "-c", _TIMED, str(tree)], cwd="/",
+                                  capture_output=True, text=True, check=True)
+            sim, both = map(float, done.stdout.split())
+            best[name] = [min(best[name][0], sim), min(best[name][1], both)]
+    (b_sim, b_all), (t_sim, t_all) = best["baseline"], best["this tree"]
+    print(f"Against {baseline} (best of {rounds} x 7 county-years each, CPU time, "
+          f"interleaved; load average {os.getloadavg()[0]:.1f}):")
+    print(f"  simulate: {b_sim:.3f} s there, {t_sim:.3f} s here ({100 * (t_sim / b_sim - 1):+.1f}%)")
+    print(f"  simulate and judge: {b_all:.3f} s there, {t_all:.3f} s here "
+          f"({100 * (t_all / b_all - 1):+.1f}%)")
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -154,7 +206,13 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline-tree", type=Path, metavar="DIR",
+                        help="also time a county-year of the checkout in DIR against this one")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="interleaved rounds for --baseline-tree (default 5)")
     args = parser.parse_args()
+    if args.baseline_tree is not None:
+        against(args.baseline_tree, args.rounds)
     procedure = load_procedure()
     scenario = load_scenario(None, procedure)
     simulate(scenario, procedure, seed=0)  # warm the caches (calendar tables, imports)

@@ -142,6 +142,9 @@ class _Sim:
         self.codes = {name: i for i, name in enumerate(self.activities)}
         self.events: list[tuple[int, float, int, int, str, str, str]] = []
         self.waits: list[tuple[int, int, str, float, float, str]] = []
+        # each step of a logged case, for where late cases' time went (results.delays_of)
+        self.steps: list[tuple[int, str, float, float, float, float, float, float, float,
+                               tuple[tuple[str, str, float, float], ...]]] = []
         self.truth: list[tuple[int, str, str, str, float]] = []
         self.seq = 0
         self.staff = build_staff(self.env, scenario, procedure, clock, self.streams, self.grid,
@@ -303,14 +306,19 @@ class _Sim:
     def _perform(self, plan: _Plan, case: _Case) -> Gen:
         env = self.env
         rng = case.rng
+        start = env.now
+        lag_own = -1.0  # an elapsed lag: all of it the step's own time
         if plan.lag is not None:
-            target = self._after_lag(env.now, plan.lag, rng)
+            target, lag_own = self._after_lag(env.now, plan.lag, rng)
             if target > env.now:
                 yield env.timeout(target - env.now)
+        lag_end = env.now
         work = plan.work.sample(rng)
         deadline = self._deadline(plan, case)
+        waited: list[tuple[str, str, float, float]] = []
         if plan.diary is not None and plan.booking is not None:
-            end, resource = yield from self._booked(plan, case, deadline)
+            end, resource, ready, now = yield from self._booked(plan, case, deadline, waited)
+            work = plan.diary.spec.slot_minutes
         else:
             people: list[int] = []
             for pool in plan.pools:
@@ -320,6 +328,8 @@ class _Sim:
                 if case.logged:
                     self.waits.append((case.no, plan.code, pool.role, requested, env.now,
                                        plan.task.id))
+                    waited.append(("queue", pool.role, requested, env.now))
+            ready = lag_end
             now = env.now
             if plan.pools:
                 timing = plan.lane_pool if plan.lane_pool in plan.pools else plan.pools[0]
@@ -337,9 +347,16 @@ class _Sim:
                 resource = plan.lane_pool.people[people[plan.pools.index(plan.lane_pool)]].name
             else:
                 resource = plan.task.role
+        if case.logged:
+            self.steps.append((case.no, plan.task.id, start, lag_end, lag_own, ready, now,
+                               env.now, work, tuple(waited)))
         self._log(case, plan.code, env.now, resource, plan.task.role, plan.task.id)
 
-    def _booked(self, plan: _Plan, case: _Case, deadline: float) -> Gen:
+    def _booked(self, plan: _Plan, case: _Case, deadline: float,
+                waited: list[tuple[str, str, float, float]]) -> Gen:
+        """Book the step into the lane role's diary and hold it: returns its end, the chair's
+        name, the earliest slot its notice allowed and when the meeting began (``waited``
+        gets the diary's wait and the participants' waits)."""
         env = self.env
         assert plan.diary is not None and plan.booking is not None
         diary = plan.diary
@@ -350,32 +367,41 @@ class _Sim:
         person, earliest, slot = booked
         if case.logged:
             self.waits.append((case.no, plan.code, diary.pool.role, earliest, slot, plan.task.id))
+            waited.append(("diary", diary.pool.role, earliest, slot))
         diary.pool.bins.proc_jobs[diary.pool.bins.index(slot)] += 1
         diary.pool.bins.proc_wait_sum[diary.pool.bins.index(slot)] += slot - earliest
         if slot > env.now:
             yield env.timeout(slot - env.now)
         people: list[int] = []
         for pool in plan.pools:
+            requested = env.now
             index = yield pool.request(deadline, booked=True)
             people.append(index)
+            if case.logged and env.now > requested:
+                waited.append(("queue", pool.role, requested, env.now))
+        began = env.now
         length = diary.spec.slot_minutes
         for pool in plan.pools:
             pool.add_work(env.now, length)
         yield env.timeout(length)
         for pool, index in zip(plan.pools, people, strict=True):
             pool.release(index)
-        return env.now, diary.pool.people[person].name
+        return env.now, diary.pool.people[person].name, earliest, began
 
-    def _after_lag(self, now: float, lag: Delay, rng: np.random.Generator) -> float:
+    def _after_lag(self, now: float, lag: Delay, rng: np.random.Generator
+                   ) -> tuple[float, float]:
+        """When the lag ends, and its office minutes for a lag in working days (-1 for an
+        elapsed lag)."""
         amount = lag.distribution.sample(rng)
         unit = lag.unit
         if unit is LagUnit.MINUTES:
-            return now + amount
+            return now + amount, -1.0
         if unit is LagUnit.HOURS:
-            return now + amount * 60.0
+            return now + amount * 60.0, -1.0
         if unit is LagUnit.DAYS:
-            return now + amount * 1440.0
-        return self.office.advance(now, amount * self.office_day)
+            return now + amount * 1440.0, -1.0
+        own = amount * self.office_day
+        return self.office.advance(now, own), own
 
     def _deadline(self, plan: _Plan, case: _Case) -> float:
         """The earliest deadline of the rules that require this step (EDF's priority)."""
@@ -497,6 +523,10 @@ class _Sim:
             "wait_hours": (waits["granted"] - waits["requested"]).to_numpy() / 60.0,
         })
         timeline, queues = timeline_of(self.staff, self.clock, self.grid, end)
+        steps = pd.DataFrame(self.steps, columns=["case", "task_id", "start", "lag_end",
+                                                  "lag_own", "ready", "work_start", "end",
+                                                  "work_own", "waits"])
+        steps.insert(0, "case_id", [by_no[n].id for n in steps.pop("case").tolist()])
         return Replication(
             index=self.index,
             seed=self.seed,
@@ -510,7 +540,24 @@ class _Sim:
             end=pd.Timestamp(int(clock.utc_ns([end])[0]), tz="UTC"),
             all_cases=len(cases),
             sim_events=_scheduled(self.env),
+            steps=steps,
+            duty=self._duty(),
+            origin_ns=clock.origin_ns,
         )
+
+    def _duty(self) -> dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
+        """When someone of each role is on duty (its hours, or every hour when some of it
+        cover nights; leave aside), and the office day under "" (what working-day lags and
+        booking notice count)."""
+        clock = self.clock
+        out = {"": (np.asarray(self.office.starts), np.asarray(self.office.ends))}
+        for role, schedule in self.staff.schedules.items():
+            if self.scenario.role(role).out_of_hours > 0:
+                starts, ends = clock.day_intervals()
+                out[role] = (np.asarray(starts, dtype=float), np.asarray(ends, dtype=float))
+            else:
+                out[role] = (np.asarray(schedule.starts), np.asarray(schedule.ends))
+        return out
 
 
 def _minutes(at: Any) -> float:

@@ -32,7 +32,7 @@ def output_names(*, plots: bool = True) -> tuple[str, ...]:
     ('event_log.csv', 'ground_truth.csv', 'compliance.csv')
     """
     tables = ("event_log.csv", "ground_truth.csv", "compliance.csv", "utilisation.csv",
-              "bottlenecks.csv", "timeliness.csv", "summary.json")
+              "bottlenecks.csv", "delays.csv", "timeliness.csv", "marginal.csv", "summary.json")
     figures = tuple(f"{name}.png" for name in plotting.RESULT_FIGURES) if plots else ()
     return tables + figures
 
@@ -79,9 +79,13 @@ def write_outputs(result: SimulationResult, out: Path, procedure: Procedure, *,
         util["bin_start_utc"] = util["bin_start_utc"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     _frame_to_csv(util, out / "utilisation.csv")
     _frame_to_csv(result.bottlenecks, out / "bottlenecks.csv")
+    _frame_to_csv(result.delays, out / "delays.csv")
     _frame_to_csv(result.timeliness, out / "timeliness.csv")
     written += [out / n for n in ("compliance.csv", "utilisation.csv", "bottlenecks.csv",
-                                  "timeliness.csv")]
+                                  "delays.csv", "timeliness.csv")]
+    if not result.marginal.empty:
+        _frame_to_csv(result.marginal, out / "marginal.csv")
+        written.append(out / "marginal.csv")
     (out / "summary.json").write_text(json.dumps(summary(result), indent=2, sort_keys=True)
                                       + "\n", encoding="utf-8")
     written.append(out / "summary.json")

@@ -12,13 +12,14 @@ length and waiting time per role over time, and bottleneck attribution.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +41,8 @@ from model.rules import Template
 from simulation.scenario import Scenario
 
 __all__ = [
+    "BOTTLENECKS",
+    "COMPONENTS",
     "LOG_COLUMNS",
     "Replication",
     "ReplicationOutcome",
@@ -67,7 +70,13 @@ class Replication:
     activity, role, requested_utc, granted_utc, wait_hours; for a booked step, from the earliest
     slot its lead time allowed to the slot it got). ``timeline``: per role and bin of
     ``timeline_days``. ``queues``: per role over the horizon (jobs, waited_share,
-    mean_wait_minutes, mean_queue, arrivals_per_minute, window_minutes).
+    mean_wait_minutes, mean_queue, arrivals_per_minute, window_minutes). ``steps``: each step of
+    a logged case in simulation minutes (case_id, task_id; start, the end of its lag, lag_own:
+    the office minutes of a lag in working days or -1 for an elapsed lag; ready: the end of a
+    booking's notice; work_start, end, work_own: its on-duty minutes of work; waits: its
+    (kind "queue" or "diary", role, from, to) waits). ``duty``: when someone of each role is on
+    duty, and the office day under "" (sorted start and end minutes). ``origin_ns``: the UTC
+    nanoseconds of minute 0.
     """
 
     index: int
@@ -82,6 +91,10 @@ class Replication:
     end: pd.Timestamp
     all_cases: int  # including the warm-up's
     sim_events: int
+    steps: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    duty: Mapping[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]] = field(
+        default_factory=dict, repr=False)
+    origin_ns: int = 0
 
 
 @dataclass(frozen=True)
@@ -93,7 +106,7 @@ class ReplicationOutcome:
     counts: pd.DataFrame  # the judgement's summary(): per rule, cases per status, compliance
     timeline: pd.DataFrame
     queues: pd.DataFrame
-    bottlenecks: pd.DataFrame  # rule_id, role, wait_hours, late_cases, span_hours
+    bottlenecks: pd.DataFrame  # rule_id, component, role, hours, late_cases, window_hours
     durations: pd.DataFrame  # rule_id, working_days (trigger to evidence, judged cases)
     cases: int
     events: int
@@ -112,10 +125,15 @@ class SimulationResult:
     replications' satisfied / (satisfied + violated), ci_low, ci_high (95%, Student's t),
     replications (with a judged case), judged_per_replication, violated_per_replication,
     pooled). ``per_replication``: the judgement summaries with a ``replication`` column.
-    ``utilisation``: per role and time bin, means across replications. ``bottlenecks``: for each
-    deadline rule and role, the share of its late cases' time (trigger to the late step) spent
-    waiting in that role's queue or diary. ``timeliness``: per deadline rule, quartiles of the
-    working days from trigger to the step.
+    ``utilisation``: per role and time bin, means across replications. ``delays``: for each
+    deadline rule, its late cases' time from the trigger to the deadline split into
+    ``COMPONENTS`` (rule_id, component, role, late_cases, hours, window_hours, share of the
+    window, bottleneck: queueing or diary). ``bottlenecks``: the bottleneck rows alone (rule_id,
+    role, component, late_cases, wait_hours, span_hours: the late cases' windows, share),
+    largest share first. ``marginal``: the change in each rule's compliance with one more
+    person in each role, from paired replications (``simulation.runner.marginal_values``; empty
+    until computed). ``timeliness``: per deadline rule, quartiles of the working days from
+    trigger to the step.
     """
 
     scenario: Scenario
@@ -132,6 +150,8 @@ class SimulationResult:
     sim_events: int
     first: Replication | None = field(default=None, repr=False)
     check_config: CheckConfig = field(default_factory=CheckConfig)
+    delays: pd.DataFrame = field(default_factory=pd.DataFrame)
+    marginal: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def rule(self, rule_id: str) -> pd.Series:
         """The compliance row of one rule.
@@ -198,8 +218,7 @@ def outcome_of(rep: Replication, procedure: Procedure, check_config: CheckConfig
         counts=counts,
         timeline=rep.timeline.assign(replication=rep.index),
         queues=rep.queues.assign(replication=rep.index),
-        bottlenecks=_bottlenecks(results, rep.events, rep.waits, procedure, rep.as_of).assign(
-            replication=rep.index),
+        bottlenecks=_delays(results, rep, procedure).assign(replication=rep.index),
         durations=_durations(results, response, config.calendar),
         cases=len(rep.cases),
         events=len(rep.events),
@@ -262,54 +281,158 @@ def _paths(procedure: Procedure) -> tuple[dict[str, frozenset[str]], dict[str, f
     return before, required
 
 
-def _bottlenecks(results: pd.DataFrame, events: pd.DataFrame, waits: pd.DataFrame,
-                 procedure: Procedure, as_of: pd.Timestamp) -> pd.DataFrame:
-    """For each late case of a deadline rule: how long it waited in each role's queue (or
-    diary) between the trigger and the late step (or the as-of time when the step never came),
-    counting only the late step and the steps the flow puts before it."""
-    columns = ["rule_id", "role", "wait_hours", "late_cases", "span_hours"]
+COMPONENTS: Final = ("queueing", "diary", "outside working hours", "step duration", "other")
+"""How a late case's time from its trigger to its deadline is split (``SimulationResult.delays``):
+waiting in a role's queue while people of the role were on duty (busy with other work), waiting
+for a free slot in a diary, waiting while nobody of the role was on duty or outside the office
+day (nights, weekends, bank holidays), the steps' own time (their lags, booking notice and work,
+all assumptions of the scenario), and other time (waiting for a step that is not on the way to
+the late one)."""
+BOTTLENECKS: Final = ("queueing", "diary")
+"""The components that are bottlenecks: more people, or more slots, would shorten them."""
+
+_Duty = tuple[list[float], list[float], list[float]]  # starts, ends, on-duty minutes before each
+
+
+def _duty_table(intervals: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]) -> _Duty:
+    starts, ends = (np.asarray(x, dtype=float) for x in intervals)
+    cum = np.concatenate([[0.0], np.cumsum(ends - starts)])
+    return starts.tolist(), ends.tolist(), cum.tolist()
+
+
+def _on_duty(duty: _Duty, a: float, b: float) -> float:
+    """On-duty minutes in [a, b]."""
+    starts, ends, cum = duty
+
+    def until(t: float) -> float:
+        i = bisect.bisect_right(starts, t)  # intervals starting at or before t
+        return 0.0 if i == 0 else cum[i - 1] + min(t, ends[i - 1]) - starts[i - 1]
+
+    return until(b) - until(a) if b > a else 0.0
+
+
+def _add(out: dict[tuple[str, str], float], component: str, role: str, a: float, b: float,
+         lo: float, hi: float, duty: _Duty | None) -> None:
+    """Add [a, b] clipped to [lo, hi]: its on-duty part (all of it when ``duty`` is None) to
+    ``component``, the rest to "outside working hours"."""
+    a, b = max(a, lo), min(b, hi)
+    if b <= a:
+        return
+    inside = (b - a) if duty is None else _on_duty(duty, a, b)
+    if inside > 0:
+        out[(component, role)] = out.get((component, role), 0.0) + inside
+    if b - a - inside > 1e-9:
+        key = ("outside working hours", "")
+        out[key] = out.get(key, 0.0) + (b - a - inside)
+
+
+_Step = tuple[str, float, float, float, float, float, float, float,
+              tuple[tuple[str, str, float, float], ...]]
+
+
+def _split_case(path: Sequence[_Step], late_task: str, evidence: float, t0: float, t1: float,
+                duty: Mapping[str, _Duty]) -> dict[tuple[str, str], float]:
+    """Split one late case's window [t0, t1] (trigger to deadline, in minutes) along the chain
+    of steps back from its late step (each step, then the step on its way that ended last
+    before it began): each step's lag, booking notice, waits and work, the on-duty part to its
+    component and the rest to "outside working hours"; what no step covers to "other".
+
+    ``path``: the case's steps on the way to the late step (``Replication.steps`` rows from
+    task_id on)."""
+    out: dict[tuple[str, str], float] = {}
+    office = duty[""]
+    if not path:
+        return {("other", ""): t1 - t0}
+    late = [s for s in path if s[0] == late_task]
+    if late and math.isfinite(evidence):
+        current = min(late, key=lambda s: abs(s[6] - evidence))
+    else:  # the late step never came: from the last step on its way
+        current = max(path, key=lambda s: s[6])
+        if current[6] < t1:
+            out[("other", "")] = t1 - max(current[6], t0)
+    used = {id(current)}
+    while True:
+        _, start, lag_end, lag_own, ready, work_start, end, work_own, waits = current
+        if min(end, t1) > max(start, t0):
+            _add(out, "step duration", "", start, lag_end, t0, t1,
+                 None if lag_own < 0 else office)
+            _add(out, "step duration", "", lag_end, ready, t0, t1, office)  # booking notice
+            for kind, role, a, b in waits:
+                _add(out, "diary" if kind == "diary" else "queueing", role, a, b, t0, t1,
+                     duty.get(role, office))
+            a, b = max(work_start, t0), min(end, t1)
+            if b > a:  # the work: its on-duty minutes are its own, the rest off duty
+                span = end - work_start
+                own = min(work_own, span) / span if span > 0 else 1.0
+                key = ("step duration", "")
+                out[key] = out.get(key, 0.0) + own * (b - a)
+                if own < 1.0:
+                    key = ("outside working hours", "")
+                    out[key] = out.get(key, 0.0) + (1.0 - own) * (b - a)
+        if start <= t0:
+            break
+        earlier = [s for s in path if id(s) not in used and s[6] <= start + 1e-6]
+        if not earlier:
+            out[("other", "")] = out.get(("other", ""), 0.0) + min(start, t1) - t0
+            break
+        previous = max(earlier, key=lambda s: s[6])
+        gap_lo, gap_hi = max(previous[6], t0), min(start, t1)
+        if gap_hi > gap_lo:  # waiting for a step that is not on the way (a parallel branch)
+            out[("other", "")] = out.get(("other", ""), 0.0) + gap_hi - gap_lo
+        used.add(id(previous))
+        current = previous
+    return out
+
+
+def _delays(results: pd.DataFrame, rep: Replication, procedure: Procedure) -> pd.DataFrame:
+    """For each deadline rule: its late cases' time from the trigger to the deadline, split
+    into ``COMPONENTS`` (per role for queueing and diary waits), counting only the late step
+    and the steps the flow puts before it (columns rule_id, component, role, hours,
+    late_cases, window_hours)."""
+    columns = ["rule_id", "component", "role", "hours", "late_cases", "window_hours"]
     before, required = _paths(procedure)
     late = results[(results["status"] == "violated")
                    & results["rule_id"].astype(str).isin(required)
-                   & results["trigger_time"].notna()]
-    if late.empty:
+                   & results["trigger_time"].notna() & results["deadline"].notna()]
+    if late.empty or rep.steps.empty:
         return pd.DataFrame(columns=columns)
-    task_ids = events["task_id"].to_numpy()
+    task_ids = rep.events["task_id"].to_numpy()
     rows = late["evidence_row"].to_numpy(dtype=float, na_value=np.nan)
-    evidence = [task_ids[int(r)] if np.isfinite(r) else "" for r in rows]
-    t0 = late["trigger_time"].astype("datetime64[ns, UTC]")
-    t1 = late["evidence_time"].astype("datetime64[ns, UTC]").fillna(as_of)
-    spans = pd.DataFrame({
-        "case_id": late["case_id"].astype(str).to_numpy(),
-        "rule_id": late["rule_id"].astype(str).to_numpy(),
-        "evidence_task": evidence,
-        "t0": t0.to_numpy(),
-        "t1": t1.to_numpy(),
-    })
-    spans["span_hours"] = (spans["t1"] - spans["t0"]).dt.total_seconds() / 3600.0
-    per_rule = spans.groupby("rule_id").agg(late_cases=("case_id", "size"),
-                                            span_hours=("span_hours", "sum"))
-    merged = spans.merge(waits[["case_id", "task_id", "role", "requested_utc", "granted_utc"]],
-                         on="case_id")
+    evidence_task = [task_ids[int(r)] if np.isfinite(r) else "" for r in rows]
 
-    def on_way(rule_id: str, evidence_task: str, task_id: str) -> bool:
-        targets = [evidence_task] if evidence_task else sorted(required[rule_id])
-        return any(task_id == t or task_id in before.get(t, ()) for t in targets)
+    def minutes(column: str) -> npt.NDArray[np.float64]:
+        stamps = pd.DatetimeIndex(late[column]).as_unit("ns")
+        out = (stamps.asi8 - rep.origin_ns) / 60e9
+        return np.where(stamps.isna(), np.nan, out)
 
-    keep = [on_way(r, e, t) for r, e, t in zip(merged["rule_id"], merged["evidence_task"],
-                                                merged["task_id"], strict=True)]
-    merged = merged[np.asarray(keep, dtype=bool)]
-    if merged.empty:
-        return pd.DataFrame(columns=columns)
-    start = merged[["t0", "requested_utc"]].max(axis=1)
-    stop = merged[["t1", "granted_utc"]].min(axis=1)
-    merged = merged.assign(
-        wait_hours=((stop - start).dt.total_seconds() / 3600.0).clip(lower=0.0))
-    merged = merged[merged["wait_hours"] > 0]
-    table = merged.groupby(["rule_id", "role"], as_index=False)["wait_hours"].sum()
-    table = table.join(per_rule, on="rule_id")
-    result: pd.DataFrame = table[columns]
-    return result
+    t0s, t1s, evidence = minutes("trigger_time"), minutes("deadline"), minutes("evidence_time")
+    duty = {role: _duty_table(intervals) for role, intervals in rep.duty.items()}
+    steps = rep.steps
+    by_case: dict[str, list[_Step]] = {}
+    for row in zip(steps["case_id"], steps["task_id"], steps["start"], steps["lag_end"],
+                   steps["lag_own"], steps["ready"], steps["work_start"], steps["end"],
+                   steps["work_own"], steps["waits"], strict=True):
+        by_case.setdefault(row[0], []).append(row[1:])
+    totals: dict[tuple[str, str, str], float] = {}
+    per_rule: dict[str, list[float]] = {}
+    for case_id, rule_id, task, t0, t1, ev in zip(
+            late["case_id"].astype(str), late["rule_id"].astype(str), evidence_task, t0s, t1s,
+            evidence, strict=True):
+        if not t1 > t0:
+            continue
+        targets = [task] if task else sorted(required[rule_id])
+        path = [s for s in by_case.get(case_id, ())
+                if any(s[0] == t or s[0] in before.get(t, ()) for t in targets)]
+        parts = _split_case(path, task, float(ev), float(t0), float(t1), duty)
+        for (component, role), value in parts.items():
+            key = (rule_id, component, role)
+            totals[key] = totals.get(key, 0.0) + value / 60.0
+        counts = per_rule.setdefault(rule_id, [0.0, 0.0])
+        counts[0] += 1
+        counts[1] += (t1 - t0) / 60.0
+    return pd.DataFrame(
+        [(r, c, role, hours, int(per_rule[r][0]), per_rule[r][1])
+         for (r, c, role), hours in totals.items() if hours > 0], columns=columns)
 
 
 def _durations(results: pd.DataFrame, response: set[str],
@@ -387,7 +510,7 @@ def aggregate(outcomes: Sequence[ReplicationOutcome], scenario: Scenario, proced
                          "mean_wait_hours", "procedure_tasks", "procedure_wait_hours"]]
                        .mean())
     queues = pd.concat([o.queues for o in outcomes], ignore_index=True)
-    bottlenecks = _aggregate_bottlenecks([o.bottlenecks for o in outcomes])
+    delays, bottlenecks = _aggregate_delays([o.bottlenecks for o in outcomes])
     durations = pd.concat([o.durations for o in outcomes], ignore_index=True)
     timeliness = _timeliness(durations, procedure)
     first = next((o.replication for o in outcomes if o.replication is not None), None)
@@ -406,24 +529,36 @@ def aggregate(outcomes: Sequence[ReplicationOutcome], scenario: Scenario, proced
         sim_events=int(sum(o.sim_events for o in outcomes)),
         first=first,
         check_config=check_config or CheckConfig(),
+        delays=delays,
     )
 
 
-def _aggregate_bottlenecks(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    columns = ["rule_id", "role", "late_cases", "wait_hours", "span_hours", "share"]
+def _aggregate_delays(parts: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``delays`` and ``bottlenecks`` of ``SimulationResult`` from the replications' splits."""
+    columns = ["rule_id", "component", "role", "late_cases", "hours", "window_hours", "share",
+               "bottleneck"]
+    wait_columns = ["rule_id", "role", "component", "late_cases", "wait_hours", "span_hours",
+                    "share"]
     parts = [p for p in parts if not p.empty]
     if not parts:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=columns), pd.DataFrame(columns=wait_columns)
     table = pd.concat(parts, ignore_index=True)
-    # late_cases and span_hours repeat on each role's row: count them once per replication
+    # late_cases and window_hours repeat on each row of a rule: count them once a replication
     spans = (table.drop_duplicates(["replication", "rule_id"])
-             .groupby("rule_id")[["late_cases", "span_hours"]].sum())
-    waits = table.groupby(["rule_id", "role"], as_index=False)["wait_hours"].sum()
-    waits = waits.join(spans, on="rule_id")
-    waits["share"] = waits["wait_hours"] / waits["span_hours"]
+             .groupby("rule_id")[["late_cases", "window_hours"]].sum())
+    hours = table.groupby(["rule_id", "component", "role"], as_index=False)["hours"].sum()
+    hours = hours.join(spans, on="rule_id")
+    hours["share"] = hours["hours"] / hours["window_hours"]
+    hours["bottleneck"] = hours["component"].isin(BOTTLENECKS)
+    hours["_order"] = hours["component"].map({c: i for i, c in enumerate(COMPONENTS)})
+    hours = hours.sort_values(["rule_id", "_order", "share"], ascending=[True, True, False],
+                              kind="stable")
+    delays: pd.DataFrame = hours[columns].reset_index(drop=True)
+    waits = delays[delays["bottleneck"]].rename(
+        columns={"hours": "wait_hours", "window_hours": "span_hours"})
     waits = waits.sort_values(["rule_id", "share"], ascending=[True, False], kind="stable")
-    result: pd.DataFrame = waits[columns].reset_index(drop=True)
-    return result
+    bottlenecks: pd.DataFrame = waits[wait_columns].reset_index(drop=True)
+    return delays, bottlenecks
 
 
 def _timeliness(durations: pd.DataFrame, procedure: Procedure) -> pd.DataFrame:
@@ -502,6 +637,10 @@ def summary(result: SimulationResult) -> dict[str, Any]:
                        for row in result.timeliness.to_dict("records")],
         "bottlenecks": [{k: _clean(v) for k, v in row.items()}
                         for row in result.bottlenecks.to_dict("records")],
+        "delays": [{k: _clean(v) for k, v in row.items()}
+                   for row in result.delays.to_dict("records")],
+        "marginal": [{k: _clean(v) for k, v in row.items()}
+                     for row in result.marginal.to_dict("records")],
     }
 
 

@@ -10,12 +10,13 @@ settings and aggregated with 95% confidence intervals.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from conformance import CheckConfig
 from model.errors import InputError, Problem
@@ -25,7 +26,11 @@ from simulation.engine import simulate
 from simulation.results import ReplicationOutcome, SimulationResult, aggregate, outcome_of
 from simulation.scenario import Scenario, load_scenario
 
-__all__ = ["Job", "check_settings", "execute", "replicate", "run"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["MARGINAL_COLUMNS", "Job", "check_settings", "execute", "marginal_values", "replicate",
+           "run"]
 
 _CONNECT_SECONDS: Final = 10  # how long to try to reach a Dask scheduler before giving up
 
@@ -158,7 +163,8 @@ def run(scenario: Scenario | Path | str | None = None, procedure: Procedure | No
         replications: int | None = None, seed: int | None = None,
         check_config: CheckConfig | None = None, workers: int | None = None,
         scheduler: str | None = None, progress: bool = False,
-        keep_first: bool = True, bounds: Bounds = DEFAULT_BOUNDS) -> SimulationResult:
+        keep_first: bool = True, bounds: Bounds = DEFAULT_BOUNDS,
+        marginal: bool = False) -> SimulationResult:
     """Simulate a caseload many times, judge every simulated log with the checker, aggregate.
 
     Parameters
@@ -188,6 +194,11 @@ def run(scenario: Scenario | Path | str | None = None, procedure: Procedure | No
         Keep the first replication's full log in ``SimulationResult.first``.
     bounds
         What one replication may hold (``simulation.bounds``); a scenario past them is refused.
+    marginal
+        Also run the scenario with one more person in each role that has a headcount, with
+        the same seeds, and give the paired change in each deadline's compliance
+        (``SimulationResult.marginal``; :func:`marginal_values`): as many more runs for each
+        such role.
 
     Returns
     -------
@@ -227,4 +238,79 @@ def run(scenario: Scenario | Path | str | None = None, procedure: Procedure | No
     jobs = [Job(chosen, proc, base, i, keep=keep_first and i == 0, check_config=config)
             for i in range(n)]
     outcomes = execute(jobs, workers, scheduler, progress, bounds=bounds)
-    return aggregate(outcomes, chosen, proc, base, config)
+    result = aggregate(outcomes, chosen, proc, base, config)
+    if marginal:
+        extra = marginal_values(result, proc, workers=workers, scheduler=scheduler,
+                                progress=progress)
+        result = dataclasses.replace(result, marginal=extra)
+    return result
+
+
+MARGINAL_COLUMNS: Final = ("role", "headcount", "rule_id", "compliance", "with_one_more",
+                           "change", "ci_low", "ci_high", "replications")
+
+
+def marginal_values(result: SimulationResult, procedure: Procedure, *,
+                    roles: Sequence[str] | None = None, workers: int | None = None,
+                    scheduler: str | None = None, progress: bool = False) -> pd.DataFrame:
+    """What one more person in each role would do: the marginal value of capacity.
+
+    For each role with a headcount (or each of ``roles``), the result's scenario is run again
+    with one more person, with the same seed and replications as ``result`` (common random
+    numbers: the same cases arrive with the same durations), judged with the same settings.
+    For each deadline rule, the change in compliance is the mean of the replications' paired
+    differences, with its 95% interval (Student's t). "Who is the bottleneck" is then answered
+    by what adding capacity would do.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``MARGINAL_COLUMNS``: role, headcount (as in the scenario), rule_id, compliance (the
+        result's, over the paired replications), with_one_more, change, ci_low, ci_high (of the
+        change; NaN with one replication), replications (paired, with a judged case in both);
+        largest change first within each rule.
+    """
+    import numpy as np
+    import pandas as pd
+    from scipy import stats
+
+    scenario = result.scenario
+    chosen = [r for r in (roles if roles is not None else list(scenario.roles))
+              if scenario.role(r).headcount is not None]
+    deadline = [r.id for r in procedure.rules if r.within is not None]
+    jobs = []
+    for role in chosen:
+        headcount = scenario.role(role).headcount
+        assert headcount is not None  # chosen: roles with a headcount
+        variant = scenario.with_values({f"roles.{role}.headcount": headcount + 1}, procedure)
+        jobs += [Job(variant, procedure, result.seed, i, key=(role,),
+                     check_config=result.check_config) for i in range(result.replications)]
+    outcomes = execute(jobs, workers, scheduler, progress, "one more person")
+    base = result.per_replication.pivot_table(index="replication", columns="rule_id",
+                                              values="compliance", dropna=False)
+    rows = []
+    for role in chosen:
+        parts = [o.counts.assign(replication=o.index) for o in outcomes if o.key == (role,)]
+        plus = pd.concat(parts).pivot_table(index="replication", columns="rule_id",
+                                            values="compliance", dropna=False)
+        for rule in deadline:
+            if rule not in base.columns or rule not in plus.columns:
+                continue
+            pair = pd.concat([base[rule], plus[rule]], axis=1, keys=["a", "b"]).dropna()
+            n = len(pair)
+            if not n:
+                continue
+            diff = (pair["b"] - pair["a"]).to_numpy(dtype=float)
+            mean = float(diff.mean())
+            half = (float(stats.t.ppf(0.975, n - 1)) * float(diff.std(ddof=1)) / n ** 0.5
+                    if n > 1 else float("nan"))
+            rows.append({"role": role, "headcount": scenario.role(role).headcount,
+                         "rule_id": rule, "compliance": float(pair["a"].mean()),
+                         "with_one_more": float(pair["b"].mean()), "change": mean,
+                         "ci_low": mean - half, "ci_high": mean + half, "replications": n})
+    frame = pd.DataFrame(rows, columns=list(MARGINAL_COLUMNS))
+    order = np.abs(frame["change"].to_numpy(dtype=float))
+    frame = frame.assign(_abs=order).sort_values(["rule_id", "_abs"], ascending=[True, False],
+                                                 kind="stable")
+    result_frame: pd.DataFrame = frame.drop(columns="_abs").reset_index(drop=True)
+    return result_frame

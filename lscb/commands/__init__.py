@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Final, Protocol
 
-from lscb.commands import check, model, pseudonymise, report, simulate, sweep
+from lscb.commands import (
+    calibrate,
+    check,
+    model,
+    pseudonymise,
+    report,
+    sensitivity,
+    simulate,
+    sweep,
+    validate,
+)
 from lscb.options import Subparsers
 
 __all__ = ["COMMANDS", "Command"]
@@ -22,4 +32,6 @@ class Command(Protocol):
         """Add the command's parser to ``sub``."""
 
 
-COMMANDS: Final[tuple[Command, ...]] = (model, check, pseudonymise, simulate, sweep, report)
+COMMANDS: Final[tuple[Command, ...]] = (
+    model, check, pseudonymise, simulate, sweep, sensitivity, calibrate, validate, report,
+)

@@ -87,6 +87,37 @@ def register(sub: Subparsers) -> None:
     scenario.add_argument(
         "--seed", type=int, help="the seed of the first run (default: the scenario's own)"
     )
+    scenario.add_argument(
+        "--validation-replications",
+        type=positive,
+        default=SCENARIO_DEFAULTS["validation_replications"],
+        help="runs for the comparison with published figures (default: %(default)s)",
+    )
+    scenario.add_argument(
+        "--sensitivity-replications",
+        type=positive,
+        default=SCENARIO_DEFAULTS["sensitivity_replications"],
+        help="runs per point of the sensitivity analysis (default: %(default)s)",
+    )
+    scenario.add_argument(
+        "--sensitivity-field",
+        action="append",
+        metavar="FIELD",
+        help="move only this assumption in the sensitivity analysis (repeatable; default: every "
+        "assumption with a range in the scenario's ledger)",
+    )
+    scenario.add_argument(
+        "--sensitivity-budget",
+        type=int,
+        default=0,
+        metavar="RUNS",
+        help="runs for the variance-based global analysis (default: 0, none)",
+    )
+    scenario.add_argument(
+        "--no-marginal",
+        action="store_true",
+        help="skip the runs with one more person in each role",
+    )
     _common(scenario, "report.html")
     add_check_settings(scenario, for_a_log=False)
     scenario.set_defaults(handler=run_report, report_kind="scenario")
@@ -112,6 +143,8 @@ SCENARIO_DEFAULTS: dict[str, int] = {
     "replications": 10,
     "days": 365,
     "sweep_replications": 3,
+    "validation_replications": 10,
+    "sensitivity_replications": 2,
 }
 AUDIT_DEFAULTS: dict[str, int] = {"timelines": 4}
 
@@ -145,6 +178,11 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
         "seed",
         "config_path",
         "check_settings",
+        "marginal",
+        "validation_replications",
+        "sensitivity_replications",
+        "sensitivity_fields",
+        "sensitivity_budget",
     ),
     "audit": (
         "log_path",
@@ -208,6 +246,11 @@ def parameters_for(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             days=args.days,
             sweep_replications=args.sweep_replications,
             seed=args.seed,
+            marginal=not args.no_marginal,
+            validation_replications=args.validation_replications,
+            sensitivity_replications=args.sensitivity_replications,
+            sensitivity_fields=args.sensitivity_field,
+            sensitivity_budget=args.sensitivity_budget,
         )
     elif kind == "audit":
         values.update(

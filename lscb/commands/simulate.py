@@ -49,6 +49,10 @@ def register(sub: Subparsers) -> None:
                           "scenario)")
     sim.add_argument("--demand", type=float, metavar="X",
                      help="multiply every route's annual volume by X (overrides the scenario)")
+    sim.add_argument("--no-marginal", action="store_true",
+                     help="skip the runs with one more person in each role (the marginal "
+                          "value of capacity: as many more runs for each role with a "
+                          "headcount)")
     sim.add_argument("--no-plots", action="store_true", help="with --out, write no PNG files")
     sim.add_argument("--format", choices=["text", "json"], default="text",
                      help="terminal output (default: text)")
@@ -84,7 +88,7 @@ def _simulate(args: argparse.Namespace) -> int:
     result = run(scenario, procedure, replications=args.replications, seed=args.seed,
                  check_config=check_config, workers=args.workers, scheduler=args.scheduler,
                  progress=not args.quiet, keep_first=args.out is not None,
-                 bounds=bounds_of(args))
+                 bounds=bounds_of(args), marginal=not args.no_marginal)
     written: list[Any] = []
     if plan is not None:
         with plan.staging() as staging:
@@ -147,25 +151,7 @@ def report(result: Any, procedure: Procedure) -> str:
         lines += ["", "Working days from the trigger to the step (median, quartiles):"]
         for row in timely.itertuples():
             lines.append(f"  {row.rule_id:<58} {row.median:4.0f}  ({row.q1:.0f}-{row.q3:.0f})")
-    lines += ["", "Where the late cases waited (share of their time from trigger to the late "
-              "step spent waiting for each role; parallel steps can wait at once):"]
-    table = result.bottlenecks
-    if table.empty:
-        lines.append("  no deadline was missed")
-    else:
-        for rule_id, frame in table.groupby("rule_id", sort=False):
-            late = int(frame["late_cases"].iloc[0])
-            parts = [f"{_role_name(procedure, r.role)} {r.share * 100:.0f}%"
-                     for r in frame.itertuples() if r.share >= 0.005]
-            waited = float(frame["share"].sum())
-            own = max(0.0, 1.0 - waited)
-            parts.append(f"the steps' own time {own * 100:.0f}%")
-            lines.append(f"  {rule_id} ({late / result.replications:.1f} late a replication): "
-                         + "; ".join(parts))
-        top = (table.assign(hours=table["wait_hours"]).groupby("role")["hours"].sum()
-               .sort_values(ascending=False))
-        names = [_role_name(procedure, r) for r in top.index[:3]]
-        lines.append("  Bottleneck roles (most waiting by late cases): " + ", ".join(names))
+    lines += _delays_text(result, procedure)
     util = result.utilisation
     if not util.empty:
         lines += ["", "Utilisation (busy share of on-duty time; a diary: slots taken), mean:"]
@@ -178,3 +164,60 @@ def report(result: Any, procedure: Procedure) -> str:
     return "\n".join(lines)
 
 
+def _delays_text(result: Any, procedure: Procedure) -> list[str]:
+    """Where the late cases' time went, the bottlenecks (queueing and diary waits only) and
+    what one more person in each role would do."""
+    lines = ["", "Where the late cases' time went, from the trigger to the deadline (share of "
+             "their time; only queueing for people and waiting for a diary slot are "
+             "bottlenecks):"]
+    delays = result.delays
+    if delays.empty:
+        return [*lines, "  no deadline was missed"]
+    for rule_id, frame in delays.groupby("rule_id", sort=False):
+        late = int(frame["late_cases"].iloc[0])
+        parts = []
+        for row in frame.itertuples():
+            if row.share < 0.0005:
+                continue
+            if row.component == "queueing":
+                what = f"queueing for {_role_name(procedure, str(row.role))}"
+            elif row.component == "diary":
+                what = f"waiting for a slot in the {_role_name(procedure, str(row.role))}'s diary"
+            elif row.component == "step duration":
+                what = "the steps' own time"
+            elif row.component == "other":
+                what = "waiting for other steps"
+            else:
+                what = str(row.component)
+            parts.append(f"{what} {row.share * 100:.1f}%")
+        lines.append(f"  {rule_id} ({late / result.replications:.1f} late a replication): "
+                     + "; ".join(parts))
+    table = result.bottlenecks
+    if table.empty:
+        lines.append("  Bottlenecks: none. No late case waited for a person or a diary slot: "
+                     "the lateness is the steps' own time and time outside working hours.")
+    else:
+        top = (table.groupby("role")["wait_hours"].sum().sort_values(ascending=False))
+        names = [f"{_role_name(procedure, str(r))} ({h / result.replications:,.0f} hours a "
+                 "replication)" for r, h in top.items()][:3]
+        lines.append("  Bottlenecks (late cases' time queueing for a person or waiting for a "
+                     "diary slot): " + ", ".join(names))
+    marginal = result.marginal
+    if not marginal.empty:
+        lines += ["", "One more person in a role (paired runs, the same cases): the change in "
+                  "each missed deadline's compliance, with its 95% interval:"]
+        missed = set(delays["rule_id"])
+        for rule_id, frame in marginal.groupby("rule_id", sort=False):
+            if rule_id not in missed:
+                continue
+            parts = []
+            for row in frame.itertuples():
+                if abs(row.change) < 0.0005:
+                    continue
+                interval = ("" if math.isnan(row.ci_low) else
+                            f" ({row.ci_low * 100:+.1f} to {row.ci_high * 100:+.1f})")
+                parts.append(f"{_role_name(procedure, str(row.role))} "
+                             f"{row.change * 100:+.1f} points{interval}")
+            lines.append(f"  {rule_id}: " + ("; ".join(parts) if parts else
+                                              "no change with one more person in any role"))
+    return lines

@@ -21,6 +21,7 @@ from typing import Any, Final
 from conformance import CheckConfig
 from model.procedure import Procedure
 from model.tomlsource import read_toml
+from simulation.calibration.ledger import drop_entries
 from simulation.scenario.fields import field_keys
 from simulation.scenario.parts import (
     Dispatch,
@@ -116,6 +117,7 @@ class Scenario:
                     node[key] = child
                 node = child
             node[keys[-1]] = value
+        drop_entries(data, list(values))  # a changed value no longer comes from its source
         changed = ", ".join(f"{k} = {v}" for k, v in values.items())
         return parse_scenario(data, f"{self.source} with {changed}", procedure)
 

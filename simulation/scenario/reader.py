@@ -18,6 +18,7 @@ from typing import Any, Final
 from conformance import CheckConfig, check_config_from_mapping
 from model.errors import InputError
 from model.procedure import Kind, Procedure, Task, walk
+from simulation.calibration.ledger import ledger_problems
 from simulation.scenario.fields import SHORT_PATHS, describe
 from simulation.scenario.parts import (
     Background,
@@ -39,7 +40,7 @@ __all__ = ["UNLIMITED", "read_fields"]
 
 UNLIMITED: Final = "unlimited"
 _SECTIONS: Final = ("scenario", "calendar", "checking", "routes", "roles", "tasks", "loops",
-                    "slips")
+                    "slips", "ledger")
 
 
 def read_fields(data: Mapping[str, Any], source: str, procedure: Procedure) -> dict[str, Any]:
@@ -61,6 +62,7 @@ class _Reader(FieldReader):
 
     def scenario(self, data: Mapping[str, Any]) -> dict[str, Any]:
         self.only(data, _SECTIONS, "")
+        self.problems.extend(ledger_problems(data))  # where each number comes from
         head = self.table(data, "scenario", "scenario")
         self.only(head, sorted(SHORT_PATHS), "scenario")
         name = self.text(head, "name", "scenario.name", "scenario")

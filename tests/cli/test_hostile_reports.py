@@ -167,7 +167,9 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     commands = {
         "audit": ["report", "audit", str(log), "--mapping", str(mapping)],
         "scenario": ["report", "scenario", "--scenario", str(_write_scenario(given)),
-                     "--replications", "1", "--days", "30", "--sweep-replications", "1"],
+                     "--replications", "1", "--days", "30", "--sweep-replications", "1",
+                     "--validation-replications", "1", "--sensitivity-field",
+                     "roles.lado.headcount"],
         "procedure": ["report", "procedure", "--procedure", str(_write_procedure(given))],
     }
     for kind, command in commands.items():

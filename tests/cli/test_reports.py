@@ -38,7 +38,10 @@ EXPECTED = {
     "audit": {"images": 3, "svgs": 1, "tables": 4},
 }
 KINDS = list(EXPECTED)
-SMALL_SCENARIO = ["--replications", "2", "--days", "90", "--sweep-replications", "1"]
+SMALL_SCENARIO = ["--replications", "2", "--days", "90", "--sweep-replications", "1",
+                  "--validation-replications", "2", "--sensitivity-replications", "1",
+                  "--sensitivity-field", "roles.conference_chair.headcount",
+                  "--sensitivity-field", "roles.lado.headcount"]
 
 
 def _sha256(path: Path) -> str:

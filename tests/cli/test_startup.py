@@ -62,7 +62,8 @@ def _probe(commands: list[list[str]]) -> dict[str, list[str]]:
 
 def test_the_probe_covers_every_command() -> None:
     names = {argv[0] for argv in COMMANDS if argv}
-    assert names == {"model", "check", "pseudonymise", "simulate", "sweep", "report"}
+    assert names == {"model", "check", "pseudonymise", "simulate", "sweep", "report", "calibrate",
+                     "validate", "sensitivity"}
     assert ("report", "audit") in COMMANDS and ("model", "export") in COMMANDS
 
 

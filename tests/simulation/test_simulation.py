@@ -495,7 +495,7 @@ def test_cli_simulate_writes_a_log_that_check_judges(tmp_path: Path,
     printed = capsys.readouterr().out
     assert status == 0
     assert "icpc-within-15-working-days" in printed and "95% CI" in printed
-    assert "Bottleneck roles" in printed or "no deadline was missed" in printed
+    assert "Bottlenecks" in printed or "no deadline was missed" in printed
     for name in ("event_log.csv", "ground_truth.csv", "compliance.csv", "utilisation.csv",
                  "bottlenecks.csv", "summary.json", "compliance.png", "utilisation.png",
                  "queues.png", "bottlenecks.png"):

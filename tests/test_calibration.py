@@ -1,0 +1,374 @@
+"""Calibration: the ledger of a scenario, estimating a scenario from an event log, recovering a
+known truth, and validating a scenario against a log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from model.errors import InputError
+from model.procedure import Procedure, load_procedure
+from simulation.calibration.ledger import (
+    Entry,
+    field_key,
+    ledger_problems,
+    ledger_table,
+    ledger_toml,
+    load_ledger,
+    split_field,
+    write_ledger_csv,
+)
+from simulation.scenario import Scenario, default_scenario_path, load_scenario
+
+
+@pytest.fixture(scope="module")
+def procedure() -> Procedure:
+    return load_procedure()
+
+
+@pytest.fixture(scope="module")
+def default(procedure: Procedure) -> Scenario:
+    return load_scenario(None, procedure)
+
+
+LEDGER = """
+[ledger."roles.lado.headcount"]
+kind = "estimated"
+source = "the log: people recorded in the role lado"
+n = 120
+interval = [2, 2]
+
+[ledger.'tasks."Family informed".lag']
+kind = "assumed"
+source = "assumption: no data"
+
+[ledger."demand"]
+kind = "assumed"
+source = "assumption"
+range = [0.5, 2]
+
+[ledger."roles.police.headcount"]
+kind = "published"
+source = "the force's annual report"
+"""
+
+
+def without_ledger() -> str:
+    """The default scenario's text without its own ledger (the tables at its end)."""
+    lines = default_scenario_path().read_text(encoding="utf-8").splitlines(keepends=True)
+    cut = next((i for i, line in enumerate(lines) if line.startswith("[ledger.")), len(lines))
+    return "".join(lines[:cut])
+
+
+def with_ledger(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "scenario.toml"
+    path.write_text(without_ledger() + extra, encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------------- the ledger
+
+
+def test_field_paths_round_trip() -> None:
+    assert split_field('tasks."Family informed".lag.mean') == (
+        "tasks", "Family informed", "lag", "mean")
+    assert split_field("demand") == ("scenario", "demand")
+    assert field_key(("tasks", "Family informed", "work")) == 'tasks."Family informed".work'
+
+
+def test_a_scenario_with_a_ledger_loads_and_the_ledger_reads(
+        tmp_path: Path, procedure: Procedure) -> None:
+    path = with_ledger(tmp_path, LEDGER)
+    scenario = load_scenario(path, procedure)  # the simulator accepts the file
+    ledger = load_ledger(scenario)
+    assert list(ledger.entries) == ["roles.lado.headcount", 'tasks."Family informed".lag',
+                                    "scenario.demand", "roles.police.headcount"]
+    lag = ledger.entry_for('tasks."Family informed".lag.mode')
+    assert lag is not None and lag.kind == "assumed"  # the table's entry covers its parts
+    assert ledger.entry_for("roles.lado.absence_rate") is None
+    assert "roles.lado.absence_rate" in ledger.uncovered
+    assert "scenario.seed" not in ledger.uncovered  # a run setting needs no entry
+    assert [e.field for e in ledger.ranged()] == ["scenario.demand"]
+    assert load_ledger(path).entries == ledger.entries  # from the file, the same
+
+    table = ledger_table(ledger)
+    assert list(table.columns[:3]) == ["field", "kind", "value"]
+    assert table.loc[0, "value"] == "2" and table.loc[0, "n"] == 120
+    assert (table["kind"] == "unrecorded").sum() == len(ledger.uncovered)
+    out = write_ledger_csv(ledger, tmp_path / "ledger.csv")
+    assert out.read_text(encoding="utf-8").splitlines()[0] == (
+        "field,kind,value,source,n,interval_low,interval_high,range_low,range_high,note")
+
+
+def test_ledger_text_round_trips(tmp_path: Path, procedure: Procedure) -> None:
+    entries = [
+        Entry("roles.lado.headcount", "estimated", 'people "seen" in the log', 40, (2, 3),
+              note="two people"),
+        Entry('tasks."Family informed".lag.mode', "assumed", "assumption", range=(0.5, 2)),
+    ]
+    text = ledger_toml(entries)
+    assert text == ledger_toml(entries)  # deterministic
+    ledger = load_ledger(load_scenario(with_ledger(tmp_path, "\n" + text), procedure))
+    assert list(ledger) == [
+        Entry("roles.lado.headcount", "estimated", 'people "seen" in the log', 40, (2.0, 3.0),
+              note="two people"),
+        Entry('tasks."Family informed".lag.mode', "assumed", "assumption", range=(0.5, 2.0)),
+    ]
+
+
+def test_every_problem_of_a_ledger_is_named(tmp_path: Path, procedure: Procedure) -> None:
+    bad = """
+[ledger."roles.lado.headcont"]
+kind = "guessed"
+source = ""
+
+[ledger."roles.police.headcount"]
+kind = "assumed"
+source = "assumption"
+range = [1, 5]
+
+[ledger."roles.lado.background"]
+kind = "estimated"
+source = "the log"
+
+[ledger."scenario.dispatch"]
+kind = "assumed"
+source = "assumption"
+range = [1, 2]
+colour = "red"
+"""
+    with pytest.raises(InputError) as caught:
+        load_scenario(with_ledger(tmp_path, bad), procedure)
+    message = str(caught.value)
+    assert "problem(s) in the scenario" in message
+    for expected in [
+        "field 'ledger.\"roles.lado.headcont\"': expected the path of a field written in this"
+        " scenario file",
+        "field 'ledger.\"roles.lado.headcont\".kind': expected \"estimated\", \"published\" or"
+        " \"assumed\"; found 'guessed'",
+        "field 'ledger.\"roles.lado.headcont\".source': expected a text",
+        "field 'ledger.\"roles.police.headcount\".range': expected a range containing the value"
+        " (10); found [1, 5]",
+        "field 'ledger.\"roles.lado.background\".n': expected the sample size",
+        "field 'ledger.\"scenario.dispatch\".range': expected a range only for a number",
+        "field 'ledger.\"scenario.dispatch\".colour': expected one of kind, source",
+    ]:
+        assert expected in message
+    assert len(caught.value.problems) == 7
+
+
+def test_a_changed_value_sheds_its_entry(tmp_path: Path, procedure: Procedure) -> None:
+    """A sweep or a sensitivity run may move a number outside its recorded interval: the
+    changed scenario drops the entry instead of failing."""
+    scenario = load_scenario(with_ledger(tmp_path, LEDGER), procedure)
+    changed = scenario.with_values({"roles.lado.headcount": 5, "demand": 3.0}, procedure)
+    assert list(load_ledger(changed).entries) == ['tasks."Family informed".lag',
+                                                  "roles.police.headcount"]
+    assert ledger_problems(dict(scenario.data)) == []
+
+
+# ------------------------------------------------------------------------- recovery
+
+
+# The truth: the default county with changes a partnership would care about.
+TRUTH = {
+    "roles.lado.headcount": 1,  # fewer LADOs
+    "routes.referral.annual_volume": 350,  # a demand surge (233 a year in the default)
+    'tasks."Police notified".lag': {"distribution": "exponential", "mean": 240},  # slower police
+    'tasks."Access to children assessed".lag': {
+        "distribution": "triangular", "low": 2, "mode": 4, "high": 8, "unit": "working days"},
+    'tasks."Section 47 enquiry completed".lag': {  # slower enquiries
+        "distribution": "triangular", "low": 8, "mode": 10, "high": 13, "unit": "working days"},
+    "routes.referral.attributes.strategy_discussion_needed": 0.75,  # more strategy discussions
+    "horizon_days": 300,
+    "replications": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def recovery(tmp_path_factory: pytest.TempPathFactory, procedure: Procedure,
+             default: Scenario) -> dict[str, Any]:
+    from simulation.calibration.calibrate import calibrate_file, read_event_log
+    from simulation.engine import simulate
+    from simulation.results import write_event_log
+
+    truth = default.with_values(TRUTH, procedure)
+    folder = tmp_path_factory.mktemp("recovery")
+    path = folder / "truth_log.csv"
+    write_event_log(simulate(truth, procedure), path, procedure)
+    calibration = calibrate_file(path, procedure)
+    return {"truth": truth, "path": path, "calibration": calibration,
+            "log": read_event_log(path, procedure)}
+
+
+def _estimate(calibration: Any, field: str) -> Any:
+    import tomllib
+
+    from simulation.calibration.ledger import lookup
+
+    return lookup(tomllib.loads(calibration.scenario_text), field)
+
+
+def test_calibration_recovers_the_truth(recovery: dict[str, Any], procedure: Procedure) -> None:
+    calibration = recovery["calibration"]
+    delays = calibration.delays.set_index("activity")
+
+    def lag(activity: str, unit: str) -> float:
+        assert delays.at[activity, "unit"] == unit, activity
+        return float(delays.at[activity, "mean"])
+
+    rows = [
+        # parameter, truth, estimate, tolerance (absolute)
+        ("LADOs (headcount)", 1, _estimate(calibration, "roles.lado.headcount"), 0),
+        ("police (headcount)", 10, _estimate(calibration, "roles.police.headcount"), 0),
+        ("referrals a year", 350.0, _estimate(calibration, "routes.referral.annual_volume"),
+         0.15 * 350),
+        ("youth imagery cases a year", 80.0,
+         _estimate(calibration, "routes.youth_imagery.annual_volume"), 0.3 * 80),
+        ("referral: strategy discussion needed", 0.75,
+         _estimate(calibration, "routes.referral.attributes.strategy_discussion_needed"), 0.08),
+        ("referral: children at continuing risk", 0.35,
+         _estimate(calibration, "routes.referral.attributes.children_at_continuing_risk"), 0.1),
+        ("access to children assessed: lag (working days)", 14 / 3,
+         lag("Access to children assessed", "working days"), 0.15 * 14 / 3),
+        ("Section 47 completed: lag (working days)", 31 / 3,
+         lag("Section 47 enquiry completed", "working days"), 0.1 * 31 / 3),
+        # police on duty at night: an elapsed lag of 4 hours; when it ends out of hours the step
+        # waits for the manager's morning, and the log shows the two together, which the
+        # calibration separates by simulating its estimate
+        ("police notified: lag (hours)", 4.0, lag("Police notified", "hours"), 1.5),
+        ("repeat strategy discussions", 0.15,
+         _estimate(calibration, "loops.strategy-discussions"), 0.07),
+    ]
+    print("\nparameter | truth | estimate | tolerance")
+    for name, true, estimate, tolerance in rows:
+        print(f"{name} | {true:.4g} | {float(estimate):.4g} | ±{tolerance:.3g}")
+    for name, true, estimate, tolerance in rows:
+        assert abs(float(estimate) - true) <= tolerance + 1e-9, name
+    # every field of the calibrated scenario has its entry, and the simulator takes the file
+    ledger = load_ledger(calibration.scenario(procedure))
+    assert ledger.uncovered == ()
+    kinds = {e.kind for e in ledger}
+    assert kinds == {"estimated", "assumed"}
+
+
+def test_calibration_is_deterministic_and_reads_steps_without_attributes(
+        recovery: dict[str, Any], procedure: Procedure, tmp_path: Path) -> None:
+    import pandas as pd
+
+    from simulation.calibration.calibrate import calibrate_file
+
+    again = calibrate_file(recovery["path"], procedure)
+    assert again.scenario_text == recovery["calibration"].scenario_text
+    # A log without the attribute: the branch is read from the steps that occurred
+    frame = pd.read_csv(recovery["path"], dtype=str, keep_default_na=False)
+    stripped = tmp_path / "no_attribute.csv"
+    frame.drop(columns=["strategy_discussion_needed", "youth_produced_imagery",
+                        "workplace_concern"]).to_csv(stripped, index=False)
+    calibration = calibrate_file(stripped, procedure, refine=False)
+    branch = calibration.branches.set_index("what").loc[
+        "routes.referral.attributes.strategy_discussion_needed"]
+    assert branch["method"] == "the steps at the gateway 'strategy'"
+    assert abs(branch["probability"] - 0.75) <= 0.08
+    arrivals = calibration.arrivals.set_index("route")
+    assert arrivals.loc["referral", "cases"] == recovery["calibration"].arrivals.set_index(
+        "route").loc["referral", "cases"]
+
+
+def test_the_calibrated_scenario_reproduces_the_log_and_beats_the_default(
+        recovery: dict[str, Any], procedure: Procedure, default: Scenario) -> None:
+    from simulation.calibration.validate import compare, validate
+
+    calibration = recovery["calibration"]
+    log = recovery["log"]
+    ours = validate(calibration.scenario(procedure), log, procedure, replications=5, seed=7,
+                    workers=2)
+    baseline = validate(default, log, procedure, replications=5, seed=7, workers=2)
+    print("\n" + ours.text())
+    table = compare(ours, baseline)
+    print(table.to_string())
+    judged = ours.compliance[ours.compliance["log_judged"] >= 10]
+    outside = judged[judged["inside"] == False]  # noqa: E712
+    assert outside.empty, outside.to_string()
+    worse = table[table["closer"] == "default"]
+    assert worse.empty, worse.to_string()
+
+
+def test_the_distances_are_the_packages(recovery: dict[str, Any], procedure: Procedure,
+                                        default: Scenario) -> None:
+    """The whole-array measures give the log-distance-measures package's own figures."""
+    from simulation.calibration.distances import distances as measured
+    from simulation.calibration.distances import package_distances, prepare
+    from simulation.engine import simulate
+
+    log = recovery["log"].events
+    first = log[log["case_id"].isin(log["case_id"].unique()[:60])]
+    other = simulate(default.with_values({"horizon_days": 40, "replications": 1}, procedure),
+                     procedure, 3, 0).events
+    ours = measured(prepare(first), prepare(other))
+    theirs = package_distances(first, other)
+    assert ours.keys() == theirs.keys()
+    for key, value in ours.items():
+        assert value == pytest.approx(theirs[key], rel=1e-9, abs=1e-12), key
+    assert measured(prepare(first), prepare(first)) == dict.fromkeys(ours, 0.0)
+
+
+def test_holdout_calibrates_on_the_first_months_and_validates_on_the_rest(
+        recovery: dict[str, Any], procedure: Procedure, tmp_path: Path) -> None:
+    import json
+    from datetime import timedelta
+
+    from simulation.calibration.validate import holdout, write_validation
+
+    log = recovery["log"]
+    start = recovery["calibration"].start
+    cut = start + timedelta(days=200)
+    calibration, validation = holdout(log, procedure, cut, replications=3, seed=3, workers=2,
+                                      source="truth_log.csv", refine=1)
+    assert calibration.start == start and calibration.as_of.tz_convert("Europe/London").date() == cut
+    assert calibration.start + timedelta(days=calibration.horizon_days) <= cut
+    assert validation.start >= cut  # validated only on cases it was not fitted to
+    assert "cases from" in validation.log
+    written = write_validation(validation, tmp_path / "out")
+    names = {p.name for p in written}
+    assert {"validation.json", "validation_compliance.csv", "validation_compliance.png"} <= names
+    payload = json.loads((tmp_path / "out" / "validation.json").read_text(encoding="utf-8"))
+    assert payload["replications"] == 3 and "scores" in payload
+    text = validation.text()
+    assert "Compliance per rule" in text and "icpc-within-15-working-days" in text
+
+
+def test_start_events_separate_working_from_waiting(recovery: dict[str, Any],
+                                                    procedure: Procedure) -> None:
+    """With start events (a log with lifecycle transitions), each step's work is estimated from
+    start to complete, its lag runs to the start, and the people's busy share is reported."""
+    import pandas as pd
+
+    from simulation.calibration.calibrate import calibrate
+
+    log = recovery["log"]
+    events = log.events
+    chosen = events[events["activity"] == "Family informed"]
+    starts = pd.DataFrame({"case_id": chosen["case_id"].astype(str).to_numpy(),
+                           "activity": chosen["activity"].to_numpy(),
+                           "time_utc": (chosen["time_utc"] - pd.Timedelta(minutes=45)).to_numpy()})
+    calibration = calibrate(log, procedure, starts=starts, refine=0)
+    ledger = load_ledger(calibration.scenario(procedure))
+    work = ledger.entries['tasks."Family informed".work']
+    assert work.kind == "estimated" and "start event to its complete event" in work.source
+    worked = _estimate(calibration, 'tasks."Family informed".work')
+    mean = worked if isinstance(worked, (int, float)) else None
+    if mean is None:  # a distribution: its mean is at most the 45 minutes (office time only)
+        import tomllib
+
+        from simulation.scenario import parse_scenario
+
+        spec = parse_scenario(tomllib.loads(calibration.scenario_text), "x", procedure)
+        mean = spec.task("Family informed").work.mean()
+    assert 30 <= mean <= 45
+    lag = ledger.entries['tasks."Family informed".lag']
+    assert "'s start event" in lag.source
+    busy = calibration.resources.set_index("role").loc["social_care", "busy_share"]
+    assert 0 < busy < 0.05
