@@ -15,7 +15,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from lscb.options import Subparsers, add_check_settings, add_log_options, check_config, log_format
+from lscb.options import (
+    Subparsers,
+    add_check_settings,
+    add_force_option,
+    add_log_options,
+    check_config,
+    log_format,
+)
 
 __all__ = ["inputs_overwritten", "ledger_path", "register"]
 
@@ -51,6 +58,7 @@ def register(sub: Subparsers) -> None:
                           "timestamp")
     add_log_options(cal)
     add_check_settings(cal)
+    add_force_option(cal)
     cal.set_defaults(handler=_calibrate)
 
 
@@ -69,7 +77,8 @@ def inputs_overwritten(outputs: list[Path], inputs: list[Path | None]) -> list[A
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from lscb.outputs import output_file
+    from lscb.options import output_guard
+    from lscb.safeoutput import plan_folder
     from model import load_procedure
     from model.errors import InputError, Problem
     from simulation.calibration.calibrate import calibrate, read_event_log, write_calibration
@@ -87,14 +96,17 @@ def _calibrate(args: argparse.Namespace) -> int:
                                    [args.log, args.base, args.mapping, args.config])
     if problems:
         raise InputError("the command line", problems)
-    output_file(out)
+    guard = output_guard(args, [args.log, args.base, args.mapping, args.config])
+    plan = plan_folder(out.parent, (out.name, ledger_path(out).name), guard)
     procedure = load_procedure()
     config = check_config(args)
     base = load_scenario(args.base, procedure) if args.base is not None else None
     log = read_event_log(args.log, procedure, log_format(args), as_of=config.as_of)
     calibration = calibrate(log, procedure, base=base, source=args.log.name, until=args.until,
                             calendar=config.calendar, refine=args.refine)
-    written = write_calibration(calibration, out)
+    with plan.staging() as staging:  # the scenario and its ledger, as one set
+        write_calibration(calibration, staging / out.name)
+    written = [out, ledger_path(out)]
     print(report(calibration))
     print()
     print(f"Wrote {written[0]} (a scenario: lscb simulate --scenario {written[0]}) and its "

@@ -19,7 +19,6 @@ from lscb.options import (
     scenario_of,
     simulation_check_config,
 )
-from lscb.outputs import output_directory
 from model.errors import InputError, Problem
 
 __all__ = ["register"]
@@ -116,8 +115,14 @@ def _sensitivity(args: argparse.Namespace) -> int:
         print(_ledger_text(scenario))
         return 0
     check_config = simulation_check_config(args, scenario)
-    if args.out is not None:
-        output_directory(args.out)
+    plan = None
+    if args.out is not None:  # checked before any work; written as a set, or not at all
+        from lscb.options import output_guard
+        from lscb.safeoutput import plan_folder
+
+        plan = plan_folder(args.out, ("base.csv", "one_at_a_time.csv", "global.csv",
+                                      "findings.csv", "tornado_*.png"),
+                           output_guard(args, [args.scenario, getattr(args, "config", None)]))
     from simulation.sensitivity import assumptions_of
 
     if not assumptions_of(scenario, args.field or None):
@@ -131,8 +136,10 @@ def _sensitivity(args: argparse.Namespace) -> int:
                          scheduler=args.scheduler, progress=not args.quiet,
                          check_config=check_config)
     print(result.text(top=args.top))
-    if args.out is not None:
-        written = write_outputs(result, args.out, plots=not args.no_plots)
+    if plan is not None:
+        with plan.staging() as staging:
+            write_outputs(result, staging, plots=not args.no_plots)
+        written = list(plan.written)
         print(f"Wrote {len(written)} files into {args.out}: "
               + ", ".join(p.name for p in written))
     return 0

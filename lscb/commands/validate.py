@@ -20,6 +20,7 @@ from typing import Any
 from lscb.options import (
     Subparsers,
     add_check_settings,
+    add_force_option,
     add_input_options,
     check_config,
     log_format,
@@ -71,6 +72,7 @@ def register(sub: Subparsers) -> None:
                      help="terminal output (default: text)")
     add_input_options(val)
     add_check_settings(val)
+    add_force_option(val)
     val.set_defaults(handler=_validate)
 
 
@@ -93,7 +95,8 @@ def _validate(args: argparse.Namespace) -> int:
 
     from conformance import read_log, read_options, rules_to_judge
     from lscb.commands.calibrate import inputs_overwritten
-    from lscb.outputs import output_directory, output_directory_problems
+    from lscb.options import output_guard
+    from lscb.safeoutput import plan_folder
     from model import load_procedure
     from model.errors import InputError, Problem
     from simulation.calibration.calibrate import write_calibration
@@ -110,14 +113,18 @@ def _validate(args: argparse.Namespace) -> int:
     problems: list[Problem] = []
     if args.seed is not None and args.seed < 0:
         problems.append(Problem("option --seed", "a whole number of at least 0", str(args.seed)))
+    plan = None
     if args.out is not None:
-        problems += output_directory_problems(args.out)
         problems += inputs_overwritten(
             [args.out / name for name in _FILES],
             [args.against, args.mapping, args.config, args.scenario, args.baseline,
              *args.rules])
     if problems:
         raise InputError("the command line", problems)
+    if args.out is not None:  # checked before any work; written as a set, or not at all
+        guard = output_guard(args, [args.against, args.mapping, args.config, args.scenario,
+                                    args.baseline, *args.rules])
+        plan = plan_folder(args.out, (*_FILES, "*.png"), guard)
     procedure = load_procedure()
     rules, vocabulary = rules_to_judge(procedure, args.rules,
                                        contract_rules=not args.no_contract_rules)
@@ -157,12 +164,12 @@ def _validate(args: argparse.Namespace) -> int:
                              scenario_name=str(args.baseline), log_name=args.against.name,
                              **common) if baseline_scenario is not None else None)
     written: list[Path] = []
-    if args.out is not None:
-        output_directory(args.out)
-        written = write_validation(result, args.out, plots=not args.no_plots,
-                                   baseline=baseline)
-        if calibration is not None:
-            written += write_calibration(calibration, args.out / "calibrated_scenario.toml")
+    if plan is not None:
+        with plan.staging() as staging:
+            write_validation(result, staging, plots=not args.no_plots, baseline=baseline)
+            if calibration is not None:
+                write_calibration(calibration, staging / "calibrated_scenario.toml")
+        written = list(plan.written)
     if args.format == "json":
         payload = result.to_json()
         if baseline is not None:

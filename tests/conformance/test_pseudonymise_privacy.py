@@ -140,7 +140,8 @@ def test_the_header_row_names_only_the_contract_columns(tmp_path: Path) -> None:
     _, out, _, _ = _run(tmp_path)
     header = out.read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header[:5] == ["case_id", "activity", "timestamp", "resource", "role"]
-    assert set(header[5:]) <= set(PROCEDURE.boolean_attributes)
+    # the procedure's case attributes: the yes/no ones and the categorical offence (v2)
+    assert set(header[5:]) <= set(PROCEDURE.attributes)
 
 
 @pytest.mark.parametrize("round_to", ["hour", "day"])

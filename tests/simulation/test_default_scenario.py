@@ -74,9 +74,11 @@ def test_the_chairs_other_bookings_agree_with_the_figures_cited(default: Scenari
     ours = 0.0  # expected initial conferences of this procedure's cases a year
     for route in default.routes.values():
         a = route.attributes
+        # contract v2: a strategy discussion leads to a Section 47 enquiry only when
+        # section_47_needed, and a conference follows when children are at continuing risk
         ours += (route.annual_volume * a.get("strategy_discussion_needed", 0.0)
-                 * a.get("children_at_continuing_risk", 0.0))
-    assert 35 < ours < 60
+                 * a.get("section_47_needed", 1.0) * a.get("children_at_continuing_risk", 0.0))
+    assert 20 < ours < 60
     expected = (500 + 1000 - ours) / working
     diary = default.roles["conference_chair"].diary
     assert diary is not None
