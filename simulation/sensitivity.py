@@ -13,12 +13,16 @@ each rule's compliance moves when the assumptions move within those ranges:
   which moves every assumption together over its range and splits the variance of each rule's
   compliance between them. The default, RBD-FAST (random balance designs, Tarantola et al. 2006
   with Tissot and Prieur's bias correction), gives first-order indices from any number of runs
-  of at least ``MIN_GLOBAL_POINTS``; Sobol' indices (first-order and total) need ``N (D + 2)``
+  of at least ``MIN_GLOBAL_POINTS`` (their 95% intervals, bootstrapped, are wide at small
+  budgets: with 32 points and 95 assumptions about ±0.7, so only indices clear of 0 are
+  reported as findings); Sobol' indices (first-order and total) need ``N (D + 2)``
   points for ``D`` assumptions and ``N`` a power of two, at least 8.
 
 Findings, in plain words, say for each rule whether its level of compliance holds across the
 assumptions' ranges (every one-at-a-time point within ``tolerance`` of the scenario's figure),
-and, for a target level, whether "meets the target" or "misses it" holds or flips within them.
+and, for a target level, whether "meets the target" or "misses it" holds or flips within them
+(a target that the scenario's own 95% interval straddles is not established in the first
+place).
 A finding that flips within the ranges is not a finding.
 
 ``sensitivity(scenario, procedure, ...)`` runs the simulator; ``analyse(assumptions, evaluate,
@@ -58,7 +62,7 @@ __all__ = [
 ]
 
 METHODS: Final = ("rbd-fast", "sobol")
-MIN_GLOBAL_POINTS: Final = 24  # RBD-FAST with 4 harmonics, bootstrapped on half the points
+MIN_GLOBAL_POINTS: Final = 48  # RBD-FAST with 4 harmonics, bootstrapped on half the points
 _HARMONICS: Final = 4
 _MIN_SOBOL_BASE: Final = 8
 
@@ -182,13 +186,16 @@ class SensitivityResult:
                              f"{r['high_shown']} (swing {100 * r['swing']:.1f} points)")
         if not self.global_indices.empty:
             lines.append(f"  global analysis ({self.global_method}, {self.global_points} "
-                         "points): largest first-order indices")
+                         "points): first-order indices whose 95% interval is clear of 0")
             for rule in self.rules:
                 sub = self.global_indices[self.global_indices["rule_id"] == rule]
-                sub = sub.sort_values("S1", ascending=False, kind="stable").head(3)
-                if sub.empty or not np.isfinite(sub["S1"].to_numpy(dtype=float)).any():
+                if not np.isfinite(sub["S1"].to_numpy(dtype=float)).any():
                     continue
-                shown = ", ".join(f"{r['field']} {r['S1']:.2f}" for r in _records(sub))
+                clear = sub[(sub["S1"] - sub["S1_conf"]) > 0].sort_values(
+                    "S1", ascending=False, kind="stable").head(3)
+                shown = (", ".join(f"{r['field']} {r['S1']:.2f} (±{r['S1_conf']:.2f})"
+                                   for r in _records(clear)) if not clear.empty else
+                         "none clear of the noise at this budget")
                 lines.append(f"    {rule}: {shown}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
@@ -402,7 +409,8 @@ def _findings(rules: Sequence[str], base: pd.DataFrame, oat: pd.DataFrame,
             "rule_id": rule, "kind": "level", "base": level, "low": low, "high": high,
             "target": math.nan, "holds": holds, "driver": driver,
             "text": (f"{rule}: met in {_pct(level)} of the cases judged, with the scenario as "
-                     "written; "
+                     "written" + (f" (95% interval {_pct(b['ci_low'])} to {_pct(b['ci_high'])})"
+                                  if np.isfinite(b["ci_low"]) else "") + "; "
                      f"over each assumption's plausible range, one at a time, between "
                      f"{_pct(low)} and {_pct(high)}{moved}. The level {verdict}."),
         })
@@ -413,6 +421,19 @@ def _findings(rules: Sequence[str], base: pd.DataFrame, oat: pd.DataFrame,
                      if any(np.isfinite(v) and (v >= target) != meets
                             for v in (r["compliance_low"], r["compliance_high"]))]
             word = "meets" if meets else "misses"
+            ci_low, ci_high = b["ci_low"], b["ci_high"]
+            unsure = not (np.isfinite(ci_low) and np.isfinite(ci_high)) or (
+                ci_low <= target <= ci_high)
+            if unsure:
+                interval = (f" (95% interval {_pct(ci_low)} to {_pct(ci_high)})"
+                            if np.isfinite(ci_low) else " (one run: no interval)")
+                text = (f"whether {rule} meets {_pct(target)} is not established: the scenario "
+                        f"as written gives {_pct(level)}{interval}, which does not rule out "
+                        "either side; run more replications")
+                rows.append({"rule_id": rule, "kind": "target", "base": level, "low": low,
+                             "high": high, "target": target, "holds": False, "driver": "",
+                             "text": text})
+                continue
             if flips:
                 names = ", ".join(
                     f"{r['field']} (at {shown[r['field']].shown(r['low'] if (r['compliance_low'] >= target) != meets else r['high'])})"

@@ -44,7 +44,7 @@ def register(sub: Subparsers) -> None:
                       help="runs allowed for the variance-based global analysis (default 0: "
                            "one at a time only)")
     sens.add_argument("--method", choices=_METHODS, default="rbd-fast",
-                      help="the global analysis: RBD-FAST (first-order indices, from 24 points) "
+                      help="the global analysis: RBD-FAST (first-order indices, from 48 points) "
                            "or Sobol' (first-order and total; needs 8 x (assumptions + 2) "
                            "points)")
     sens.add_argument("--field", action="append", default=[], metavar="FIELD",

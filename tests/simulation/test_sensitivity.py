@@ -82,6 +82,14 @@ def test_findings_say_what_holds_and_what_flips() -> None:
     assert "FLIPS" in result.text() and "holds" in result.text()
 
 
+def test_a_target_inside_the_scenarios_own_interval_is_not_established() -> None:
+    result = analyse([X1, X2], known, replications=4, targets={"a": 0.6})
+    finding = result.findings.set_index(["rule_id", "kind"]).loc[("a", "target")]
+    assert not finding["holds"] and "not established" in finding["text"]
+    single = analyse([X1], lambda p: known(p, 1), replications=1, targets={"b": 0.5})
+    assert "one run: no interval" in single.findings.iloc[-1]["text"]
+
+
 def test_variance_based_analysis_ranks_the_assumption_that_matters() -> None:
     result = analyse([X1, X2], lambda p: known(p, 1), replications=1, budget=64, seed=3)
     assert result.global_method == "rbd-fast" and result.global_points == 64
