@@ -103,7 +103,7 @@ def read_log(path: Path | str, options: ReadOptions | None = None) -> EventLog:
     >>> import conformance
     >>> log = conformance.read_log(conformance.sample_log_path())
     >>> len(log.events), len(log.cases), str(log.as_of)
-    (3540, 372, '2025-05-14 08:51:15+00:00')
+    (3540, 372, '2025-05-13 08:06:21+00:00')
     >>> print(log.events.loc[:1, ["case_id", "activity", "time_utc"]].to_string(index=False))
       case_id             activity                  time_utc
     SIM-00001 Social care notified 2024-04-02 08:15:00+00:00

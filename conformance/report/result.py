@@ -55,7 +55,7 @@ class CheckReport:
     >>> first["title"]
     'Police and social care are consulted before the family is told'
     >>> report.violations, len(report.cases_table)
-    (28, 271)
+    (26, 271)
     >>> [c.kind for c in report.caveats][:2]
     ['date_only', 'not_assessable']
     """
