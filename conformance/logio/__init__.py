@@ -107,7 +107,7 @@ def read_log(path: Path | str, options: ReadOptions | None = None) -> EventLog:
     >>> print(log.events.loc[:1, ["case_id", "activity", "time_utc"]].to_string(index=False))
       case_id             activity                  time_utc
     SIM-00001 Social care notified 2024-04-02 08:15:00+00:00
-    SIM-00001      Police notified 2024-04-04 00:40:51+00:00
+    SIM-00001      Police notified 2024-04-03 09:43:17+00:00
     """
     options = options if options is not None else ReadOptions()
     path = Path(path)
