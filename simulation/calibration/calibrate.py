@@ -54,7 +54,7 @@ import pandas as pd
 
 from model.calendar import LONDON, CalendarConfig, WorkingCalendar
 from model.contract import CASE_CLOSED
-from model.procedure import Block, Choice, Loop, Parallel, Procedure, Task, walk
+from model.procedure import Block, Choice, Loop, Parallel, Procedure, SubProcess, Task, walk
 from model.procedure import Sequence as Seq
 from simulation.calibration.ledger import (
     Entry,
@@ -355,6 +355,8 @@ def _enablers(flow: Block) -> dict[str, set[str]]:
             for branch in block.branches:
                 ends |= visit(branch.body, before)
             return ends
+        if isinstance(block, SubProcess):  # behaves exactly as its body
+            return visit(block.body, before)
         first = visit(block.body, before)
         visit(block.body, before | first)  # a repeat follows the body's own end
         return first
@@ -375,7 +377,7 @@ def _parents(flow: Block) -> dict[int, tuple[Block, int]]:
             children = block.children
         elif isinstance(block, Choice):
             children = [b.body for b in block.branches]
-        elif isinstance(block, Loop):
+        elif isinstance(block, (Loop, SubProcess)):  # a sub-process is its body (version 2)
             children = [block.body]
         for i, child in enumerate(children):
             if child is not None:
@@ -607,19 +609,37 @@ class _Estimator:
         facts = self.case_facts()
         fixed = {rid: {a: p >= 1.0 for a, p in route.attributes.items() if p in (0.0, 1.0)}
                  for rid, route in self.base.routes.items()}
+        # A route can hold only the offences its mix gives a weight (the youth imagery route:
+        # indecent images only); with version 2 of the model its fixed attribute shows in the
+        # steps only when Outcome 21 was used, so the offence is what tells many cases apart.
+        offences = {rid: {o for o, w in route.offence.items() if w > 0}
+                    for rid, route in self.base.routes.items()}
+        offence_of: dict[str, str] = {}
+        if "offence" in self.cases_frame:
+            for c in self.case_ids:
+                value: Any = self.cases_frame.at[c, "offence"]
+                if isinstance(value, str) and value:
+                    offence_of[c] = value
         members: dict[str, list[str]] = {rid: [] for rid in self.base.routes}
-        unplaced = 0
+        none = several = 0
         for c in self.case_ids:
             matches = [rid for rid, fx in fixed.items()
-                       if all(facts[c].get(a) in (None, v) for a, v in fx.items())]
+                       if all(facts[c].get(a) in (None, v) for a, v in fx.items())
+                       and (c not in offence_of or offence_of[c] in offences[rid])]
             if len(matches) == 1:
                 members[matches[0]].append(c)
+            elif matches:
+                several += 1
             else:
-                unplaced += 1
-        if unplaced:
+                none += 1
+        if none:
             self.notes.append(
-                f"{unplaced:,} case(s) matched no route of the base scenario, or more than one, "
-                "and were left out of the arrival estimates")
+                f"{none:,} case(s) matched no route of the base scenario and were left out of "
+                "the arrival estimates")
+        if several:
+            self.notes.append(
+                f"{several:,} case(s) matched more than one route of the base scenario (the log "
+                "and the steps do not tell which) and were left out of the arrival estimates")
         self.members = members
         self.facts = facts
         return members
@@ -1273,7 +1293,7 @@ def _first_activity(block: Block | None) -> str | None:
             if found is not None:
                 return found
         return None
-    if isinstance(block, Loop):
+    if isinstance(block, (Loop, SubProcess)):
         return _first_activity(block.body)
     return None
 
