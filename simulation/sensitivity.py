@@ -276,7 +276,9 @@ def analyse(assumptions: Sequence[Assumption], evaluate: Evaluator, *, name: str
     base_rows = []
     for rule in rules:
         mean, low, high = _mean_ci(base_wide[rule].to_numpy(dtype=float))
-        base_rows.append({"rule_id": rule, "compliance": mean, "ci_low": low, "ci_high": high})
+        base_rows.append({"rule_id": rule, "compliance": mean,  # a share: within [0, 1]
+                          "ci_low": max(0.0, low) if np.isfinite(low) else low,
+                          "ci_high": min(1.0, high) if np.isfinite(high) else high})
     base = pd.DataFrame(base_rows, columns=["rule_id", "compliance", "ci_low", "ci_high"])
     base_of = dict(zip(base["rule_id"], base["compliance"], strict=True))
     oat_rows = []
@@ -515,22 +517,22 @@ def tornado_figure(result: SensitivityResult, rule_id: str, top: int = 12) -> Fi
     figure = Figure(figsize=(8.5, 1.2 + 0.42 * n), layout="constrained")
     ax = figure.subplots()
     rows = _records(sub)[::-1]
-    for i, r in enumerate(rows):
+    for i, r in enumerate(rows):  # two bars a row, so that ends on the same side both show
         lo, hi = 100 * r["compliance_low"], 100 * r["compliance_high"]
-        ax.barh(i, lo - 100 * base, left=100 * base, color="#4c72b0", height=0.6,
+        ax.barh(i + 0.17, lo - 100 * base, left=100 * base, color="#4c72b0", height=0.34,
                 label="low end of the range" if i == 0 else None)
-        ax.barh(i, hi - 100 * base, left=100 * base, color="#dd8452", height=0.6,
+        ax.barh(i - 0.17, hi - 100 * base, left=100 * base, color="#dd8452", height=0.34,
                 label="high end of the range" if i == 0 else None)
     ax.axvline(100 * base, color="black", linewidth=1)
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels([f"{_short(r['field'])} ({r['low_shown']}-{r['high_shown']})"
                         for r in rows], fontsize=8)
     ax.set_xlabel("compliance (%)")
-    ax.set_title(f"{rule_id}: compliance as each assumption moves over its range\n"
-                 f"(scenario as written: {100 * base:.1f}%; {result.replications} "
-                 "replication(s) a point, common random numbers)", fontsize=9)
+    ax.set_title(f"{rule_id}\ncompliance at each end of an assumption's plausible range\n"
+                 f"(as written: {100 * base:.1f}%; {result.replications} run(s) a point, "
+                 "the same cases)", fontsize=9)
     if rows:
-        ax.legend(fontsize=8, loc="lower right")
+        figure.legend(fontsize=8, loc="outside lower center", ncols=2, frameon=False)
     else:
         ax.text(0.5, 0.5, "no assumption moves this rule", ha="center", va="center",
                 transform=ax.transAxes)
