@@ -3,7 +3,9 @@ partnership's own event log, and checking a scenario against a log it was not fi
 
 - ``simulation.calibration.ledger``: the ledger stored in a scenario file (estimated,
   published or assumed, for every field).
-- ``simulation.calibration.calibrate``: a scenario estimated from an event log.
+- ``simulation.calibration.calibrate``: a scenario estimated from an event log (its front; the
+  modules ``estimate``, ``lags``, ``refine``, ``scenario_file``, ``fitting`` and ``flow`` do
+  the work).
 - ``simulation.calibration.validate``: a scenario's simulated logs set beside a real one.
 - ``simulation.calibration.distances``: the log distance measures of business-process-simulation
   research (the ``log-distance-measures`` package's definitions) on whole arrays.

@@ -1,0 +1,270 @@
+"""Each step's delay after the step that enabled it, from the log: its clock (working days, or
+elapsed hours for a step done at night), the samples, the work taken off (the base scenario's, or
+start-to-complete when start events give it), and the fit written into the scenario."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from model.procedure import Procedure
+from simulation.calibration.estimate import Estimator
+from simulation.calibration.fitting import (
+    DelayFit,
+    fit_delay,
+    local_naive,
+    minutes_of,
+    sig,
+    working_minutes,
+)
+from simulation.calibration.flow import enablers_of
+from simulation.calibration.ledger import field_key
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from conformance import EventLog
+    from model.calendar import CalendarConfig
+    from simulation.scenario import Scenario
+
+__all__ = ["LagEstimator", "work_by_role"]
+
+
+_NO_LAG: Final = 0.02  # working days (about ten minutes): below it a step has no lag (what is
+# left once the work is taken off is then a wait for a person, which the simulation adds itself)
+_OUT_OF_HOURS: Final = 0.1  # a step with more of its events outside office hours: elapsed time
+
+
+class LagEstimator(Estimator):
+    """The estimator with each step's delays (``delays``) and their corrections (``refine``)."""
+
+    def __init__(self, log: EventLog, procedure: Procedure, base: Scenario, source: str,
+                 until: date | None, calendar: CalendarConfig | None) -> None:
+        super().__init__(log, procedure, base, source, until, calendar)
+        self.enablers: dict[str, set[str]] = {}
+        self.unit_of: dict[str, str] = {}
+        self.lag_inputs: dict[str, tuple[npt.NDArray[np.float64], float, str, str]] = {}
+        self.delay_rows: dict[str, dict[str, Any]] = {}
+        self.delay_fits: dict[str, pd.DataFrame] = {}
+        self.current: dict[str, npt.NDArray[np.float64]] = {}  # the lag samples written
+        self.booked: dict[str, npt.NDArray[np.float64]] = {}  # delays of booked steps
+        self.diary_history: dict[str, list[tuple[float, float]]] = {}
+
+    def units(self) -> dict[str, str]:
+        """Each step's clock: elapsed hours when the log shows more than a tenth of its events
+        outside office hours (someone on duty at night does it) and its delays are short (a
+        median under a day), else working days."""
+        ev = self.events
+        local = local_naive(ev["time_utc"])
+        days = local.astype("datetime64[D]")
+        minute = (local - days).astype("timedelta64[s]").astype(float) / 60.0
+        inside = (np.is_busday(days, busdaycal=self.calendar.busdaycalendar)
+                  & (minute >= minutes_of(self.office_open))
+                  & (minute < minutes_of(self.office_close)))
+        if "date_only" in ev:
+            inside |= ev["date_only"].to_numpy(dtype=bool)
+        share = pd.Series(~inside).groupby(ev["activity"].astype(str).to_numpy()).mean()
+        elapsed = self.samples(ev, {str(a): "hours" for a in share.index})
+        return {str(a): ("hours" if v > _OUT_OF_HOURS and elapsed.get(str(a))
+                         and float(np.median(elapsed[str(a)])) < 24 else "working days")
+                for a, v in share.items()}
+
+    def samples(self, events: pd.DataFrame, units: Mapping[str, str],
+                start_positions: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
+                | None = None) -> dict[str, list[float]]:
+        """Each step's delays after the step that enabled it, in its unit (events sorted by
+        case and time); with start positions, to the step's start."""
+        enablers = self.enablers
+        w, e = self.positions(events)
+        cases = events["case_id"].astype(str).to_numpy()
+        acts = events["activity"].astype(str).to_numpy()
+        out: dict[str, list[float]] = {}
+        begin, n = 0, len(events)
+        while begin < n:
+            end = begin
+            while end < n and cases[end] == cases[begin]:
+                end += 1
+            last: dict[str, int] = {}
+            for i in range(begin, end):
+                activity = acts[i]
+                preds = enablers.get(activity)
+                if preds:
+                    j = max((last[p] for p in preds if p in last), default=None,
+                            key=lambda k: e[k])
+                    if j is not None:
+                        hours = units.get(activity) == "hours"
+                        wi, ei = w[i], e[i]
+                        if start_positions is not None and not math.isnan(start_positions[0][i]):
+                            wi, ei = start_positions[0][i], start_positions[1][i]
+                        value = (ei - e[j]) / 60.0 if hours else (wi - w[j]) / self.day
+                        out.setdefault(activity, []).append(value)
+                last[activity] = i
+            begin = end
+        return out
+
+    def delays(self, starts: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        ev = self.events
+        self.enablers = enablers_of(self.procedure.flow)
+        self.unit_of = self.units()
+        starts_at: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
+        works: dict[str, list[float]] = {}
+        if starts is not None and not starts.empty:
+            starts_at = self.match_starts(starts)
+            w, _ = self.positions(ev)
+            for a, ws, wc in zip(ev["activity"].astype(str), starts_at[0], w, strict=True):
+                if not math.isnan(ws):
+                    works.setdefault(a, []).append(float(wc - ws))
+        samples = self.samples(ev, self.unit_of, starts_at)
+        rows: dict[str, dict[str, Any]] = {}
+        fits: dict[str, pd.DataFrame] = {}
+        tasks_raw = self.data.setdefault("tasks", {})
+        done: set[str] = set()
+        for task in self.procedure.tasks():
+            activity = task.activity
+            if activity in done:
+                continue
+            done.add(activity)
+            spec = self.base.task(activity)
+            path = ["tasks", activity]
+            unit = self.unit_of.get(activity, "working days")
+            per_unit = self.day if unit == "working days" else 60.0
+            work_fit = fit_delay(works[activity], unit="minutes") if works.get(activity) else None
+            if work_fit is not None:
+                work_table = dict(work_fit.table)
+                work_table.pop("unit", None)
+                tasks_raw.setdefault(activity, {})["work"] = (
+                    work_table if work_table["distribution"] != "fixed" else work_table["value"])
+                self.entry([*path, "work"], "estimated", self.what(
+                    "working minutes from each start event to its complete event"),
+                    n=work_fit.n, note=self.fit_note(work_fit, "minutes"))
+                work = 0.0  # the delays run to the start events
+                subtract = ""
+            else:
+                work = spec.work.mean() / per_unit
+                subtract = f", less the base scenario's work ({spec.work.mean():g} minutes)"
+            raw = np.asarray(samples.get(activity, []), dtype=float)
+            if spec.booking is not None:
+                if len(raw) and unit == "working days":
+                    self.booked[activity] = raw
+                    q = np.percentile(raw, [25, 50, 75])
+                    self.notes.append(
+                        f"'{activity}' is booked into a diary: its {len(raw)} delays (median "
+                        f"{q[1]:.1f} {unit}, quartiles {q[0]:.1f} and {q[2]:.1f}) are a "
+                        "booking lead and a wait for a free slot together; the lead stays as in "
+                        "the base scenario" + (", and the diary's other bookings are estimated "
+                                               "by simulation" if self.refining else ""))
+                continue
+            clock = ("elapsed hours (more than a tenth of its events are outside office hours)"
+                     if unit == "hours" else "working time")
+            basis = (f"{clock} from the step that enabled it to the step"
+                     + ("'s start event" if starts_at is not None and work_fit is not None
+                        else subtract))
+            self.lag_inputs[activity] = (raw, work, unit, basis)
+            row, candidates = self.write_lag(activity, raw - work, unit, basis, 0.0)
+            if row is not None:
+                rows[activity] = row
+                fits[activity] = candidates
+        self.delay_rows, self.delay_fits = rows, fits
+        return self.delay_tables()
+
+    def write_lag(self, activity: str, values: npt.NDArray[np.float64], unit: str, basis: str,
+                  wait: float) -> tuple[dict[str, Any] | None, pd.DataFrame]:
+        """Fit the lag of one step and write it (or no lag) into the scenario."""
+        tasks_raw = self.data.setdefault("tasks", {})
+        path = ["tasks", activity]
+        fit = fit_delay(values, unit=unit)
+        if fit is not None:
+            self.current[activity] = np.clip(np.asarray(values, dtype=float), 0.0, None)
+        if fit is None:
+            if len(values):
+                self.notes.append(f"'{activity}': {len(values)} delay(s) in the log, too few to "
+                                  "fit; its lag stays as in the base scenario")
+            return None, pd.DataFrame()
+        threshold = _NO_LAG if unit == "working days" else _NO_LAG * self.day / 60.0
+        key = field_key([*path, "lag"])
+        if fit.mean < threshold:
+            self.current[activity] = np.zeros(len(values))
+            if isinstance(tasks_raw.get(activity), dict):
+                tasks_raw[activity].pop("lag", None)
+            self.entries.pop(key, None)
+            written = "no lag"
+        else:
+            tasks_raw.setdefault(activity, {})["lag"] = dict(fit.table)
+            note = self.fit_note(fit, unit)
+            if wait > 0:
+                note += (f"; less {sig(wait, 3):g} {unit} (on average) of waiting for people, "
+                         "which the simulation adds by itself")
+            self.entry([*path, "lag"], "estimated", self.what(basis), n=fit.n, note=note)
+            written = fit.family
+        row = {"activity": activity, "unit": unit, "n": fit.n, "family": fit.family,
+               "mean": fit.mean, "mean_low": fit.mean_low, "mean_high": fit.mean_high,
+               "ks": fit.ks, "p_value": fit.p_value, "wait_removed": wait, "written": written}
+        return row, fit.candidates.assign(activity=activity)
+
+    def delay_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        columns = ["activity", "unit", "n", "family", "mean", "mean_low", "mean_high", "ks",
+                   "p_value", "wait_removed", "written"]
+        delays = pd.DataFrame(list(self.delay_rows.values()), columns=columns)
+        parts = [f for f in self.delay_fits.values() if not f.empty]
+        fit_columns = ["activity", "family", "usable", "ks", "p_value", "parameters"]
+        all_fits = (pd.concat(parts, ignore_index=True)[fit_columns] if parts
+                    else pd.DataFrame(columns=fit_columns))
+        return delays, all_fits
+
+
+    def fit_note(self, fit: DelayFit, unit: str) -> str:
+        mean = (f"mean {sig(fit.mean, 3):g} {unit} (95% interval {sig(fit.mean_low, 3):g}-"
+                f"{sig(fit.mean_high, 3):g})")
+        if fit.family == "empirical":
+            best = fit.candidates[fit.candidates["usable"]].sort_values("ks", kind="stable")
+            top = best.iloc[0]
+            return (f"{mean}; no family fits (best {top['family']}: KS {top['ks']:.3f}, p "
+                    f"{top['p_value']:.3g}): kept as {len(fit.table['values'])} quantiles")
+        if fit.family == "fixed":
+            return f"{mean}; every value the same"
+        text = f"{mean}; {fit.family} fitted, KS {fit.ks:.3f} (p {fit.p_value:.3g})"
+        others = fit.candidates[~fit.candidates["usable"]]
+        better = others[others["ks"] < fit.ks]
+        if not better.empty:
+            b = better.sort_values("ks", kind="stable").iloc[0]
+            text += (f"; {b['family']} fits closer (KS {b['ks']:.3f}) but a scenario file "
+                     "cannot hold it")
+        return text
+
+    def match_starts(self, starts: pd.DataFrame) -> tuple[npt.NDArray[np.float64],
+                                                           npt.NDArray[np.float64]]:
+        """For each complete event, the (working, elapsed) position of its start event (nan
+        when none): the latest start of the same step in the case at or before it."""
+        ev = self.events
+        out = np.full(len(ev), np.nan)
+        out_e = np.full(len(ev), np.nan)
+        w, e = self.positions(starts)
+        s = starts.assign(w=w, e=e)
+        s = s.sort_values(["case_id", "activity", "time_utc"], kind="stable")
+        groups = {key: (g["time_utc"].to_numpy(), g["w"].to_numpy(), g["e"].to_numpy())
+                  for key, g in s.groupby(["case_id", "activity"], sort=False)}
+        times = ev["time_utc"].to_numpy()
+        for i, (c, a) in enumerate(zip(ev["case_id"].astype(str), ev["activity"].astype(str),
+                                       strict=True)):
+            found = groups.get((c, a))
+            if found is None:
+                continue
+            j = int(np.searchsorted(found[0], times[i], side="right")) - 1
+            if j >= 0:
+                out[i] = found[1][j]
+                out_e[i] = found[2][j]
+        return out, out_e
+
+
+def work_by_role(est: LagEstimator, starts: pd.DataFrame) -> dict[str, float]:
+    w_start = est.match_starts(starts)[0]
+    w = working_minutes(est.events["time_utc"], est.calendar, est.office_open, est.office_close)
+    spent = np.where(np.isnan(w_start), 0.0, w - np.nan_to_num(w_start))
+    frame = pd.DataFrame({"role": est.events["role"].astype(str), "spent": spent})
+    return {str(k): float(v) for k, v in frame.groupby("role")["spent"].sum().items()}
+
