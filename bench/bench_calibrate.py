@@ -1,6 +1,7 @@
 """Benchmark: calibrating from a log of 10,000 cases, and validating 20 replications against it.
 
 Run:  python bench/bench_calibrate.py [--cases 10000] [--replications 20] [--workers 2]
+                                      [--parts calibrate,validate] [--no-baseline]
                                       [--simod-python PATH]
 
 Builds a county ten times the default's size (ten times the demand and the staff), simulates
@@ -18,6 +19,9 @@ police than its default), writes the log, then times:
 Targets on a 2-core machine: calibration under a minute, validation of 20 replications under two
 minutes. Wall-clock times are printed with one simulated replication of the period as the unit
 (the baseline in the same run), since other load on a shared machine slows everything alike.
+
+``--parts calibrate`` times the calibration alone (the validation takes much longer);
+``large()`` and ``truth_log()`` build the same county and truth log for other benchmarks.
 
 ``--simod-python PATH`` runs Simod (installed in a separate virtual environment at PATH, never a
 dependency of this project) on the same log and prints its log distance measures beside ours.
@@ -66,6 +70,23 @@ def large(default: Scenario, procedure: Any, cases: int, truth: bool) -> Scenari
     return default.with_values(values, procedure)
 
 
+def truth_log(procedure: Any, cases: int, path: Path) -> tuple[Scenario, float]:
+    """Simulate the truth (``large(..., truth=True)``) and write its log to ``path``; the truth
+    scenario and the seconds its one replication took (the benchmarks' unit)."""
+    truth = large(load_scenario(None, procedure), procedure, cases, truth=True)
+    t0 = time.perf_counter()
+    rep = simulate(truth, procedure)
+    one_run = time.perf_counter() - t0
+    write_event_log(rep, path, procedure)
+    print(f"truth: {len(rep.cases):,} cases, {len(rep.events):,} events over "
+          f"{truth.horizon_days} days; one simulated replication took {one_run:.1f} s "
+          "(the unit below)")
+    return truth, one_run
+
+
+PARTS = ("calibrate", "validate")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=10_000)
@@ -74,27 +95,28 @@ def main() -> None:
     parser.add_argument("--simod-python", type=Path, default=None)
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip validating the uncalibrated default (halves the run)")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help="what to time, comma-separated: calibrate, validate (default both; "
+                             "validate needs the calibration, which it then runs untimed)")
     args = parser.parse_args()
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    if not parts or parts - set(PARTS):
+        parser.error(f"--parts: expected some of {', '.join(PARTS)}, found '{args.parts}'")
     procedure = load_procedure()
     default = load_scenario(None, procedure)
-    truth = large(default, procedure, args.cases, truth=True)
     baseline_scenario = large(default, procedure, args.cases, truth=False)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "truth_log.csv"
-        t0 = time.perf_counter()
-        rep = simulate(truth, procedure)
-        one_run = time.perf_counter() - t0
-        write_event_log(rep, path, procedure)
-        n_cases = len(rep.cases)
-        print(f"truth: {n_cases:,} cases, {len(rep.events):,} events over "
-              f"{truth.horizon_days} days; one simulated replication took {one_run:.1f} s "
-              "(the unit below)")
+        _, one_run = truth_log(procedure, args.cases, path)
 
         t0 = time.perf_counter()
         calibration = calibrate_file(path, procedure)
         t_cal = time.perf_counter() - t0
-        print(f"calibrate: {t_cal:.1f} s ({t_cal / one_run:.1f} replications' time; "
-              "target under 60 s)")
+        if "calibrate" in parts:
+            print(f"calibrate: {t_cal:.1f} s ({t_cal / one_run:.1f} replications' time; "
+                  "target under 60 s)")
+        if "validate" not in parts:
+            return
 
         log = read_event_log(path, procedure)
         t0 = time.perf_counter()
