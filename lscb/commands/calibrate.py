@@ -22,6 +22,7 @@ from lscb.options import (
     add_log_options,
     check_config,
     log_format,
+    positive,
 )
 
 __all__ = ["inputs_overwritten", "ledger_path", "register"]
@@ -53,6 +54,9 @@ def register(sub: Subparsers) -> None:
     cal.add_argument("--refine", type=int, default=2, metavar="N",
                      help="times to simulate the estimate to separate waiting for people "
                           "from the steps' lags (default 2; 0 for none)")
+    cal.add_argument("--workers", type=positive, metavar="N",
+                     help="parallel processes for those simulations (default: two, or one on a "
+                          "single core); the result does not depend on it")
     cal.add_argument("--as-of", metavar="TIMESTAMP",
                      help="when the log was extracted (ISO 8601); default: its latest "
                           "timestamp")
@@ -103,7 +107,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     base = load_scenario(args.base, procedure) if args.base is not None else None
     log = read_event_log(args.log, procedure, log_format(args), as_of=config.as_of)
     calibration = calibrate(log, procedure, base=base, source=args.log.name, until=args.until,
-                            calendar=config.calendar, refine=args.refine)
+                            calendar=config.calendar, refine=args.refine, workers=args.workers)
     with plan.staging() as staging:  # the scenario and its ledger, as one set
         write_calibration(calibration, staging / out.name)
     written = [out, ledger_path(out)]

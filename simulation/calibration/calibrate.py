@@ -47,6 +47,7 @@ its comments and ledger); ``fitting`` (working time, intervals, distribution fit
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -142,17 +143,18 @@ def read_event_log(path: Path | str, procedure: Procedure, log_format: LogFormat
 def calibrate_file(path: Path | str, procedure: Procedure, *, base: Scenario | None = None,
                    log_format: LogFormat | None = None, as_of: pd.Timestamp | None = None,
                    until: date | None = None, calendar: CalendarConfig | None = None,
-                   refine: int = 2) -> Calibration:
+                   refine: int = 2, workers: int | None = None) -> Calibration:
     """Read the log at ``path`` (as ``lscb check`` would) and calibrate from it."""
     log = read_event_log(path, procedure, log_format, as_of)
     return calibrate(log, procedure, base=base, source=Path(path).name, until=until,
-                     calendar=calendar, refine=refine)
+                     calendar=calendar, refine=refine, workers=workers)
 
 
 def calibrate(log: EventLog, procedure: Procedure, *, base: Scenario | None = None,
               source: str = "the log", until: date | None = None,
               starts: pd.DataFrame | None = None,
-              calendar: CalendarConfig | None = None, refine: int = 2) -> Calibration:
+              calendar: CalendarConfig | None = None, refine: int = 2,
+              workers: int | None = None) -> Calibration:
     """Estimate a scenario from ``log`` (see the module docstring).
 
     ``base``: the scenario whose routes, roles and assumptions are kept (default: the built-in
@@ -164,7 +166,8 @@ def calibrate(log: EventLog, procedure: Procedure, *, base: Scenario | None = No
     3,000 cases) and correct it: each quantile of each lag by the gap between the log's delays
     and the simulated ones at that quantile (the log's delays hold the waits for people too,
     which the simulation adds by itself), and each route's hour profile by the ratio of the
-    log's first events to the simulated ones; 0 for none.
+    log's first events to the simulated ones; 0 for none. ``workers``: the processes those
+    simulations run in (default: two, or one on a single core); the result does not depend on it.
     """
     from simulation.scenario import load_scenario
 
@@ -181,7 +184,9 @@ def calibrate(log: EventLog, procedure: Procedure, *, base: Scenario | None = No
         est.work_minutes_by_role = work_by_role(est, starts)
     est.delays(starts)
     resources = est.resources(starts)
-    refine_by_simulation(est, refine)
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1)
+    refine_by_simulation(est, refine, max(1, workers))
     delays, fits = est.delay_tables()
     est.assumptions()
     text = scenario_text(est)

@@ -125,12 +125,9 @@ class Estimator:
         gateways = self.procedure.gateways()
         facts: dict[str, dict[str, bool | None]] = {}
         columns = [a for a in self.procedure.boolean_attributes if a in self.cases_frame]
-        for c in self.case_ids:
-            row: dict[str, bool | None] = {}
-            for a in columns:
-                value: Any = self.cases_frame.at[c, a]
-                row[a] = None if value is pd.NA or value is None or value != value else bool(value)
-            facts[c] = row
+        values = {a: _booleans(self.cases_frame[a]) for a in columns}
+        for i, c in enumerate(self.case_ids):
+            facts[c] = {a: values[a][i] for a in columns}
         # The attributes that decide how a case begins (the first gateway), where the log
         # leaves them empty: from the steps, given what else is known of the case.
         cache: dict[tuple[str, frozenset[tuple[str, bool]]], tuple[set[str], bool] | None] = {}
@@ -165,8 +162,8 @@ class Estimator:
                     for rid, route in self.base.routes.items()}
         offence_of: dict[str, str] = {}
         if "offence" in self.cases_frame:
-            for c in self.case_ids:
-                value: Any = self.cases_frame.at[c, "offence"]
+            for c, value in zip(self.case_ids, self.cases_frame["offence"].tolist(),
+                                strict=True):
                 if isinstance(value, str) and value:
                     offence_of[c] = value
         members: dict[str, list[str]] = {rid: [] for rid in self.base.routes}
@@ -372,8 +369,12 @@ class Estimator:
                 note="Wilson interval")
             rows.append({"what": f"slips.skip.{activity}", "probability": k / n, "n": n,
                          "low": low, "high": high, "method": "closed cases without the step"})
-        times = self.events.groupby(["case_id", "activity"], sort=False)["time_utc"].min()
-        lookup = times.to_dict()
+        first = self.events.assign(
+            ns=pd.DatetimeIndex(self.events["time_utc"]).as_unit("ns").asi8,
+            case_id=self.events["case_id"].astype(str),
+            activity=self.events["activity"].astype(str),
+        ).groupby(["case_id", "activity"], sort=False)["ns"].min()
+        lookup = dict(zip(first.index.tolist(), first.tolist(), strict=True))
         for kind in ("order", "forbidden"):
             slips = raw.get(kind, [])
             parts: list[str] = []
@@ -515,6 +516,11 @@ class Estimator:
                 continue
             self.entries[key] = Entry(key, "assumed", "as in the base scenario: the log "
                                       "cannot tell it", None, None, None, "")
+
+
+def _booleans(column: pd.Series) -> list[bool | None]:
+    """A column's values as True, False or None (empty)."""
+    return [None if v is pd.NA or v is None or v != v else bool(v) for v in column.tolist()]
 
 
 def leaf_keys(data: Mapping[str, Any], prefix: tuple[str, ...] = ()

@@ -94,8 +94,11 @@ class Cases:
 
     def __init__(self, events: pd.DataFrame, ids: Sequence[str]) -> None:
         self.ids = list(ids)
-        grouped = events.groupby("case_id", sort=False)["activity"].agg(set)
-        self.acts: dict[str, set[str]] = {c: grouped.get(c, set()) for c in self.ids}
+        self.acts: dict[str, set[str]] = {c: set() for c in self.ids}
+        for case, activity in zip(events["case_id"].astype(str).tolist(),
+                                  events["activity"].astype(str).tolist(), strict=True):
+            if case in self.acts:
+                self.acts[case].add(activity)
 
     def having(self, activities: Iterable[str], among: Iterable[str]) -> list[str]:
         wanted = set(activities)

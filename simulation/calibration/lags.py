@@ -79,32 +79,40 @@ class LagEstimator(Estimator):
                 | None = None) -> dict[str, list[float]]:
         """Each step's delays after the step that enabled it, in its unit (events sorted by
         case and time); with start positions, to the step's start."""
-        enablers = self.enablers
         w, e = self.positions(events)
+        if start_positions is not None:
+            started = ~np.isnan(start_positions[0])
+            w_to = np.where(started, start_positions[0], w)
+            e_to = np.where(started, start_positions[1], e)
+        else:
+            w_to, e_to = w, e
         cases = events["case_id"].astype(str).to_numpy()
-        acts = events["activity"].astype(str).to_numpy()
+        codes, names = pd.factorize(events["activity"].astype(str).to_numpy())
+        n = len(events)
+        index = np.arange(n)
+        # the first event of each case's run of events (the events are sorted by case)
+        begins = np.ones(n, dtype=bool)
+        begins[1:] = cases[1:] != cases[:-1]
+        run_start = np.maximum.accumulate(np.where(begins, index, 0)) if n else index
+        code_of = {str(a): k for k, a in enumerate(names)}
         out: dict[str, list[float]] = {}
-        begin, n = 0, len(events)
-        while begin < n:
-            end = begin
-            while end < n and cases[end] == cases[begin]:
-                end += 1
-            last: dict[str, int] = {}
-            for i in range(begin, end):
-                activity = acts[i]
-                preds = enablers.get(activity)
-                if preds:
-                    j = max((last[p] for p in preds if p in last), default=None,
-                            key=lambda k: e[k])
-                    if j is not None:
-                        hours = units.get(activity) == "hours"
-                        wi, ei = w[i], e[i]
-                        if start_positions is not None and not math.isnan(start_positions[0][i]):
-                            wi, ei = start_positions[0][i], start_positions[1][i]
-                        value = (ei - e[j]) / 60.0 if hours else (wi - w[j]) / self.day
-                        out.setdefault(activity, []).append(value)
-                last[activity] = i
-            begin = end
+        for k, activity in enumerate(names):
+            preds = [code_of[p] for p in self.enablers.get(str(activity), ()) if p in code_of]
+            if not preds:
+                continue
+            # the latest event of an enabling step before each event, in the same case
+            latest = np.maximum.accumulate(np.where(np.isin(codes, preds), index, -1))
+            at = np.flatnonzero(codes == k)
+            j = np.concatenate(([-1], latest[:-1]))[at]
+            keep = j >= run_start[at]
+            at, j = at[keep], j[keep]
+            if not len(at):
+                continue
+            if units.get(str(activity)) == "hours":
+                values = (e_to[at] - e[j]) / 60.0
+            else:
+                values = (w_to[at] - w[j]) / self.day
+            out[str(activity)] = values.tolist()
         return out
 
     def delays(self, starts: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:

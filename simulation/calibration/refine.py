@@ -5,8 +5,10 @@ the log and the simulation."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import timedelta
 from typing import Final
 
@@ -14,39 +16,54 @@ import numpy as np
 import pandas as pd
 
 from model.calendar import LONDON
+from model.procedure import Procedure
 from simulation.calibration.fitting import MIN_SAMPLE, Z, sig
 from simulation.calibration.lags import LagEstimator
+from simulation.scenario import Scenario
 
 __all__ = ["refine", "refine_arrivals", "refine_diaries", "refine_lags", "simulate_estimate"]
 
 
-_REFINE_CASES: Final = 3000  # simulated cases wanted for the correction
+_REFINE_CASES: Final = 3000  # simulated cases wanted for the last correction (half that for
+# the ones before it, which only bring the estimate near enough for the last to finish)
 
 
-def simulate_estimate(est: LagEstimator) -> tuple[pd.DataFrame, pd.Series]:
-    """The estimate simulated over the log's period (or its first part, when that holds
-    ``_REFINE_CASES`` cases), in replications enough for as many: its events (case ids made
-    unique across replications) and each case's route."""
-    from simulation.engine import simulate
+def simulate_estimate(est: LagEstimator, pool: Executor | None = None,
+                      wanted: int = _REFINE_CASES) -> tuple[pd.DataFrame, pd.Series]:
+    """The estimate simulated over the log's period, in replications enough for ``wanted``
+    cases (at most four), each holding at most half of them (the log's first part when the log
+    holds more, so that two replications run side by side on two cores): its events (case ids
+    made unique across replications) and each case's route. The replications run in ``pool``
+    when given (worker processes); the result is the same."""
     from simulation.scenario import parse_scenario
 
     data = copy.deepcopy(est.data)
     cases = max(1, len(est.case_ids))
-    if cases > _REFINE_CASES:  # a part of the period holds enough cases
+    per_replication = max(1, wanted // 2)
+    if cases > per_replication:  # a part of the period holds enough cases
         head = data["scenario"]
-        head["horizon_days"] = max(28, math.ceil(est.horizon * _REFINE_CASES / cases))
+        head["horizon_days"] = max(28, math.ceil(est.horizon * per_replication / cases))
     scenario = parse_scenario(data, "the estimate", est.procedure)
-    n = max(1, min(4, math.ceil(_REFINE_CASES / cases)))
-    events, routes = [], []
-    for i in range(n):
-        rep = simulate(scenario, est.procedure, scenario.seed, i)
-        prefix = f"r{i}-"
-        events.append(rep.events[["case_id", "activity", "time_utc"]].assign(
-            case_id=prefix + rep.events["case_id"].astype(str)))
-        routes.append(pd.Series(rep.cases["route"].to_numpy(),
-                                index=prefix + rep.cases.index.astype(str)))
-    return pd.concat(events, ignore_index=True), pd.concat(routes)
+    n = max(1, min(4, math.ceil(wanted / min(cases, per_replication))))
+    jobs = [(scenario, est.procedure, i) for i in range(n)]
+    parts = (list(pool.map(_replication, jobs)) if pool is not None and n > 1
+             else [_replication(job) for job in jobs])
+    return (pd.concat([p[0] for p in parts], ignore_index=True),
+            pd.concat([p[1] for p in parts]))
 
+
+def _replication(job: tuple[Scenario, Procedure, int]) -> tuple[pd.DataFrame, pd.Series]:
+    """One replication of the estimate: its events and each case's route (ids prefixed by the
+    replication's number)."""
+    from simulation.engine import simulate
+
+    scenario, procedure, i = job
+    rep = simulate(scenario, procedure, scenario.seed, i)
+    prefix = f"r{i}-"
+    events = rep.events[["case_id", "activity", "time_utc"]].assign(
+        case_id=prefix + rep.events["case_id"].astype(str))
+    routes = pd.Series(rep.cases["route"].to_numpy(), index=prefix + rep.cases.index.astype(str))
+    return events, routes
 
 
 def refine_lags(est: LagEstimator, simulated: pd.DataFrame) -> None:
@@ -162,14 +179,18 @@ def refine_arrivals(est: LagEstimator, simulated: pd.DataFrame, routes: pd.Serie
             body[key] = [round(float(v), 3) for v in new[:size]]
 
 
-def refine(est: LagEstimator, rounds: int) -> None:
+def refine(est: LagEstimator, rounds: int, workers: int = 1) -> None:
     """Simulate the estimate ``rounds`` times and correct its lags, diaries and hour profiles
-    after each (see the module docstring)."""
-    for _ in range(rounds):
-        simulated, routes = simulate_estimate(est)
-        refine_lags(est, simulated)
-        refine_diaries(est, simulated)
-        refine_arrivals(est, simulated, routes)
+    after each (see the module docstring); the simulations run in ``workers`` processes."""
+    with contextlib.ExitStack() as stack:
+        pool = (stack.enter_context(ProcessPoolExecutor(max_workers=workers))
+                if workers > 1 and rounds else None)
+        for i in range(rounds):
+            wanted = _REFINE_CASES if i == rounds - 1 else _REFINE_CASES // 2
+            simulated, routes = simulate_estimate(est, pool, wanted)
+            refine_lags(est, simulated)
+            refine_diaries(est, simulated)
+            refine_arrivals(est, simulated, routes)
     if rounds:
         est.notes.append(
             f"each lag is the log's delay less the step's work and less the wait for people that "
