@@ -1,7 +1,9 @@
-"""From rows to an ``EventLog``: validate the values of a reader's table (``build_log``), and
-build one from frames already in the schema (``log_from_frame``, for the simulator and tests).
+"""From rows to an ``EventLog``: validate the values of a reader's table (``build_log``); one
+built from frames already in the schema (``log_from_frame``, for the simulator and tests) comes
+from ``conformance.logio.fromframe`` and is named here too.
 
-``build_log`` checks every value, keeps complete lifecycle events at or before the as-of time,
+``build_log`` checks every value, keeps complete lifecycle events at or before the as-of time
+(``conformance.logio.lifecycle``; with ``keep_starts``, each one's start event beside it),
 maps activity names, settles case attributes (rows that disagree make one unknown), names
 columns that look like personal data and sorts the events by case, time and file order.
 """
@@ -9,13 +11,15 @@ columns that look like personal data and sorts the events by case, time and file
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from conformance.logio.dates import FormatError, timestamp_spec
+from conformance.logio.fromframe import log_from_frame
+from conformance.logio.lifecycle import cases_lost, pair_starts, split_lifecycle
 from conformance.logio.mapping import unmatched_entries
 from conformance.logio.personal import personal_data
 from conformance.logio.plausibility import (
@@ -44,7 +48,6 @@ from conformance.logio.values import (
     quote_values,
     stripped_text,
 )
-from model.calendar import LONDON
 from model.errors import InputError, Problem
 
 __all__ = ["build_log", "log_from_frame"]
@@ -178,39 +181,15 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
     local_counts = {str(k): int(v) for k, v in read_activities.value_counts().items()}
 
     # Which events are kept: lifecycle 'complete' (or none), then not after as-of.
-    excluded_lifecycle = 0
-    if "lifecycle" in table.data:
-        transition = stripped_text(table.data["lifecycle"]).str.lower()
-        other = ((transition != "") & (transition != "complete")).to_numpy() & keep
-        excluded_lifecycle = int(other.sum())
-        if excluded_lifecycle:
-            lost = _cases_lost(case_text[keep], ~other[keep])
-            keep &= ~other
-            warnings.append(
-                Problem(
-                    f"{name}, {table.column_word} {table.columns['lifecycle']!r}",
-                    "only events whose lifecycle transition is 'complete' (the steps judged)",
-                    f"{excluded_lifecycle:,} events with another transition (such as start or "
-                    f"schedule), left out"
-                    + (f"; {lost:,} cases had no complete event" if lost else ""),
-                    topic="lifecycle",
-                )
-            )
-            if not keep.any():
-                raise InputError(
-                    table.source,
-                    [
-                        Problem(
-                            name, "at least one event with lifecycle transition 'complete'", "none"
-                        )
-                    ],
-                )
+    keep, starts, excluded_lifecycle = split_lifecycle(table, keep, case_text,
+                                                       options.keep_starts, warnings)
     as_of, as_of_reason = _as_of(table, options, times, keep, case_text, warnings)
     after = keep & (times.ns > as_of.value)
+    starts &= times.ns <= as_of.value
     excluded_after = int(after.sum())
     if excluded_after:
         before = keep & ~after
-        lost = _cases_lost(case_text, before) - _cases_lost(case_text, keep)
+        lost = cases_lost(case_text, before) - cases_lost(case_text, keep)
         warnings.append(
             Problem(
                 f"{name}, {table.column_word} {table.columns['timestamp']!r}",
@@ -351,6 +330,12 @@ def build_log(table: RawTable, options: ReadOptions) -> EventLog:
             "role": _reordered(role, order),
         }
     )
+    if options.keep_starts:  # each complete event's start (NaT when it has none)
+        paired = pair_starts(events["case_id"].to_numpy(), events["activity"].to_numpy(),
+                             ns[order], case_text[starts].to_numpy(),
+                             [activity_map.get(a, a) for a in activity_text[starts]],
+                             times.ns[starts])
+        events["start_utc"] = pd.Series(paired.view("datetime64[ns]")).dt.tz_localize("UTC")
     return EventLog(
         source=table.source,
         events=events,
@@ -537,89 +522,3 @@ def _reordered(values: pd.Series, order: npt.NDArray[np.intp]) -> pd.Series:
         return as_text(np.full(len(order), np.nan, dtype=object))
     # fill_value=None would mean "no filling": code -1 would take the last distinct value
     return as_text(uniques.take(codes[order], allow_fill=True, fill_value=np.nan))
-
-
-def _cases_lost(case: pd.Series, keep: npt.NDArray[np.bool_]) -> int:
-    """How many cases have no event left under ``keep``."""
-    codes, uniques = pd.factorize(case)
-    present = np.zeros(len(uniques), dtype=bool)
-    present[codes[keep]] = True
-    return int((~present).sum())
-
-
-def log_from_frame(
-    events: pd.DataFrame,
-    cases: pd.DataFrame | None = None,
-    as_of: pd.Timestamp | datetime | str | None = None,
-    source: str = "<frame>",
-) -> EventLog:
-    """An ``EventLog`` built from frames already in the reader's schema (for simulators, tests).
-
-    ``events`` needs ``case_id``, ``activity`` and ``time_utc`` (aware, or naive = Europe/London
-    wall time); ``date_only`` (default False), ``source_row`` (default: the row order),
-    ``resource`` and ``role`` are optional. ``cases`` is indexed by case id with boolean columns
-    (NA = unknown); by default every attribute of every case is unknown. ``as_of`` defaults to
-    the latest event time. The events are sorted by case (in order of first appearance), time
-    and file order.
-    """
-    times = pd.Series(pd.to_datetime(events["time_utc"])).reset_index(drop=True)
-    if times.dt.tz is None:
-        times = times.dt.tz_localize(LONDON, ambiguous=True, nonexistent="shift_forward")
-    n = len(events)
-    frame = pd.DataFrame(
-        {
-            "case_id": as_text(events["case_id"]).array,
-            "activity": as_text(events["activity"]).array,
-            "time_utc": times.dt.tz_convert(UTC).dt.as_unit("ns").array,
-            "date_only": (
-                events["date_only"].to_numpy(dtype=bool)
-                if "date_only" in events
-                else np.zeros(n, dtype=bool)
-            ),
-            "source_row": (
-                events["source_row"].to_numpy(dtype=np.int64)
-                if "source_row" in events
-                else np.arange(n, dtype=np.int64)
-            ),
-        }
-    )
-    for column in ("resource", "role"):
-        values = events[column].to_numpy() if column in events else [pd.NA] * n
-        frame[column] = as_text(values).array
-    case_order, ids = pd.factorize(frame["case_id"])
-    order = np.lexsort((frame["source_row"].to_numpy(), _utc_ns(frame["time_utc"]), case_order))
-    frame = frame.iloc[order].reset_index(drop=True)
-    index = pd.Index(ids, dtype=TEXT, name="case_id")
-    if cases is None:
-        table = pd.DataFrame(index=index)
-    else:
-        table = cases.copy()
-        table.index = pd.Index(table.index.astype(TEXT), name="case_id")
-        table = table.reindex(index)
-        for name in table.columns:  # true/false columns; a categorical one stays text
-            try:
-                table[name] = table[name].astype("boolean")
-            except (TypeError, ValueError):
-                table[name] = as_text(table[name])
-    if as_of is not None:
-        stamp = as_utc(as_of)
-    elif n:
-        stamp = pd.Timestamp(frame["time_utc"].max())
-    else:
-        stamp = pd.Timestamp("1970-01-01", tz=UTC)
-    return EventLog(
-        source=source,
-        events=frame,
-        cases=table,
-        as_of=stamp,
-        warnings=(),
-        unknown_activities={},
-        attribute_conflicts=pd.DataFrame({"case_id": [], "attribute": []}, dtype=TEXT),
-        personal_data_columns=(),
-        excluded_after_as_of=0,
-    )
-
-
-def _utc_ns(values: pd.Series) -> npt.NDArray[np.int64]:
-    """``int64`` UTC nanoseconds of an aware datetime column."""
-    return np.asarray(pd.DatetimeIndex(values).tz_convert(UTC).as_unit("ns").asi8, dtype=np.int64)

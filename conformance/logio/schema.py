@@ -136,6 +136,9 @@ class ReadOptions:
     as_of_reason: str = ""
     mapping: MappingFile | None = None
     limits: Limits = DEFAULT_LIMITS  # what the file may make the reader do
+    # keep the start events apart and give each complete event its start (``start_utc``):
+    # ``lscb calibrate`` times the work with them; the checker judges complete events only
+    keep_starts: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,7 +163,9 @@ class EventLog:
     (pandas ``str``; a missing resource or role is NaN), time_utc
     (``datetime64[ns, UTC]``), date_only (bool) and source_row (int64: the CSV line
     with the header as line 1; for XES and Parquet the 1-based event number in file
-    order). ``cases`` has one row per case (index ``case_id``, first-appearance order)
+    order); with ``ReadOptions.keep_starts``, also start_utc (each complete event's start
+    event, ``conformance.logio.lifecycle``; NaT when it has none). ``cases`` has one row per
+    case (index ``case_id``, first-appearance order)
     and one column per requested case attribute: nullable ``boolean``, or ``string`` for a
     categorical one such as ``offence`` (NA = unknown, absent or disagreeing).
     """

@@ -105,7 +105,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     procedure = load_procedure()
     config = check_config(args)
     base = load_scenario(args.base, procedure) if args.base is not None else None
-    log = read_event_log(args.log, procedure, log_format(args), as_of=config.as_of)
+    log = read_event_log(args.log, procedure, log_format(args), as_of=config.as_of, starts=True)
     calibration = calibrate(log, procedure, base=base, source=args.log.name, until=args.until,
                             calendar=config.calendar, refine=args.refine, workers=args.workers)
     with plan.staging() as staging:  # the scenario and its ledger, as one set
@@ -151,6 +151,11 @@ def report(calibration: Any) -> str:
             lines.append(f"  {r.role:<18} {r.people_seen:>4} seen, headcount {r.headcount} "
                          f"({r.low}-{r.high}); {r.events_per_person_per_working_day:.2f} events "
                          f"a person a working day{busy}")
+            if r.started:
+                waited = ("" if not r.waited else f", after waiting {r.wait_working_days:.2f} "
+                          "working days from the step that enabled them")
+                lines.append(f"  {'':<18} {r.started:,} steps with start events: working "
+                             f"{r.work_minutes:.0f} minutes on average{waited}")
     if calibration.notes:
         lines += ["", "What the log could not tell:"]
         lines += [f"  - {note}" for note in calibration.notes]

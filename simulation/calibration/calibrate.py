@@ -29,7 +29,10 @@ estimates what the data can tell:
 - **people**: for each role with a limited headcount in the base scenario, the people the log
   names in that role (a Chao1 estimate of those never seen, with its interval), their events of
   this procedure per person per working day, and, with start events, how much of their time
-  the steps took (working separated from waiting).
+  the steps took and how long the role's steps took (start to complete: working) and waited
+  (the enabling step to the start: waiting). A log with lifecycle transitions gives the start
+  events (``read_event_log(..., starts=True)``, what ``calibrate_file`` and ``lscb calibrate``
+  do: the reader pairs each complete event with its start, ``conformance.logio.lifecycle``).
 
 Everything else stays as in the base scenario (the built-in one unless given) and is marked as
 an assumption. ``Calibration.scenario_text`` is a normal scenario file (``lscb simulate
@@ -92,9 +95,11 @@ class Calibration:
     ``arrivals``: per route (cases, annual_volume, low, high). ``branches``: per route and
     attribute, and per loop and slip (what, probability, n, low, high, method). ``delays``:
     per step (unit: working days or hours, n, family, mean and its 95% interval, KS distance,
-    p-value, the wait for people taken off, what was written). ``fits``: every candidate family per step. ``resources``: per role (people seen,
-    estimate, low, high, events, per person per working day, busy share when start events
-    allow). ``notes``: what the log could not give, in plain words.
+    p-value, the wait for people taken off, what was written). ``fits``: every candidate
+    family per step. ``resources``: per role (people seen, estimate, low, high, events, per
+    person per working day; with start events, busy share,
+    steps started, their mean working minutes, steps with an enabling step and their mean
+    working days of waiting). ``notes``: what the log could not give, in plain words.
     """
 
     source: str
@@ -132,12 +137,16 @@ class Calibration:
 
 
 def read_event_log(path: Path | str, procedure: Procedure, log_format: LogFormat | None = None,
-                   as_of: pd.Timestamp | None = None) -> EventLog:
-    """Read a log as ``lscb check`` does (its mapping, columns, format and as-of options)."""
+                   as_of: pd.Timestamp | None = None, *, starts: bool = False) -> EventLog:
+    """Read a log as ``lscb check`` does (its mapping, columns, format and as-of options);
+    ``starts``: also keep each complete event's start event (``start_utc``) when the log has
+    lifecycle transitions, to separate working from waiting."""
+    from dataclasses import replace
+
     from conformance import LogFormat, read_log, read_options
 
     options = read_options(procedure, log_format or LogFormat(), as_of=as_of)
-    return read_log(Path(path), options)
+    return read_log(Path(path), replace(options, keep_starts=starts))
 
 
 def calibrate_file(path: Path | str, procedure: Procedure, *, base: Scenario | None = None,
@@ -145,7 +154,7 @@ def calibrate_file(path: Path | str, procedure: Procedure, *, base: Scenario | N
                    until: date | None = None, calendar: CalendarConfig | None = None,
                    refine: int = 2, workers: int | None = None) -> Calibration:
     """Read the log at ``path`` (as ``lscb check`` would) and calibrate from it."""
-    log = read_event_log(path, procedure, log_format, as_of)
+    log = read_event_log(path, procedure, log_format, as_of, starts=True)
     return calibrate(log, procedure, base=base, source=Path(path).name, until=until,
                      calendar=calendar, refine=refine, workers=workers)
 
@@ -160,7 +169,8 @@ def calibrate(log: EventLog, procedure: Procedure, *, base: Scenario | None = No
     ``base``: the scenario whose routes, roles and assumptions are kept (default: the built-in
     one). ``source``: the log's name in the ledger. ``until``: calibrate on the events before
     this local date only (a holdout's first part). ``starts``: start events (case_id,
-    activity, time_utc) when the log has them, to separate working from waiting.
+    activity, time_utc), to separate working from waiting; without them, the log's own
+    ``start_utc`` when it was read with its start events (``read_event_log(..., starts=True)``).
     ``calendar``: the checker's calendar settings (bank holidays, closures). ``refine``: how
     many times to simulate the estimate over the log's period (or its first part, for about
     3,000 cases) and correct it: each quantile of each lag by the gap between the log's delays
@@ -180,10 +190,11 @@ def calibrate(log: EventLog, procedure: Procedure, *, base: Scenario | None = No
     arrivals = est.arrivals()
     rows = est.branches() + est.loops() + est.slips()
     branches = pd.DataFrame(rows, columns=["what", "probability", "n", "low", "high", "method"])
-    if starts is not None and not starts.empty:
-        est.work_minutes_by_role = work_by_role(est, starts)
-    est.delays(starts)
-    resources = est.resources(starts)
+    starts_at = est.start_positions(starts)
+    if starts_at is not None:
+        est.work_minutes_by_role = work_by_role(est, starts_at)
+    est.delays(starts_at)
+    resources = est.resources(starts_at is not None)
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
     refine_by_simulation(est, refine, max(1, workers))

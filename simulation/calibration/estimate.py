@@ -72,6 +72,9 @@ class Estimator:
         self.closed = {c for c in ids if CASE_CLOSED in self.cases.acts[c]}
         self.parents = parents_of(procedure.flow)
         self.work_minutes_by_role: dict[str, float] = {}
+        # per role, with start events: steps started, mean working minutes, steps with an
+        # enabling step, mean working days waited before the start
+        self.role_times: dict[str, tuple[int, float, int, float]] = {}
         self.refining = False
 
     # -- helpers
@@ -426,7 +429,10 @@ class Estimator:
         return w, e
 
 
-    def resources(self, starts: pd.DataFrame | None) -> pd.DataFrame:
+    def resources(self, has_starts: bool) -> pd.DataFrame:
+        """Per role with a limited headcount: the people the log names (a Chao1 estimate of
+        those never seen) and, with start events (``has_starts``), how busy the steps kept
+        them and how long the role's steps took and waited."""
         rows = []
         ev = self.events
         working_days = int(np.busday_count(
@@ -461,25 +467,34 @@ class Estimator:
                     f"those never seen); {events_per_day:.2f} events of this procedure per person "
                     "per working day")
             busy = math.nan
-            if starts is not None and not starts.empty:
+            started, work, waited, wait = self.role_times.get(rid, (0, math.nan, 0, math.nan))
+            if has_starts:
                 busy = self.busy_share(rid, seen, working_days)
                 if math.isfinite(busy):
                     note += f"; the steps took {busy:.1%} of their office time"
+                if started:
+                    note += (f"; {started:,} steps with a start event: {work:.3g} working "
+                             "minutes from start to complete on average")
+                if waited:
+                    note += (f", after {wait:.3g} working days on average from the step that "
+                             "enabled them to their start")
             self.entry(["roles", rid, "headcount"], "estimated", self.what(
                 f"the people named in the role {rid}"), n=len(mine),
                 interval=(min(seen, estimate), high), note=note)
             rows.append({"role": rid, "people_seen": seen, "headcount": estimate,
                          "low": min(seen, estimate), "high": high, "events": len(mine),
                          "events_per_person_per_working_day": events_per_day,
-                         "busy_share": busy})
-        if starts is None or starts.empty:
+                         "busy_share": busy, "started": started, "work_minutes": work,
+                         "waited": waited, "wait_working_days": wait})
+        if not has_starts:
             self.notes.append("the log has no start events: the time people spent working "
                               "cannot be told from the time cases waited for them, so the "
                               "steps' work and the roles' other work stay as in the base "
                               "scenario")
         return pd.DataFrame(rows, columns=["role", "people_seen", "headcount", "low", "high",
                                            "events", "events_per_person_per_working_day",
-                                           "busy_share"])
+                                           "busy_share", "started", "work_minutes", "waited",
+                                           "wait_working_days"])
 
     def busy_share(self, role: str, people: int, working_days: int) -> float:
         fit_rows = self.work_minutes_by_role.get(role)

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from conformance.logio.lifecycle import NO_START, pair_starts
 from model.procedure import Procedure
 from simulation.calibration.estimate import Estimator
 from simulation.calibration.fitting import (
@@ -32,7 +33,9 @@ if TYPE_CHECKING:
     from model.calendar import CalendarConfig
     from simulation.scenario import Scenario
 
-__all__ = ["LagEstimator", "work_by_role"]
+__all__ = ["LagEstimator", "Positions", "work_by_role"]
+
+Positions = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]  # working, elapsed minutes
 
 
 _NO_LAG: Final = 0.02  # working days (about ten minutes): below it a step has no lag (what is
@@ -74,9 +77,32 @@ class LagEstimator(Estimator):
                          and float(np.median(elapsed[str(a)])) < 24 else "working days")
                 for a, v in share.items()}
 
+    def enabling(self, events: pd.DataFrame) -> npt.NDArray[np.intp]:
+        """For each event, the row of the event that enabled it (the latest earlier event of a
+        step the flow puts just before it, in the same case), or -1 (events sorted by case and
+        time)."""
+        cases = events["case_id"].astype(str).to_numpy()
+        codes, names = pd.factorize(events["activity"].astype(str).to_numpy())
+        n = len(events)
+        index = np.arange(n)
+        out = np.full(n, -1, dtype=np.intp)
+        # the first event of each case's run of events
+        begins = np.ones(n, dtype=bool)
+        begins[1:] = cases[1:] != cases[:-1]
+        run_start = np.maximum.accumulate(np.where(begins, index, 0)) if n else index
+        code_of = {str(a): k for k, a in enumerate(names)}
+        for k, activity in enumerate(names):
+            preds = [code_of[p] for p in self.enablers.get(str(activity), ()) if p in code_of]
+            if not preds:
+                continue
+            latest = np.maximum.accumulate(np.where(np.isin(codes, preds), index, -1))
+            at = np.flatnonzero(codes == k)
+            j = np.concatenate(([-1], latest[:-1]))[at]
+            out[at] = np.where(j >= run_start[at], j, -1)
+        return out
+
     def samples(self, events: pd.DataFrame, units: Mapping[str, str],
-                start_positions: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
-                | None = None) -> dict[str, list[float]]:
+                start_positions: Positions | None = None) -> dict[str, list[float]]:
         """Each step's delays after the step that enabled it, in its unit (events sorted by
         case and time); with start positions, to the step's start."""
         w, e = self.positions(events)
@@ -86,47 +112,30 @@ class LagEstimator(Estimator):
             e_to = np.where(started, start_positions[1], e)
         else:
             w_to, e_to = w, e
-        cases = events["case_id"].astype(str).to_numpy()
-        codes, names = pd.factorize(events["activity"].astype(str).to_numpy())
-        n = len(events)
-        index = np.arange(n)
-        # the first event of each case's run of events (the events are sorted by case)
-        begins = np.ones(n, dtype=bool)
-        begins[1:] = cases[1:] != cases[:-1]
-        run_start = np.maximum.accumulate(np.where(begins, index, 0)) if n else index
-        code_of = {str(a): k for k, a in enumerate(names)}
+        j = self.enabling(events)
+        acts = events["activity"].astype(str).to_numpy()
+        hours = np.isin(acts, [a for a, u in units.items() if u == "hours"])
+        value = np.where(hours, (e_to - e[j]) / 60.0, (w_to - w[j]) / self.day)
+        found = np.flatnonzero(j >= 0)
         out: dict[str, list[float]] = {}
-        for k, activity in enumerate(names):
-            preds = [code_of[p] for p in self.enablers.get(str(activity), ()) if p in code_of]
-            if not preds:
-                continue
-            # the latest event of an enabling step before each event, in the same case
-            latest = np.maximum.accumulate(np.where(np.isin(codes, preds), index, -1))
-            at = np.flatnonzero(codes == k)
-            j = np.concatenate(([-1], latest[:-1]))[at]
-            keep = j >= run_start[at]
-            at, j = at[keep], j[keep]
-            if not len(at):
-                continue
-            if units.get(str(activity)) == "hours":
-                values = (e_to[at] - e[j]) / 60.0
-            else:
-                values = (w_to[at] - w[j]) / self.day
-            out[str(activity)] = values.tolist()
+        for activity, group in pd.Series(found).groupby(acts[found], sort=False):
+            out[str(activity)] = value[group.to_numpy()].tolist()
         return out
 
-    def delays(self, starts: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def delays(self, starts_at: Positions | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Each step's lag (to its start event where ``starts_at`` gives one, less the base
+        scenario's work otherwise) and, with start events, its work, written into the
+        scenario; the time each role's steps took and waited (``role_times``)."""
         ev = self.events
         self.enablers = enablers_of(self.procedure.flow)
         self.unit_of = self.units()
-        starts_at: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
         works: dict[str, list[float]] = {}
-        if starts is not None and not starts.empty:
-            starts_at = self.match_starts(starts)
+        if starts_at is not None:
             w, _ = self.positions(ev)
             for a, ws, wc in zip(ev["activity"].astype(str), starts_at[0], w, strict=True):
                 if not math.isnan(ws):
                     works.setdefault(a, []).append(float(wc - ws))
+            self.role_times = self.times_by_role(starts_at)
         samples = self.samples(ev, self.unit_of, starts_at)
         rows: dict[str, dict[str, Any]] = {}
         fits: dict[str, pd.DataFrame] = {}
@@ -244,33 +253,58 @@ class LagEstimator(Estimator):
                      "cannot hold it")
         return text
 
-    def match_starts(self, starts: pd.DataFrame) -> tuple[npt.NDArray[np.float64],
-                                                           npt.NDArray[np.float64]]:
+    def start_positions(self, starts: pd.DataFrame | None) -> Positions | None:
         """For each complete event, the (working, elapsed) position of its start event (nan
-        when none): the latest start of the same step in the case at or before it."""
+        when none), or None when no event has one: from ``starts`` (case_id, activity,
+        time_utc) when given, else from the log's own ``start_utc`` (the reader pairs them when
+        asked to keep start events). A start pairs with a complete as the reader pairs them
+        (``conformance.logio.lifecycle.pair_starts``)."""
         ev = self.events
-        out = np.full(len(ev), np.nan)
-        out_e = np.full(len(ev), np.nan)
-        w, e = self.positions(starts)
-        s = starts.assign(w=w, e=e)
-        s = s.sort_values(["case_id", "activity", "time_utc"], kind="stable")
-        groups = {key: (g["time_utc"].to_numpy(), g["w"].to_numpy(), g["e"].to_numpy())
-                  for key, g in s.groupby(["case_id", "activity"], sort=False)}
-        times = ev["time_utc"].to_numpy()
-        for i, (c, a) in enumerate(zip(ev["case_id"].astype(str), ev["activity"].astype(str),
-                                       strict=True)):
-            found = groups.get((c, a))
-            if found is None:
-                continue
-            j = int(np.searchsorted(found[0], times[i], side="right")) - 1
-            if j >= 0:
-                out[i] = found[1][j]
-                out_e[i] = found[2][j]
-        return out, out_e
+        if starts is not None and not starts.empty:
+            paired = pair_starts(
+                ev["case_id"].astype(str).to_numpy(), ev["activity"].astype(str).to_numpy(),
+                pd.DatetimeIndex(ev["time_utc"]).as_unit("ns").asi8,
+                starts["case_id"].astype(str).to_numpy(),
+                starts["activity"].astype(str).to_numpy(),
+                pd.DatetimeIndex(starts["time_utc"]).as_unit("ns").asi8)
+        elif "start_utc" in ev:
+            paired = pd.DatetimeIndex(ev["start_utc"]).as_unit("ns").asi8
+        else:
+            return None
+        has = paired != NO_START
+        if not has.any():
+            return None
+        complete = pd.DatetimeIndex(ev["time_utc"]).as_unit("ns").asi8
+        at = pd.DataFrame({"time_utc": pd.to_datetime(np.where(has, paired, complete),
+                                                      utc=True)})
+        w, e = self.positions(at)
+        return np.where(has, w, np.nan), np.where(has, e, np.nan)
+
+    def times_by_role(self, starts_at: Positions) -> dict[str, tuple[int, float, int, float]]:
+        """Per role (the events' role column), of its steps with a start event: how many, their
+        mean working minutes from start to complete (working), how many had an enabling step
+        before them, and the mean working days from it to the start (waiting)."""
+        ev = self.events
+        w, _ = self.positions(ev)
+        j = self.enabling(ev)
+        has = ~np.isnan(starts_at[0])
+        work = w - starts_at[0]
+        wait = (starts_at[0] - w[j]) / self.day
+        waited = has & (j >= 0)
+        frame = pd.DataFrame({"role": ev["role"].astype(str).to_numpy(), "has": has,
+                              "work": np.where(has, work, np.nan), "waited": waited,
+                              "wait": np.where(waited, wait, np.nan)})
+        out: dict[str, tuple[int, float, int, float]] = {}
+        for role, g in frame[frame["has"]].groupby("role", sort=True):
+            n_wait = int(g["waited"].sum())
+            out[str(role)] = (len(g), float(g["work"].mean()), n_wait,
+                              float(g["wait"].mean()) if n_wait else math.nan)
+        return out
 
 
-def work_by_role(est: LagEstimator, starts: pd.DataFrame) -> dict[str, float]:
-    w_start = est.match_starts(starts)[0]
+def work_by_role(est: LagEstimator, starts_at: Positions) -> dict[str, float]:
+    """Per role, the working minutes from start to complete of its steps, summed."""
+    w_start = starts_at[0]
     w = working_minutes(est.events["time_utc"], est.calendar, est.office_open, est.office_close)
     spent = np.where(np.isnan(w_start), 0.0, w - np.nan_to_num(w_start))
     frame = pd.DataFrame({"role": est.events["role"].astype(str), "spent": spent})

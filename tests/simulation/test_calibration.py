@@ -406,3 +406,108 @@ def test_start_events_separate_working_from_waiting(recovery: dict[str, Any],
     assert "'s start event" in lag.source
     busy = calibration.resources.set_index("role").loc["social_care", "busy_share"]
     assert 0 < busy < 0.05
+
+
+@pytest.fixture(scope="module")
+def started(tmp_path_factory: pytest.TempPathFactory, procedure: Procedure,
+            default: Scenario) -> dict[str, Any]:
+    """A log with lifecycle transitions: the simulation's complete events, and a start event
+    for each step when its work began (the simulator records it; its log writer does not)."""
+    import numpy as np
+    import pandas as pd
+
+    from simulation.engine import simulate
+    from simulation.results import write_event_log
+
+    truth = default.with_values({"horizon_days": 150, "replications": 1}, procedure)
+    rep = simulate(truth, procedure)
+    folder = tmp_path_factory.mktemp("started")
+    plain = folder / "complete_only.csv"
+    write_event_log(rep, plain, procedure)
+    frame = pd.read_csv(plain, dtype=str, keep_default_na=False)
+    events = rep.events.assign(k=rep.events.groupby(["case_id", "task_id"]).cumcount())
+    steps = rep.steps.assign(k=rep.steps.groupby(["case_id", "task_id"]).cumcount())
+    merged = events.merge(steps, on=["case_id", "task_id", "k"], how="left")
+    assert len(merged) == len(frame)
+    has = merged["work_start"].notna().to_numpy()
+    start_ns = rep.origin_ns + np.round(merged["work_start"].to_numpy()[has] * 60) * 1_000_000_000
+    starts = frame[has].copy()
+    starts["timestamp"] = pd.DatetimeIndex(pd.to_datetime(start_ns.astype("int64"), utc=True)
+                                           ).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    both = pd.concat([frame.assign(**{"lifecycle:transition": "complete"}),
+                      starts.assign(**{"lifecycle:transition": "start"})], ignore_index=True)
+    path = folder / "with_starts.csv"
+    both.to_csv(path, index=False)
+    return {"rep": rep, "truth": truth, "path": path, "plain": plain, "merged": merged}
+
+
+def test_a_log_with_start_events_separates_working_from_waiting(
+        started: dict[str, Any], procedure: Procedure) -> None:
+    """``lscb calibrate`` on a log with start and complete events: each role's working time
+    (start to complete) and waiting (the enabling step to the start) and its busy share are
+    read from the file and match what the simulator recorded."""
+    import numpy as np
+    import pandas as pd
+
+    from model.calendar import WorkingCalendar
+    from simulation.calibration.calibrate import calibrate_file, read_event_log
+    from simulation.calibration.fitting import working_minutes
+
+    truth = started["truth"]
+    calibration = calibrate_file(started["path"], procedure, refine=0)
+    plain = calibrate_file(started["plain"], procedure, refine=0)
+    log = read_event_log(started["path"], procedure, starts=True)
+    assert log.events["start_utc"].notna().mean() > 0.99  # each complete found its start
+    assert "start_utc" not in read_event_log(started["path"], procedure).events  # as check
+    merged = started["merged"]
+    merged = merged.assign(first=merged.groupby("case_id").cumcount() == 0)
+    merged = merged[merged["work_start"].notna()]
+    rep = started["rep"]
+
+    def utc(minutes: pd.Series) -> pd.Series:
+        return pd.Series(pd.to_datetime((rep.origin_ns + minutes.to_numpy() * 6e10
+                                         ).astype("int64"), utc=True))
+
+    day = (truth.office_close.hour - truth.office_open.hour) * 60.0
+
+    def office(minutes: pd.Series) -> np.ndarray:
+        return working_minutes(utc(minutes), WorkingCalendar(), truth.office_open,
+                               truth.office_close)
+
+    resources = calibration.resources.set_index("role")
+    print("\nrole | working minutes (truth, estimate) | waiting working days (truth, estimate) "
+          "| busy share (truth, estimate)")
+    for role in ("social_care", "police", "lado"):
+        mine = merged[merged["role"] == role]
+        work_truth = float(np.mean(office(mine["end"]) - office(mine["work_start"])))
+        # waiting: from the step that enabled it (the simulator's start of the step) to the
+        # start of its work; the first step of a case has none
+        enabled = mine[~mine["first"]]
+        wait_truth = float(np.mean(office(enabled["work_start"]) - office(enabled["start"]))) / day
+        headcount = truth.role(role).headcount
+        working_days = np.busday_count(
+            np.datetime64(calibration.start),
+            np.datetime64(calibration.as_of.tz_convert("Europe/London").date())
+            + np.timedelta64(1, "D"), busdaycal=WorkingCalendar().busdaycalendar)
+        busy_truth = float(mine["work_own"].sum()) / (headcount * working_days * day)
+        row = resources.loc[role]
+        print(f"{role} | {work_truth:.1f}, {row['work_minutes']:.1f} | {wait_truth:.3f}, "
+              f"{row['wait_working_days']:.3f} | {busy_truth:.4f}, {row['busy_share']:.4f}")
+        assert row["started"] > 0 and row["waited"] > 0
+        assert row["work_minutes"] == pytest.approx(work_truth, rel=0.02)
+        assert row["wait_working_days"] == pytest.approx(wait_truth, rel=0.15, abs=0.02)
+        # the simulator's on-duty minutes over the whole headcount; the estimate counts office
+        # minutes from start to complete over the people the log names: close, not the same
+        assert row["busy_share"] == pytest.approx(busy_truth, rel=0.25)
+        assert not np.isfinite(plain.resources.set_index("role").at[role, "busy_share"])
+    # each step's work is estimated from its start and complete events, and its lag runs to
+    # the start; without start events both stay as the base scenario says
+    ledger = load_ledger(calibration.scenario(procedure))
+    work = ledger.entries['tasks."Family informed".work']
+    assert work.kind == "estimated" and "start event to its complete event" in work.source
+    assert "'s start event" in ledger.entries['tasks."Family informed".lag'].source
+    assert 'tasks."Family informed".work' not in load_ledger(plain.scenario(procedure)).entries \
+        or load_ledger(plain.scenario(procedure)).entries[
+            'tasks."Family informed".work'].kind != "estimated"
+    assert not any("no start events" in n for n in calibration.notes)
+    assert any("no start events" in n for n in plain.notes)
