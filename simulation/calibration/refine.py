@@ -30,21 +30,19 @@ _REFINE_CASES: Final = 3000  # simulated cases wanted for the last correction (h
 
 def simulate_estimate(est: LagEstimator, pool: Executor | None = None,
                       wanted: int = _REFINE_CASES) -> tuple[pd.DataFrame, pd.Series]:
-    """The estimate simulated over the log's period, in replications enough for ``wanted``
-    cases (at most four), each holding at most half of them (the log's first part when the log
-    holds more, so that two replications run side by side on two cores): its events (case ids
-    made unique across replications) and each case's route. The replications run in ``pool``
-    when given (worker processes); the result is the same."""
+    """The estimate simulated over the log's period (or its first part, when that holds
+    ``wanted`` cases), in replications enough for as many (at most four): its events (case ids
+    made unique across replications) and each case's route. Several replications run in
+    ``pool`` when given (worker processes); the result is the same."""
     from simulation.scenario import parse_scenario
 
     data = copy.deepcopy(est.data)
     cases = max(1, len(est.case_ids))
-    per_replication = max(1, wanted // 2)
-    if cases > per_replication:  # a part of the period holds enough cases
+    if cases > wanted:  # a part of the period holds enough cases
         head = data["scenario"]
-        head["horizon_days"] = max(28, math.ceil(est.horizon * per_replication / cases))
+        head["horizon_days"] = max(28, math.ceil(est.horizon * wanted / cases))
     scenario = parse_scenario(data, "the estimate", est.procedure)
-    n = max(1, min(4, math.ceil(wanted / min(cases, per_replication))))
+    n = max(1, min(4, math.ceil(wanted / cases)))
     jobs = [(scenario, est.procedure, i) for i in range(n)]
     parts = (list(pool.map(_replication, jobs)) if pool is not None and n > 1
              else [_replication(job) for job in jobs])
