@@ -30,6 +30,7 @@ dependency of this project) on the same log and prints its log distance measures
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -40,7 +41,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.procedure import load_procedure
-from simulation.calibration.calibrate import calibrate_file, read_event_log
+from simulation.calibration.calibrate import calibrate, read_event_log
 from simulation.calibration.validate import compare, validate
 from simulation.engine import simulate
 from simulation.results import write_event_log
@@ -110,7 +111,10 @@ def main() -> None:
         _, one_run = truth_log(procedure, args.cases, path)
 
         t0 = time.perf_counter()
-        calibration = calibrate_file(path, procedure)
+        # what `lscb calibrate` does: read the log (start events kept when it has them), then
+        # estimate; the log read is used again below
+        read = read_event_log(path, procedure, starts=True)
+        calibration = calibrate(read, procedure, source=path.name)
         t_cal = time.perf_counter() - t0
         if "calibrate" in parts:
             print(f"calibrate: {t_cal:.1f} s ({t_cal / one_run:.1f} replications' time; "
@@ -118,7 +122,7 @@ def main() -> None:
         if "validate" not in parts:
             return
 
-        log = read_event_log(path, procedure)
+        log = dataclasses.replace(read, events=read.events.drop(columns="start_utc"))
         t0 = time.perf_counter()
         ours = validate(calibration.scenario(procedure), log, procedure,
                         replications=args.replications, workers=args.workers)
