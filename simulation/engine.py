@@ -115,7 +115,8 @@ class _Sim:
     """One replication: the clock, the staff, a plan per step of the flow, and the cases."""
 
     def __init__(self, scenario: Scenario, procedure: Procedure, seed: int, index: int,
-                 checking: CheckConfig) -> None:
+                 checking: CheckConfig, lean: bool = False) -> None:
+        self.lean = lean
         self.scenario = scenario
         self.procedure = procedure
         self.index = index
@@ -142,7 +143,7 @@ class _Sim:
         self.codes = {name: i for i, name in enumerate(self.activities)}
         self.events: list[tuple[int, float, int, int, str, str, str]] = []
         self.waits: list[tuple[int, int, str, float, float, str]] = []
-        # each step of a logged case, for where late cases' time went (results.delays_of)
+        # each step of a logged case, for where late cases' time went (delays.delays_of)
         self.steps: list[tuple[int, str, float, float, float, float, float, float, float,
                                tuple[tuple[str, str, float, float], ...]]] = []
         self.truth: list[tuple[int, str, str, str, float]] = []
@@ -490,7 +491,8 @@ class _Sim:
             "role": [e[5] for e in ev],
             "task_id": [e[6] for e in ev],
         })
-        events["timestamp"] = clock.iso_local(times)
+        if not self.lean:
+            events["timestamp"] = clock.iso_local(times)
         booleans = list(self.procedure.boolean_attributes)
         rows = []
         for case in logged:
@@ -508,6 +510,13 @@ class _Sim:
         cases_frame["arrival_utc"] = pd.to_datetime(
             clock.utc_ns([c.arrival for c in logged]), utc=True)
         as_of_ns = int(events["time_utc"].max().value) if len(events) else clock.origin_ns
+        if self.lean:
+            return Replication(
+                index=self.index, seed=self.seed, events=events, cases=cases_frame,
+                ground_truth=pd.DataFrame(), waits=pd.DataFrame(), timeline=pd.DataFrame(),
+                queues=pd.DataFrame(), as_of=pd.Timestamp(as_of_ns, tz="UTC"),
+                end=pd.Timestamp(int(clock.utc_ns([end])[0]), tz="UTC"), all_cases=len(cases),
+                sim_events=_scheduled(self.env), origin_ns=clock.origin_ns)
         truth = expected_breaks(self.truth, by_no, cases_frame, events, self.procedure,
                                 clock, as_of_ns, self.checking)
         waits = pd.DataFrame(self.waits, columns=["case", "code", "role", "requested",
@@ -571,7 +580,8 @@ def _scheduled(env: simpy.Environment) -> int:
 
 
 def simulate(scenario: Scenario, procedure: Procedure, seed: int | None = None,
-             replication: int = 0, *, check_config: CheckConfig | None = None) -> Replication:
+             replication: int = 0, *, check_config: CheckConfig | None = None,
+             lean: bool = False) -> Replication:
     """One replication of a scenario: its event log, case attributes, ground truth and queues.
 
     Parameters
@@ -584,6 +594,10 @@ def simulate(scenario: Scenario, procedure: Procedure, seed: int | None = None,
     check_config
         The checker's settings, whose calendar the staff work to and whose deadlines the
         dispatch and the ground truth use (default: the scenario's ``checking``).
+    lean
+        Build only what judging the log needs: the events (without the ``timestamp`` text
+        column), the cases, the as-of and end times; the ground truth, waits, timeline, queues
+        and steps are left empty (the run itself is the same).
 
     Examples
     --------
@@ -600,4 +614,4 @@ def simulate(scenario: Scenario, procedure: Procedure, seed: int | None = None,
     """
     checking = check_config if check_config is not None else scenario.checking
     return _Sim(scenario, procedure, scenario.seed if seed is None else seed, replication,
-                checking).run()
+                checking, lean).run()
