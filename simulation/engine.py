@@ -13,7 +13,9 @@ and for the ground truth of injected slips) means what it means to the checker. 
 needs several roles at once takes one person of each, in a fixed order of roles (so that no two
 steps can wait for each other).
 
-``simulate(scenario, procedure, seed, replication)`` runs one replication; the runner
+Cases arrive at the times ``simulation.arrivals`` draws; the people, their queues and
+diaries are ``simulation.staff``'s. ``simulate(scenario, procedure, seed, replication)`` runs
+one replication; the runner
 (``simulation.runner``) runs many and aggregates them.
 """
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Generator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,7 @@ from model.calendar import Within
 from model.procedure import Block, Choice, Loop, Parallel, Procedure, SubProcess, Task, matches
 from model.procedure import Sequence as Seq
 from model.rules import AttributeValue, Rule, Template, TriggerOccurrence
+from simulation.arrivals import arrival_times
 from simulation.clock import Clock, Schedule, clock_for
 from simulation.results import Replication
 from simulation.scenario import (
@@ -44,7 +47,6 @@ from simulation.scenario import (
     Distribution,
     ForbiddenSlip,
     LagUnit,
-    Route,
     Scenario,
 )
 from simulation.staff import Diary, Grid, Pool, build_staff
@@ -193,52 +195,6 @@ class _Sim:
                 deadline_rules=deadline_rules.get(task.activity, []),
             )
         return plans
-
-    # -- arrivals
-
-    def _arrivals(self) -> list[tuple[float, str]]:
-        clock = self.clock
-        scenario = self.scenario
-        first_day = 0
-        last_day = scenario.warm_up_days + scenario.horizon_days
-        out: list[tuple[float, str]] = []
-        for route in scenario.routes.values():
-            rng = self.streams(Purpose.ARRIVALS, route.id)
-            expected = self._expected_per_day(route, first_day, last_day)
-            counts = rng.poisson(expected)
-            hours = np.asarray(route.hours) / sum(route.hours)
-            for offset, k in enumerate(counts.tolist()):
-                if not k:
-                    continue
-                day = first_day + offset
-                hour = rng.choice(24, size=k, p=hours)
-                minute = rng.uniform(0.0, 60.0, k)
-                for h, m in zip(hour.tolist(), minute.tolist(), strict=True):
-                    out.append((clock.local_minutes(day, h * 60 + m), route.id))
-        out.sort()
-        return out
-
-    def _expected_per_day(self, route: Route, first: int, last: int) -> npt.NDArray[np.float64]:
-        clock = self.clock
-        scenario = self.scenario
-
-        calendar = clock.calendar
-
-        def weight(day: date) -> float:
-            holiday = day.weekday() < 5 and not calendar.is_working_day(day)
-            return route.weekday[6 if holiday else day.weekday()] * route.months[day.month - 1]
-
-        # Normalise over the 365 days from the scenario's start, so the annual volume holds.
-        norm = sum(weight(scenario.start + timedelta(days=i)) for i in range(365))
-        out = np.empty(last - first)
-        for i, d in enumerate(range(first, last)):
-            day = clock.dates[d]
-            w = weight(day)
-            for surge in route.surges:
-                if surge.start <= day <= surge.end:
-                    w *= surge.multiplier
-            out[i] = route.annual_volume * scenario.demand * w / norm
-        return out
 
     def _new_case(self, no: int, t: float, route_id: str) -> _Case:
         scenario = self.scenario
@@ -453,7 +409,7 @@ class _Sim:
     # -- running
 
     def run(self) -> Replication:
-        arrivals = self._arrivals()
+        arrivals = arrival_times(self.scenario, self.clock, self.streams)
         cases: list[_Case] = []
         processes = []
         logged_no = 0

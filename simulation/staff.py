@@ -359,6 +359,7 @@ class Diary:
         ]
         self.available = [sum(len(f) for f in day) for day in self.free]
         self.taken_at: list[float] = []
+        self._lead_day: dict[tuple[int, int], int] = {}  # (day, lead) -> first day allowed
         # Other bookings: a Poisson number each working day, at office times, with their lead.
         days = [d for d in range(clock.n_days) if clock.working[d]]
         counts = rng.poisson(spec.background_per_working_day * scenario.background_demand,
@@ -385,7 +386,10 @@ class Diary:
         """Book the earliest free slot on or after the lead's working day: (person, earliest
         allowed, slot start), or None when the diaries are full to the clock's end."""
         clock = self.clock
-        day = clock.add_working_days(clock.day_of(now), lead)
+        key = (clock.day_of(now), lead)
+        day = self._lead_day.get(key)
+        if day is None:
+            day = self._lead_day[key] = clock.add_working_days(*key)
         earliest = math.inf
         for d in range(day, clock.n_days):
             starts = self.slot_starts[d]
