@@ -273,7 +273,7 @@ def check(
     >>> report = conformance.check(conformance.sample_log_path(), as_of="2024-12-31T12:00",
     ...                            fitness="none")
     >>> report.judgement.cases, report.judgement.events
-    (271, 2529)
+    (271, 2528)
     >>> print(report.summary.loc[:1, ["rule_id", "satisfied", "violated"]].to_string(index=False))
                                   rule_id  satisfied  violated
                escalated-same-working-day         14         3

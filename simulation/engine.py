@@ -13,7 +13,9 @@ and for the ground truth of injected slips) means what it means to the checker. 
 needs several roles at once takes one person of each, in a fixed order of roles (so that no two
 steps can wait for each other).
 
-``simulate(scenario, procedure, seed, replication)`` runs one replication; the runner
+Cases arrive at the times ``simulation.arrivals`` draws; the people, their queues and
+diaries are ``simulation.staff``'s. ``simulate(scenario, procedure, seed, replication)`` runs
+one replication; the runner
 (``simulation.runner``) runs many and aggregates them.
 """
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Generator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,7 @@ from model.calendar import Within
 from model.procedure import Block, Choice, Loop, Parallel, Procedure, SubProcess, Task, matches
 from model.procedure import Sequence as Seq
 from model.rules import AttributeValue, Rule, Template, TriggerOccurrence
+from simulation.arrivals import arrival_times
 from simulation.clock import Clock, Schedule, clock_for
 from simulation.results import Replication
 from simulation.scenario import (
@@ -44,7 +47,6 @@ from simulation.scenario import (
     Distribution,
     ForbiddenSlip,
     LagUnit,
-    Route,
     Scenario,
 )
 from simulation.staff import Diary, Grid, Pool, build_staff
@@ -115,7 +117,8 @@ class _Sim:
     """One replication: the clock, the staff, a plan per step of the flow, and the cases."""
 
     def __init__(self, scenario: Scenario, procedure: Procedure, seed: int, index: int,
-                 checking: CheckConfig) -> None:
+                 checking: CheckConfig, lean: bool = False) -> None:
+        self.lean = lean
         self.scenario = scenario
         self.procedure = procedure
         self.index = index
@@ -142,7 +145,7 @@ class _Sim:
         self.codes = {name: i for i, name in enumerate(self.activities)}
         self.events: list[tuple[int, float, int, int, str, str, str]] = []
         self.waits: list[tuple[int, int, str, float, float, str]] = []
-        # each step of a logged case, for where late cases' time went (results.delays_of)
+        # each step of a logged case, for where late cases' time went (delays.delays_of)
         self.steps: list[tuple[int, str, float, float, float, float, float, float, float,
                                tuple[tuple[str, str, float, float], ...]]] = []
         self.truth: list[tuple[int, str, str, str, float]] = []
@@ -192,52 +195,6 @@ class _Sim:
                 deadline_rules=deadline_rules.get(task.activity, []),
             )
         return plans
-
-    # -- arrivals
-
-    def _arrivals(self) -> list[tuple[float, str]]:
-        clock = self.clock
-        scenario = self.scenario
-        first_day = 0
-        last_day = scenario.warm_up_days + scenario.horizon_days
-        out: list[tuple[float, str]] = []
-        for route in scenario.routes.values():
-            rng = self.streams(Purpose.ARRIVALS, route.id)
-            expected = self._expected_per_day(route, first_day, last_day)
-            counts = rng.poisson(expected)
-            hours = np.asarray(route.hours) / sum(route.hours)
-            for offset, k in enumerate(counts.tolist()):
-                if not k:
-                    continue
-                day = first_day + offset
-                hour = rng.choice(24, size=k, p=hours)
-                minute = rng.uniform(0.0, 60.0, k)
-                for h, m in zip(hour.tolist(), minute.tolist(), strict=True):
-                    out.append((clock.local_minutes(day, h * 60 + m), route.id))
-        out.sort()
-        return out
-
-    def _expected_per_day(self, route: Route, first: int, last: int) -> npt.NDArray[np.float64]:
-        clock = self.clock
-        scenario = self.scenario
-
-        calendar = clock.calendar
-
-        def weight(day: date) -> float:
-            holiday = day.weekday() < 5 and not calendar.is_working_day(day)
-            return route.weekday[6 if holiday else day.weekday()] * route.months[day.month - 1]
-
-        # Normalise over the 365 days from the scenario's start, so the annual volume holds.
-        norm = sum(weight(scenario.start + timedelta(days=i)) for i in range(365))
-        out = np.empty(last - first)
-        for i, d in enumerate(range(first, last)):
-            day = clock.dates[d]
-            w = weight(day)
-            for surge in route.surges:
-                if surge.start <= day <= surge.end:
-                    w *= surge.multiplier
-            out[i] = route.annual_volume * scenario.demand * w / norm
-        return out
 
     def _new_case(self, no: int, t: float, route_id: str) -> _Case:
         scenario = self.scenario
@@ -452,7 +409,7 @@ class _Sim:
     # -- running
 
     def run(self) -> Replication:
-        arrivals = self._arrivals()
+        arrivals = arrival_times(self.scenario, self.clock, self.streams)
         cases: list[_Case] = []
         processes = []
         logged_no = 0
@@ -490,7 +447,8 @@ class _Sim:
             "role": [e[5] for e in ev],
             "task_id": [e[6] for e in ev],
         })
-        events["timestamp"] = clock.iso_local(times)
+        if not self.lean:
+            events["timestamp"] = clock.iso_local(times)
         booleans = list(self.procedure.boolean_attributes)
         rows = []
         for case in logged:
@@ -508,6 +466,13 @@ class _Sim:
         cases_frame["arrival_utc"] = pd.to_datetime(
             clock.utc_ns([c.arrival for c in logged]), utc=True)
         as_of_ns = int(events["time_utc"].max().value) if len(events) else clock.origin_ns
+        if self.lean:
+            return Replication(
+                index=self.index, seed=self.seed, events=events, cases=cases_frame,
+                ground_truth=pd.DataFrame(), waits=pd.DataFrame(), timeline=pd.DataFrame(),
+                queues=pd.DataFrame(), as_of=pd.Timestamp(as_of_ns, tz="UTC"),
+                end=pd.Timestamp(int(clock.utc_ns([end])[0]), tz="UTC"), all_cases=len(cases),
+                sim_events=_scheduled(self.env), origin_ns=clock.origin_ns)
         truth = expected_breaks(self.truth, by_no, cases_frame, events, self.procedure,
                                 clock, as_of_ns, self.checking)
         waits = pd.DataFrame(self.waits, columns=["case", "code", "role", "requested",
@@ -571,7 +536,8 @@ def _scheduled(env: simpy.Environment) -> int:
 
 
 def simulate(scenario: Scenario, procedure: Procedure, seed: int | None = None,
-             replication: int = 0, *, check_config: CheckConfig | None = None) -> Replication:
+             replication: int = 0, *, check_config: CheckConfig | None = None,
+             lean: bool = False) -> Replication:
     """One replication of a scenario: its event log, case attributes, ground truth and queues.
 
     Parameters
@@ -584,6 +550,10 @@ def simulate(scenario: Scenario, procedure: Procedure, seed: int | None = None,
     check_config
         The checker's settings, whose calendar the staff work to and whose deadlines the
         dispatch and the ground truth use (default: the scenario's ``checking``).
+    lean
+        Build only what judging the log needs: the events (without the ``timestamp`` text
+        column), the cases, the as-of and end times; the ground truth, waits, timeline, queues
+        and steps are left empty (the run itself is the same).
 
     Examples
     --------
@@ -600,4 +570,4 @@ def simulate(scenario: Scenario, procedure: Procedure, seed: int | None = None,
     """
     checking = check_config if check_config is not None else scenario.checking
     return _Sim(scenario, procedure, scenario.seed if seed is None else seed, replication,
-                checking).run()
+                checking, lean).run()

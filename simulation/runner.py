@@ -23,7 +23,13 @@ from model.errors import InputError, Problem
 from model.procedure import Procedure, load_procedure
 from simulation.bounds import DEFAULT_BOUNDS, Bounds, check_bounds
 from simulation.engine import simulate
-from simulation.results import ReplicationOutcome, SimulationResult, aggregate, outcome_of
+from simulation.results import (
+    Replication,
+    ReplicationOutcome,
+    SimulationResult,
+    aggregate,
+    outcome_of,
+)
 from simulation.scenario import Scenario, load_scenario
 
 if TYPE_CHECKING:
@@ -41,6 +47,11 @@ class Job:
 
     ``check_config``: the checker's settings to judge with and whose calendar the staff work
     to (None: the scenario's ``checking``). ``key`` tells the jobs of a sweep's points apart.
+    ``measure``: a picklable function of the replication run in the worker, whose result the
+    outcome carries as ``measured`` (so that a caller's own reduction of a large log is done in
+    parallel and the log itself never crosses processes). ``lean``: only what judging
+    needs (``simulate(lean=True)``, and the late cases' time not split: the outcome's
+    timeline, queues and bottlenecks are empty), for a caller that reads the judgement alone.
     """
 
     scenario: Scenario
@@ -50,6 +61,8 @@ class Job:
     keep: bool = False
     key: tuple[Any, ...] = ()
     check_config: CheckConfig | None = None
+    measure: Callable[[Replication], Any] | None = None
+    lean: bool = False
 
 
 def check_settings(scenario: Scenario, check_config: CheckConfig | None) -> CheckConfig:
@@ -73,8 +86,13 @@ def check_settings(scenario: Scenario, check_config: CheckConfig | None) -> Chec
 def replicate(job: Job) -> ReplicationOutcome:
     """Simulate, judge and summarise one replication (runs in a worker process)."""
     config = check_settings(job.scenario, job.check_config)
-    rep = simulate(job.scenario, job.procedure, job.seed, job.replication, check_config=config)
-    return outcome_of(rep, job.procedure, config, keep=job.keep, key=job.key)
+    rep = simulate(job.scenario, job.procedure, job.seed, job.replication, check_config=config,
+                   lean=job.lean)
+    outcome = outcome_of(rep, job.procedure, config, keep=job.keep, key=job.key,
+                         bottlenecks=not job.lean)
+    if job.measure is None:
+        return outcome
+    return dataclasses.replace(outcome, measured=job.measure(rep))
 
 
 def execute(jobs: Sequence[Job], workers: int | None = None, scheduler: str | None = None,

@@ -17,7 +17,6 @@ import heapq
 import math
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -82,7 +81,16 @@ class Bins:
 
 
 class Pool:
-    """A role with a headcount: its people, its queue and its statistics."""
+    """A role with a headcount: its people, its queue and its statistics.
+
+    Background jobs are kept off SimPy's event queue: their arrivals and ends are this pool's
+    own timetable (``_bg_at``, ``_done``), played up to the present whenever the pool is
+    touched (a request, a release, a change of shift, the end of the run) by the same code, at
+    the same times and in the same order as events would run them, so the statistics and every
+    case's path are as they would be. Only when a case waits in the queue does the earliest end
+    of a background job become a SimPy event (``_arm``), since then it may hand that case a
+    person. In a county ten times the default's size this halves the events SimPy handles.
+    """
 
     def __init__(self, env: simpy.Environment, spec: RoleSpec, people: list[Person], rank: int,
                  *, edf: bool, grid: Grid) -> None:
@@ -97,10 +105,16 @@ class Pool:
         self.edf = edf  # earliest deadline first, else first come first served
         self.bins = Bins(grid)
         self.last_t = 0.0
-        self._release = [partial(self._finished, p.index) for p in people]
         self._bg_times: list[float] = []
         self._bg_works: list[float] = []
         self._bg_next = 0
+        self._bg_at = math.inf  # when the next background job arrives
+        self._bg_order = 0  # its place among the timetable's entries (SimPy's order of events)
+        self._done: list[tuple[float, int, int]] = []  # (end, order, person) of background jobs
+        self._order = 0
+        self._cases_waiting = 0  # requests of cases in the queue
+        self._wake: simpy.Event | None = None
+        self._wake_at = math.nan
 
     # -- statistics
 
@@ -122,46 +136,153 @@ class Pool:
                 bins.queue_area[b1] += n * (now - (bins.base + b1 * bins.width))
         self.last_t = now
 
-    # -- requests
+    # -- the background's timetable
 
-    def add_background(self, work: float) -> None:
-        now = self.env.now
+    def catch_up(self, now: float) -> None:
+        """Play the background jobs' arrivals and ends up to ``now``, in time order (ends and
+        arrivals at the same time in the order their events would have been set)."""
+        done = self._done
+        arrival = self._bg_at
+        if arrival > now and (not done or done[0][0] > now):
+            return
+        queue = self.queue
+        people = self.people
+        bins = self.bins
+        times = self._bg_times
+        works = self._bg_works
+        heappop, heappush = heapq.heappop, heapq.heappush
+        while True:
+            if done:
+                first = done[0]
+                t = first[0]
+                if t < arrival or (t == arrival and first[1] < self._bg_order):
+                    if t > now:
+                        return
+                    heappop(done)
+                    index = first[2]  # a background job ends: what ``_release`` does
+                    person = people[index]
+                    person.busy = False
+                    if person.schedule.on_duty(t):
+                        heappush(self.free, index)
+                    if queue:
+                        self._dispatch(t)
+                    continue
+            if arrival > now:
+                return
+            i = self._bg_next
+            self._bg_next = i + 1
+            work = works[i]
+            free = self.free
+            if queue or not free:
+                self._add_background(arrival, work)
+            else:  # served at once: what ``_add_background`` does then (it waits 0 minutes)
+                if arrival > self.last_t:
+                    self.last_t = arrival  # the queue was empty: nothing to accrue
+                self.seq += 1
+                index = heappop(free)
+                person = people[index]
+                person.busy = True
+                b = int((arrival - bins.base) // bins.width)
+                if b >= bins.n:
+                    b = bins.n - 1
+                bins.jobs[b] += 1
+                end = person.schedule.advance(arrival, work)
+                bins.work[b] += work
+                self._order += 1
+                heappush(done, (arrival + (end - arrival), self._order, index))
+            # the next arrival, at the time a SimPy timeout set now would fire
+            if i + 1 < len(times):
+                arrival = arrival + max(0.0, times[i + 1] - arrival)
+                self._order += 1
+                self._bg_order = self._order
+            else:
+                arrival = math.inf
+            self._bg_at = arrival
+
+    def _schedule_arrival(self, now: float) -> None:
+        i = self._bg_next
+        if i < len(self._bg_times):
+            # the time a SimPy timeout of this delay, set now, would fire at
+            self._bg_at = now + max(0.0, self._bg_times[i] - now)
+            self._order += 1
+            self._bg_order = self._order
+        else:
+            self._bg_at = math.inf
+
+    def _arm(self) -> None:
+        """While a case waits, the earliest end of a background job is a SimPy event."""
+        if not self._cases_waiting or not self._done:
+            return
+        t = self._done[0][0]
+        if self._wake is not None and self._wake_at == t:
+            return
+        env = self.env
+        # An event that has happened (as SimPy's own timeout), put on SimPy's queue at exactly
+        # the job's end, where the timeout set when the job began would have fired
+        # (``Environment.schedule`` takes a delay, and now + (end - now) can miss end by a
+        # rounding; SimPy 4's queue holds (time, priority, sequence number, event)).
+        event = simpy.Event(env)
+        event._ok = True
+        event._value = None
+        event.callbacks.append(self._woken)  # type: ignore[union-attr]
+        heapq.heappush(env._queue, (t, simpy.events.NORMAL, next(env._eid), event))
+        self._wake = event
+        self._wake_at = t
+
+    def _woken(self, event: simpy.Event) -> None:
+        if event is not self._wake:
+            return
+        self._wake = None
+        self._wake_at = math.nan
+        self.catch_up(self.env.now)
+        self._arm()
+
+    def _add_background(self, now: float, work: float) -> None:
         self._accrue(now)
         self.seq += 1
         primary = math.inf if self.edf else 0.0
         heapq.heappush(self.queue, (primary, now, self.seq, None, work))
-        self._dispatch()
+        self._dispatch(now)
+
+    # -- requests
 
     def request(self, deadline: float, *, booked: bool = False) -> simpy.Event:
         """An event that succeeds with a person's index when one is assigned."""
         now = self.env.now
+        self.catch_up(now)
         self._accrue(now)
         self.seq += 1
         event = self.env.event()
         primary = -math.inf if booked else (deadline if self.edf else 0.0)
         heapq.heappush(self.queue, (primary, now, self.seq, event, 0.0))
-        self._dispatch()
+        self._cases_waiting += 1
+        self._dispatch(now)
+        self._arm()
         return event
 
     def release(self, index: int) -> None:
+        now = self.env.now
+        self.catch_up(now)
+        self._release(index, now)
+        self._arm()
+
+    def _release(self, index: int, now: float) -> None:
         person = self.people[index]
         person.busy = False
-        if person.schedule.on_duty(self.env.now):
+        if person.schedule.on_duty(now):
             heapq.heappush(self.free, index)
-        self._dispatch()
+        self._dispatch(now)
 
     def add_work(self, now: float, work: float) -> None:
+        self.catch_up(now)
         self.bins.work[self.bins.index(now)] += work
+        self._arm()
 
-    def _finished(self, index: int, _event: simpy.Event) -> None:
-        self.release(index)
-
-    def _dispatch(self) -> None:
+    def _dispatch(self, now: float) -> None:
         queue = self.queue
         free = self.free
         if not queue or not free:
             return
-        now = self.env.now
         self._accrue(now)
         bins = self.bins
         b = bins.index(now)
@@ -178,9 +299,11 @@ class Pool:
             if event is None:
                 end = person.schedule.advance(now, work)
                 bins.work[b] += work
-                done = self.env.timeout(end - now)
-                done.callbacks.append(self._release[index])
+                self._order += 1
+                # the time a SimPy timeout of this delay, set now, would fire at
+                heapq.heappush(self._done, (now + (end - now), self._order, index))
             else:
+                self._cases_waiting -= 1
                 bins.proc_jobs[b] += 1
                 bins.proc_wait_sum[b] += wait
                 event.succeed(index)
@@ -200,30 +323,20 @@ class Pool:
         for t in times:
             if t > env.now:
                 yield env.timeout(t - env.now)
+            now = env.now
+            self.catch_up(now)
             self.free = [p.index for p in self.people
                          if not p.busy and p.schedule.on_duty(t)]
             heapq.heapify(self.free)
-            self._dispatch()
+            self._dispatch(now)
+            self._arm()
 
     def background(self, times: list[float], works: list[float]) -> None:
-        """Feed background jobs in at their times (a chain of timeouts: cheaper than a
-        process)."""
+        """The background jobs' arrival times and lengths (played by ``catch_up``)."""
         self._bg_times = times
         self._bg_works = works
         self._bg_next = 0
-        self._next_background()
-
-    def _next_background(self) -> None:
-        i = self._bg_next
-        if i < len(self._bg_times):
-            event = self.env.timeout(max(0.0, self._bg_times[i] - self.env.now))
-            event.callbacks.append(self._background_due)
-
-    def _background_due(self, _event: simpy.Event) -> None:
-        i = self._bg_next
-        self._bg_next = i + 1
-        self.add_background(self._bg_works[i])
-        self._next_background()
+        self._schedule_arrival(self.env.now)
 
 
 class Diary:
@@ -246,6 +359,7 @@ class Diary:
         ]
         self.available = [sum(len(f) for f in day) for day in self.free]
         self.taken_at: list[float] = []
+        self._lead_day: dict[tuple[int, int], int] = {}  # (day, lead) -> first day allowed
         # Other bookings: a Poisson number each working day, at office times, with their lead.
         days = [d for d in range(clock.n_days) if clock.working[d]]
         counts = rng.poisson(spec.background_per_working_day * scenario.background_demand,
@@ -272,7 +386,10 @@ class Diary:
         """Book the earliest free slot on or after the lead's working day: (person, earliest
         allowed, slot start), or None when the diaries are full to the clock's end."""
         clock = self.clock
-        day = clock.add_working_days(clock.day_of(now), lead)
+        key = (clock.day_of(now), lead)
+        day = self._lead_day.get(key)
+        if day is None:
+            day = self._lead_day[key] = clock.add_working_days(*key)
         earliest = math.inf
         for d in range(day, clock.n_days):
             starts = self.slot_starts[d]
@@ -417,6 +534,7 @@ def timeline(staff: Staff, clock: Clock, grid: Grid, end: float
     frames = []
     queue_rows = []
     for role, pool in staff.pools.items():
+        pool.catch_up(end)  # the background up to the end of the run
         bins = pool.bins
         on_duty = np.zeros(len(edges))
         for person in pool.people:

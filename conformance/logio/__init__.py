@@ -103,11 +103,11 @@ def read_log(path: Path | str, options: ReadOptions | None = None) -> EventLog:
     >>> import conformance
     >>> log = conformance.read_log(conformance.sample_log_path())
     >>> len(log.events), len(log.cases), str(log.as_of)
-    (3540, 372, '2025-05-13 08:06:21+00:00')
+    (3540, 372, '2025-05-12 15:51:49+00:00')
     >>> print(log.events.loc[:1, ["case_id", "activity", "time_utc"]].to_string(index=False))
       case_id             activity                  time_utc
     SIM-00001 Social care notified 2024-04-02 08:15:00+00:00
-    SIM-00001      Police notified 2024-04-03 09:43:17+00:00
+    SIM-00001      Police notified 2024-04-03 15:26:26+00:00
     """
     options = options if options is not None else ReadOptions()
     path = Path(path)

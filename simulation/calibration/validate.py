@@ -21,21 +21,23 @@ and settings, and compares, side by side:
   work in progress, each as the mean over the replications, with the same distance between two
   replications of the scenario itself as a reference (no simulation can beat its own noise).
 
-``scores(validation)`` reduces each measure to one error (lower is better) and ``compare``
-sets two validations of the same log side by side (a calibrated scenario and the default).
+Each replication is simulated, judged and measured against the log in a worker process
+(``simulation.runner``'s ``Job.measure``): only its counts, working days and measures come
+back, never its log.
+
 ``holdout(log, procedure, holdout_from)`` calibrates on the cases that began before a date
-and validates on those that began from it, in one call. ``write_validation`` writes the
-tables (CSV), ``validation.json`` and plots.
+and validates on those that began from it, in one call. The result, ``Validation``, and what
+presents it (``scores``, ``compare``, ``write_validation``) are in
+``simulation.calibration.validation`` and re-exported here.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -44,13 +46,21 @@ import pandas as pd
 from model.calendar import LONDON, DeadlineKind, WorkingCalendar
 from model.procedure import Procedure
 from model.rules import Rule, Template
-from simulation.calibration.distances import distances, prepare
+from simulation.calibration.distances import Prepared, distances, prepare
+from simulation.calibration.validation import (
+    DISTANCES,
+    Validation,
+    compare,
+    load_json,
+    scores,
+    write_validation,
+)
 from simulation.scenario import Scenario
 
 if TYPE_CHECKING:
     from conformance import CheckConfig, EventLog
     from simulation.calibration.calibrate import Calibration
-    from simulation.results import ReplicationOutcome
+    from simulation.results import Replication, ReplicationOutcome
 
 _Z95: Final = 1.959963984540054
 
@@ -59,140 +69,13 @@ __all__ = [
     "Validation",
     "compare",
     "holdout",
+    "load_json",
     "period_of",
     "restrict",
     "scores",
     "validate",
     "write_validation",
 ]
-
-DISTANCES: Final = {
-    "ngram": "control flow: 3-gram distribution distance (0 = the same, 1 = nothing shared)",
-    "absolute": "absolute event distribution (hours)",
-    "circadian": "circadian event distribution (hours of the week's days)",
-    "relative": "relative event distribution: events by time since case start (hours)",
-    "cycle_time": "cycle time distribution (days)",
-    "arrivals": "case arrival distribution (hours)",
-    "wip": "work in progress: open cases over the days (days; the package's measure, computed "
-           "here on daily counts)",
-}
-
-
-@dataclass(frozen=True)
-class Validation:
-    """A scenario against a log. Tables (pandas DataFrames):
-
-    ``compliance``: rule_id, severity, log_judged, log_compliance, sim_mean (pooled over the
-    replications), sim_low, sim_high (95% interval for a log of log_judged cases), inside. ``timeliness``: rule_id, deadline, log_cases,
-    log_median, sim_cases (per replication), sim_median, wasserstein (working days).
-    ``bands``: rule_id, band, log_share, sim_share, sim_low, sim_high. ``flow``: measure, log,
-    sim_mean, sim_low, sim_high. ``distances``: measure, description, value (mean over the
-    replications), low, high (smallest and largest), reference (between two replications).
-    """
-
-    scenario: str
-    log: str
-    start: date
-    horizon_days: int
-    replications: int
-    seed: int
-    compliance: pd.DataFrame
-    timeliness: pd.DataFrame
-    bands: pd.DataFrame
-    flow: pd.DataFrame
-    distances: pd.DataFrame
-
-    def text(self) -> str:
-        """The comparison as terminal tables, in plain words."""
-        end = self.start + timedelta(days=self.horizon_days - 1)
-        out = [f"Validation of {self.scenario}",
-               f"against {self.log}: cases that began {self.start} to {end}; "
-               f"{self.replications} simulated replications (seed {self.seed})", ""]
-        out.append("Compliance per rule: the log, and where 95% of simulated logs fall")
-        rows = []
-        for r in self.compliance.itertuples():
-            if not r.log_judged and not _finite(r.sim_mean):
-                continue
-            rows.append([r.rule_id, f"{r.log_judged:,}", _pct(r.log_compliance),
-                         _pct(r.sim_mean), f"{_pct(r.sim_low)}-{_pct(r.sim_high)}",
-                         "yes" if r.inside else ("no" if r.inside is False else "-")])
-        out += _table(["rule", "cases", "log", "simulated", "95% interval", "inside"], rows)
-        if not self.timeliness.empty:
-            out += ["", "Working days from trigger to step (deadline rules)"]
-            rows = [[t.rule_id, t.deadline, f"{t.log_cases:,}", _num(t.log_median),
-                     _num(t.sim_median), _num(t.wasserstein)]
-                    for t in self.timeliness.itertuples()]
-            out += _table(["rule", "deadline", "cases", "log median", "simulated median",
-                           "Wasserstein"], rows)
-        if not self.bands.empty:
-            out += ["", "Bands of working days (share of the cases judged)"]
-            rows = [[b.rule_id, b.band, _pct(b.log_share), _pct(b.sim_share),
-                     f"{_pct(b.sim_low)}-{_pct(b.sim_high)}"] for b in self.bands.itertuples()]
-            out += _table(["rule", "band", "log", "simulated", "95% interval"], rows)
-        out += ["", "Cases and work in progress"]
-        rows = [[f.measure, _num(f.log), _num(f.sim_mean), f"{_num(f.sim_low)}-{_num(f.sim_high)}"]
-                for f in self.flow.itertuples()]
-        out += _table(["measure", "log", "simulated", "range"], rows)
-        out += ["", "Distances between the log and the simulated logs (log-distance-measures)"]
-        rows = [[d.measure, _num(d.value), f"{_num(d.low)}-{_num(d.high)}", _num(d.reference)]
-                for d in self.distances.itertuples()]
-        out += _table(["measure", "mean", "range", "two runs of the scenario"], rows)
-        return "\n".join(out) + "\n"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario, "log": self.log, "start": self.start.isoformat(),
-            "horizon_days": self.horizon_days, "replications": self.replications,
-            "seed": self.seed,
-            "compliance": _records(self.compliance), "timeliness": _records(self.timeliness),
-            "bands": _records(self.bands), "flow": _records(self.flow),
-            "distances": _records(self.distances), "scores": scores(self),
-        }
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    out = []
-    for row in frame.to_dict("records"):
-        clean: dict[str, Any] = {}
-        for k, v in row.items():
-            if isinstance(v, (np.floating, float)):
-                v = float(v)
-                clean[str(k)] = v if math.isfinite(v) else None
-            elif isinstance(v, (np.integer,)):
-                clean[str(k)] = int(v)
-            elif isinstance(v, (np.bool_,)):
-                clean[str(k)] = bool(v)
-            elif v is pd.NA:
-                clean[str(k)] = None
-            else:
-                clean[str(k)] = v
-        out.append(clean)
-    return out
-
-
-def _finite(x: Any) -> bool:
-    return x is not None and x is not pd.NA and math.isfinite(float(x))
-
-
-def _pct(x: Any) -> str:
-    return "-" if x is None or x != x else f"{100 * float(x):.1f}%"
-
-
-def _num(x: Any) -> str:
-    if x is None or x != x:
-        return "-"
-    x = float(x)
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
-    out = [line, "  ".join("-" * w for w in widths)]
-    for row in rows:
-        out.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
-    return out
-
 
 # ------------------------------------------------------------------------- the log's period
 
@@ -237,11 +120,45 @@ def restrict(log: EventLog, *, since: date | None = None, until: date | None = N
 # ------------------------------------------------------------------------- simulation
 
 
+@dataclass(frozen=True)
+class _LogSide:
+    """What each worker needs of the real log to measure a simulated one against it."""
+
+    prepared: Prepared
+    wip: np.ndarray[Any, np.dtype[np.float64]]
+    start: date
+    horizon: int
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """One simulated log measured in its worker: its flow, its distances to the log, and (for
+    the first two replications, whose distance to each other is the reference) the log
+    reduced to what the distances read."""
+
+    cases: int
+    weekly: float
+    wip: np.ndarray[Any, np.dtype[np.float64]]
+    distances: dict[str, float]
+    prepared: Prepared | None
+
+
+def _measure(side: _LogSide, rep: Replication) -> _Measured:
+    cases, weekly, wip = _flow(rep.events, side.start, side.horizon, rep.as_of)
+    prepared = prepare(rep.events)
+    measured = distances(side.prepared, prepared)
+    measured["wip"] = _wip_distance(np.arange(side.horizon, dtype=float), side.wip, wip)
+    return _Measured(cases, weekly, wip, measured, prepared if rep.index < 2 else None)
+
+
 def _simulate(scenario: Scenario, procedure: Procedure, replications: int, seed: int,
-              workers: int | None, config: CheckConfig) -> list[ReplicationOutcome]:
+              workers: int | None, config: CheckConfig, side: _LogSide
+              ) -> list[ReplicationOutcome]:
+    """The replications, each judged and measured against the log in its worker process."""
     from simulation.runner import Job, execute
 
-    jobs = [Job(scenario, procedure, seed, i, keep=True, check_config=config)
+    jobs = [Job(scenario, procedure, seed, i, check_config=config,
+                measure=partial(_measure, side), lean=True)
             for i in range(replications)]
     return execute(jobs, workers)
 
@@ -322,8 +239,7 @@ def _flow(events: pd.DataFrame, start: date, days: int, as_of: pd.Timestamp
     span = events.groupby("case_id", sort=False)["time_utc"].agg(["min", "max"])
     first = pd.DatetimeIndex(span["min"]).tz_convert(LONDON).tz_localize(None)
     last = pd.DatetimeIndex(span["max"]).tz_convert(LONDON).tz_localize(None)
-    closed = events.groupby("case_id", sort=False)["activity"].agg(
-        lambda a: "Case closed" in set(a))
+    closed = (events["activity"] == "Case closed").groupby(events["case_id"], sort=False).any()
     end_local = pd.Timestamp(as_of).tz_convert(LONDON).tz_localize(None)
     until = np.where(closed.reindex(span.index).to_numpy(dtype=bool), last.to_numpy(),
                      np.datetime64(end_local.to_datetime64()))
@@ -379,13 +295,17 @@ def validate(scenario: Scenario, log: EventLog, procedure: Procedure, *,
     moved = scenario.with_values({"scenario.start": start, "scenario.horizon_days": horizon,
                                   "scenario.drain_days": drain}, procedure)
     base_seed = scenario.seed if seed is None else seed
-    # the simulated logs are judged as the real one, each as of its own last event
+    as_of = pd.Timestamp(log.as_of)
+    log_cases, log_weekly, log_wip = _flow(log.events, start, horizon, as_of)
+    side = _LogSide(prepare(log.events), log_wip, start, horizon)
+    # the simulated logs are judged as the real one, each as of its own last event, and
+    # measured against it in their worker processes
     outcomes = _simulate(moved, procedure, replications, base_seed, workers,
-                         replace(settings, as_of=None))
+                         replace(settings, as_of=None), side)
     judgement = judge(log, rules, settings)
     log_counts = judgement.summary().set_index("rule_id")
     log_days = _working_days(judgement.results, rules, settings.calendar)
-    sims = [o.replication for o in outcomes if o.replication is not None]
+    sims: list[_Measured] = [o.measured for o in outcomes]
 
     # compliance
     rows = []
@@ -443,9 +363,7 @@ def validate(scenario: Scenario, log: EventLog, procedure: Procedure, *,
                                           "sim_low", "sim_high"])
 
     # flow
-    as_of = pd.Timestamp(log.as_of)
-    log_cases, log_weekly, log_wip = _flow(log.events, start, horizon, as_of)
-    sim_flows = [_flow(r.events, start, horizon, r.as_of) for r in sims]
+    sim_flows = [(m.cases, m.weekly, m.wip) for m in sims]
     wip_gap = [float(np.mean(np.abs(f[2] - log_wip))) for f in sim_flows]
 
     def spread(values: Sequence[float]) -> tuple[float, float, float]:
@@ -467,16 +385,14 @@ def validate(scenario: Scenario, log: EventLog, procedure: Procedure, *,
                           "sim_low": low, "sim_high": high})
     flow = pd.DataFrame(flow_rows)
 
-    # distances
-    log_prepared = prepare(log.events)
-    frames = [prepare(r.events) for r in sims]
-    per_rep = [distances(log_prepared, f) for f in frames]
+    # distances (each replication's to the log measured in its worker)
+    per_rep = [m.distances for m in sims]
     days = np.arange(horizon, dtype=float)
-    for measured, f in zip(per_rep, sim_flows, strict=True):
-        measured["wip"] = _wip_distance(days, log_wip, f[2])
-    reference = distances(frames[0], frames[1]) if len(frames) > 1 else {}
-    if len(frames) > 1:
-        reference["wip"] = _wip_distance(days, sim_flows[0][2], sim_flows[1][2])
+    first_two = [m.prepared for m in sims[:2] if m.prepared is not None]
+    reference: dict[str, float] = {}
+    if len(first_two) > 1:
+        reference = distances(first_two[0], first_two[1])
+        reference["wip"] = _wip_distance(days, sims[0].wip, sims[1].wip)
     d_rows = []
     for key, description in DISTANCES.items():
         values = [d[key] for d in per_rep]
@@ -490,47 +406,6 @@ def validate(scenario: Scenario, log: EventLog, procedure: Procedure, *,
         compliance=compliance, timeliness=timeliness, bands=bands, flow=flow,
         distances=distance_table,
     )
-
-
-# ------------------------------------------------------------------------- comparing
-
-
-def scores(v: Validation) -> dict[str, float]:
-    """One error per measure (lower is better)."""
-    c = v.compliance[v.compliance["log_judged"] > 0]
-    gap = (c["log_compliance"] - c["sim_mean"]).abs().dropna()
-    out = {
-        "compliance: mean gap (percentage points)": float(100 * gap.mean())
-        if len(gap) else math.nan,
-        "compliance: rules outside the simulated interval": float(
-            (c["inside"] == False).sum()),  # noqa: E712 (a nullable column)
-        "timeliness: mean Wasserstein (working days)": float(v.timeliness["wasserstein"].mean())
-        if not v.timeliness.empty else math.nan,
-        "bands: mean gap (percentage points)": float(
-            100 * (v.bands["log_share"] - v.bands["sim_share"]).abs().mean())
-        if not v.bands.empty else math.nan,
-    }
-    flow = v.flow.set_index("measure")
-    begun: Any = flow.loc["cases begun"]
-    out["cases begun: relative gap"] = float(abs(begun["sim_mean"] - begun["log"]) / begun["log"])
-    wip: Any = flow.loc["cases open per day: mean gap to the log", "sim_mean"]
-    out["cases open per day: mean gap"] = float(wip)
-    for measure, value in zip(v.distances["measure"], v.distances["value"], strict=True):
-        out[f"distance: {measure}"] = float(value)
-    return out
-
-
-def compare(candidate: Validation, baseline: Validation, names: tuple[str, str] = (
-        "calibrated", "default")) -> pd.DataFrame:
-    """The two validations' errors side by side: measure, the two, and which is closer."""
-    a, b = scores(candidate), scores(baseline)
-    rows = []
-    for key in a:
-        x, y = a[key], b.get(key, math.nan)
-        better = "-" if x != x or y != y else (names[0] if x < y else (
-            names[1] if y < x else "equal"))
-        rows.append({"measure": key, names[0]: x, names[1]: y, "closer": better})
-    return pd.DataFrame(rows)
 
 
 def holdout(log: EventLog, procedure: Procedure, holdout_from: date, *,
@@ -552,80 +427,3 @@ def holdout(log: EventLog, procedure: Procedure, holdout_from: date, *,
                           f"{holdout_from.isoformat()}",
                           log_name=f"{source}, cases from {holdout_from.isoformat()}")
     return calibration, validation
-
-
-# ------------------------------------------------------------------------- files
-
-
-def write_validation(v: Validation, out: Path | str, *, plots: bool = True,
-                     baseline: Validation | None = None) -> list[Path]:
-    """Write the tables as CSV, ``validation.json`` and (``plots``) PNG figures into ``out``."""
-    target = Path(out)
-    target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in ("compliance", "timeliness", "bands", "flow", "distances"):
-        path = target / f"validation_{name}.csv"
-        getattr(v, name).to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
-        written.append(path)
-    payload = v.to_json()
-    if baseline is not None:
-        payload["baseline"] = baseline.to_json()
-        payload["comparison"] = _records(compare(v, baseline))
-    path = target / "validation.json"
-    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    written.append(path)
-    if plots:
-        written += _plots(v, target)
-    return written
-
-
-def _plots(v: Validation, out: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    written = []
-    c = v.compliance[v.compliance["log_judged"] > 0].reset_index(drop=True)
-    if not c.empty:
-        fig, ax = plt.subplots(figsize=(8, 0.35 * len(c) + 1.5))
-        y = np.arange(len(c))
-        err = np.vstack([(c["sim_mean"] - c["sim_low"]).fillna(0).clip(lower=0),
-                         (c["sim_high"] - c["sim_mean"]).fillna(0).clip(lower=0)])
-        ax.errorbar(100 * c["sim_mean"], y, xerr=100 * err, fmt="o", color="tab:blue",
-                    label="simulated (95% interval)")
-        ax.plot(100 * c["log_compliance"], y, "D", color="tab:red", label="the log")
-        ax.set_yticks(y, c["rule_id"])
-        ax.set_xlabel("compliance (%)")
-        ax.invert_yaxis()
-        ax.legend(loc="lower left", fontsize=8)
-        ax.set_title("Compliance: the log against the simulated logs")
-        fig.tight_layout()
-        path = out / "validation_compliance.png"
-        fig.savefig(path, dpi=100, metadata={"Software": None})
-        plt.close(fig)
-        written.append(path)
-    if not v.bands.empty:
-        rules = list(dict.fromkeys(v.bands["rule_id"]))
-        fig, axes = plt.subplots(len(rules), 1, figsize=(7, 2.2 * len(rules)), squeeze=False)
-        for ax, rule in zip(axes[:, 0], rules, strict=True):
-            b = v.bands[v.bands["rule_id"] == rule].reset_index(drop=True)
-            x = np.arange(len(b))
-            ax.bar(x - 0.2, 100 * b["log_share"], 0.4, label="the log", color="tab:red")
-            ax.bar(x + 0.2, 100 * b["sim_share"], 0.4, label="simulated", color="tab:blue")
-            ax.set_xticks(x, b["band"])
-            ax.set_ylabel("% of cases")
-            ax.set_title(f"{rule}: working days from trigger to step", fontsize=9)
-        axes[0, 0].legend(fontsize=8)
-        fig.tight_layout()
-        path = out / "validation_bands.png"
-        fig.savefig(path, dpi=100, metadata={"Software": None})
-        plt.close(fig)
-        written.append(path)
-    return written
-
-
-def load_json(path: Path) -> Mapping[str, Any]:
-    """A validation written by ``write_validation`` (for reports)."""
-    loaded: Mapping[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return loaded

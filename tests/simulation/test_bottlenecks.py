@@ -12,7 +12,9 @@ import pytest
 from lscb.cli import main
 from model.procedure import Procedure, Task, load_procedure, walk
 from simulation import run
-from simulation.results import BOTTLENECKS, COMPONENTS, _duty_table, _split_case
+from simulation.delays import BOTTLENECKS, COMPONENTS
+from simulation.delays import duty_table as _duty_table
+from simulation.delays import split_case as _split_case
 from simulation.runner import marginal_values
 from simulation.scenario import Scenario, load_scenario
 

@@ -82,7 +82,7 @@ def test_the_chairs_other_bookings_agree_with_the_figures_cited(default: Scenari
     expected = (500 + 1000 - ours) / working
     diary = default.roles["conference_chair"].diary
     assert diary is not None
-    assert diary.background_per_working_day == pytest.approx(expected, abs=0.1)
+    assert diary.background_per_working_day == pytest.approx(expected, abs=0.005)  # to 2 places
 
 
 def test_band_shares() -> None:

@@ -1,0 +1,84 @@
+"""A role's queue with background work kept off SimPy's event queue (``simulation.staff.Pool``):
+cases are served exactly when the background job ahead of them ends, and the statistics are
+those of the jobs as they happened."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+import simpy
+
+from simulation.clock import Schedule
+from simulation.scenario import Hours, RoleSpec
+from simulation.staff import Grid, Person, Pool
+
+DAY = 1440.0
+
+
+def _pool(env: simpy.Environment, people: int, *, edf: bool = False) -> Pool:
+    spec = RoleSpec("police", people, Hours.OFFICE, time(9), time(17), 0, 0.0, 5, 0.0, None,
+                    None)
+    # on duty 09:00-17:00 on two days
+    staff = [Person(k, f"police-{k + 1:02d}", Schedule([540.0, DAY + 540.0],
+                                                      [1020.0, DAY + 1020.0]))
+             for k in range(people)]
+    pool = Pool(env, spec, staff, 0, edf=edf, grid=Grid(0.0, DAY, 3, 0, 2 * DAY))
+    env.process(pool.shifts(pool.boundaries()))
+    return pool
+
+
+def _case(env: simpy.Environment, pool: Pool, at: float, work: float,
+          log: list[tuple[str, float]], name: str, deadline: float = float("inf")
+          ) -> simpy.events.ProcessGenerator:
+    yield env.timeout(at)
+    index = yield pool.request(deadline)
+    log.append((f"{name} starts", env.now))
+    yield env.timeout(work)
+    pool.release(index)
+    log.append((f"{name} ends", env.now))
+
+
+def test_a_case_behind_background_work_starts_when_that_job_ends() -> None:
+    env = simpy.Environment()
+    pool = _pool(env, 1)
+    # background jobs at 10:00 (90 minutes) and 10:30 (30 minutes); a case asks at 10:10
+    pool.background([600.0, 630.0], [90.0, 30.0])
+    log: list[tuple[str, float]] = []
+    env.process(_case(env, pool, 610.0, 20.0, log, "case"))
+    env.run(until=2 * DAY)
+    pool.catch_up(env.now)
+    # first come first served: the 10:00 job until 11:30, then the case (asked before the
+    # 10:30 job), then the 10:30 job from 11:50 to 12:20
+    assert log == [("case starts", 690.0), ("case ends", 710.0)]
+    bins = pool.bins
+    assert bins.jobs[0] == 3
+    assert bins.proc_jobs[0] == 1 and bins.proc_wait_sum[0] == pytest.approx(80.0)
+    assert bins.wait_sum[0] == pytest.approx(0.0 + 80.0 + 80.0)  # the 10:30 job waits to 11:50
+    assert bins.work[0] == pytest.approx(120.0)
+    # the queue held one job 10:10-10:30, two 10:30-11:30, one 11:30-11:50
+    assert bins.queue_area[0] == pytest.approx(20.0 + 2 * 60.0 + 20.0)
+    assert not pool._done and pool._cases_waiting == 0
+
+
+def test_background_work_past_the_office_day_ends_the_next_morning() -> None:
+    env = simpy.Environment()
+    pool = _pool(env, 1)
+    pool.background([960.0], [120.0])  # 16:00, two hours: one today, one tomorrow
+    log: list[tuple[str, float]] = []
+    env.process(_case(env, pool, 1000.0, 10.0, log, "case"))
+    env.run(until=2 * DAY)
+    assert log == [("case starts", DAY + 600.0), ("case ends", DAY + 610.0)]
+
+
+def test_earliest_deadline_first_serves_cases_before_background_work() -> None:
+    env = simpy.Environment()
+    pool = _pool(env, 2, edf=True)
+    pool.background([600.0, 601.0, 602.0], [60.0, 120.0, 30.0])
+    log: list[tuple[str, float]] = []
+    env.process(_case(env, pool, 610.0, 10.0, log, "case", deadline=2000.0))
+    env.run(until=2 * DAY)
+    pool.catch_up(env.now)
+    # two people busy until 11:00 and 12:01; the 10:02 job waits behind the case
+    assert log == [("case starts", 660.0), ("case ends", 670.0)]
+    assert pool.bins.wait_sum[0] == pytest.approx(50.0 + (670.0 - 602.0))
