@@ -1,8 +1,8 @@
 """Reports: the project's notebooks run with parameters and written as one self-contained HTML
 file each (``lscb report procedure | scenario | audit``).
 
-- :mod:`lscb.reporting.runner` (exported here): find a notebook, run it with papermill, write
-  the HTML page with its title page.
+- :mod:`lscb.reporting.runner`, whose names (its ``__all__``) are the package's: find a
+  notebook, run it with papermill, write the HTML page with its title page.
 - :mod:`lscb.reporting.figures`, :mod:`lscb.reporting.procedures`,
   :mod:`lscb.reporting.scenarios`, :mod:`lscb.reporting.audits`: what the notebooks display, so
   that they define nothing themselves. A notebook imports the one it needs (``from
@@ -17,42 +17,7 @@ file each (``lscb report procedure | scenario | audit``).
 ['audit', 'procedure', 'scenario']
 """
 
-from lscb.reporting.runner import (
-    EXTERNAL_REFERENCE,
-    KERNEL,
-    LONDON,
-    NOTEBOOK_PACKAGE,
-    NOTEBOOKS,
-    NotebookError,
-    Report,
-    ReportInput,
-    count_figures,
-    count_tables,
-    execute_notebook,
-    notebook_path,
-    notebooks_dir,
-    render_html,
-    sha256_of,
-    title_page,
-    write_report,
-)
+from lscb.reporting import runner
+from lscb.reporting.runner import *  # noqa: F403 (the runner's __all__, listed once there)
 
-__all__ = [
-    "EXTERNAL_REFERENCE",
-    "KERNEL",
-    "LONDON",
-    "NOTEBOOKS",
-    "NOTEBOOK_PACKAGE",
-    "NotebookError",
-    "Report",
-    "ReportInput",
-    "count_figures",
-    "count_tables",
-    "execute_notebook",
-    "notebook_path",
-    "notebooks_dir",
-    "render_html",
-    "sha256_of",
-    "title_page",
-    "write_report",
-]
+__all__ = runner.__all__
