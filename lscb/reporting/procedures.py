@@ -112,7 +112,7 @@ def decisions_table(procedure: Procedure) -> pd.DataFrame:
 
     >>> import model
     >>> table = decisions_table(model.load_procedure(None))
-    >>> table["branches"].str.contains("otherwise").any()
+    >>> bool(table["branches"].str.contains("otherwise").any())
     True
     """
     return pd.DataFrame(
