@@ -52,6 +52,7 @@ NOTEBOOKS: Mapping[str, str] = {
     "procedure": "01_procedure.ipynb",
     "scenario": "02_caseload_scenarios.ipynb",
     "audit": "03_conformance_audit.ipynb",
+    "calibration": "04_calibration.ipynb",
 }
 """The report kinds and the notebook each one runs."""
 
@@ -399,7 +400,7 @@ def write_report(
     Parameters
     ----------
     kind
-        One of ``NOTEBOOKS``: ``procedure``, ``scenario`` or ``audit``.
+        One of ``NOTEBOOKS``: ``procedure``, ``scenario``, ``audit`` or ``calibration``.
     out
         The HTML file to write (its folder is created).
     title, inputs
