@@ -533,7 +533,7 @@ def validation_findings(study: CalibrationStudy) -> list[str]:
         out.append(
             f"Against {markdown_text(study.base_name)} as written, run and judged the same way: "
             f"the calibrated scenario is closer to the log on {closer} of {len(table)} "
-            f"measures and further on {worse}"
+            f"measures and further on {worse or 'none'}"
             + (" (" + "; ".join(markdown_text(m) for m, c in zip(
                 table["measure"], table["closer"], strict=True) if c == _BASELINE) + ")"
                if worse else "") + ".")
