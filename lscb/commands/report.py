@@ -470,7 +470,12 @@ def run_calibration_report(args: argparse.Namespace) -> int:
     ledger = Path(SCENARIO_FILE).stem + ".ledger.csv"
     guard = output_guard(args, [args.log, args.procedure, args.base, args.mapping, args.config,
                                 *args.rules])
-    plan = plan_folder(args.out, (CALIBRATION_PAGE, SCENARIO_FILE, ledger), guard)
+    names = [CALIBRATION_PAGE, SCENARIO_FILE, ledger]
+    if args.on_bad_rows == "skip":  # the rows left out, listed as lscb check lists them
+        from conformance.logio.rejects import REJECTS_FILE
+
+        names.append(REJECTS_FILE)
+    plan = plan_folder(args.out, names, guard)
     parameters = parameters_for("calibration", args)
     with plan.staging() as staging:
         report = write_report(
@@ -484,5 +489,7 @@ def run_calibration_report(args: argparse.Namespace) -> int:
         f"Wrote {args.out / CALIBRATION_PAGE} ({report.figures} figure(s), {report.tables} "
         f"table(s)); open it in a browser. The calibrated scenario is {args.out / SCENARIO_FILE} "
         f"(lscb simulate --scenario {args.out / SCENARIO_FILE}), its ledger {ledger}."
+        + (" The rows that could not be read are listed in rejects.csv beside them."
+           if args.on_bad_rows == "skip" else "")
     )
     return 0

@@ -63,7 +63,7 @@ __all__ = [
     "staff_table",
     "timeliness_table",
     "validation_findings",
-    "write_scenario",
+    "write_files",
 ]
 
 SCENARIO_FILE: Final = "calibrated_scenario.toml"
@@ -95,6 +95,7 @@ class CalibrationStudy:
     baseline: Validation | None
     holdout_from: date | None
     replications: int
+    skip_bad_rows: bool = False  # read with --on-bad-rows skip: rejects.csv goes beside
 
 
 def calibration_study(
@@ -197,15 +198,26 @@ def calibration_study(
     return CalibrationStudy(
         report=report, procedure=procedure, base=base, base_name=base_name,
         log_name=log_name, calibration=calibration, validation=validation, baseline=against,
-        holdout_from=cut, replications=replications)
+        holdout_from=cut, replications=replications,
+        skip_bad_rows=(log_columns or {}).get("on_bad_rows") == "skip")
 
 
-def write_scenario(study: CalibrationStudy, path: Path | str | None) -> list[Path]:
+def write_files(study: CalibrationStudy, path: Path | str | None) -> list[Path]:
     """Write the calibrated scenario to ``path`` and its ledger beside it as CSV
-    (``simulation.calibration.calibrate.write_calibration``); nothing when ``path`` is None."""
+    (``simulation.calibration.calibrate.write_calibration``) and, when the log was read with
+    ``--on-bad-rows skip``, the rows left out beside them as ``lscb check`` lists them
+    (``rejects.csv``: a header alone when none was); nothing when ``path`` is None."""
+    from conformance.logio.rejects import REJECTS_FILE, write_rejects_frame
     from simulation.calibration.calibrate import write_calibration
 
-    return [] if path is None else write_calibration(study.calibration, path)
+    if path is None:
+        return []
+    written = write_calibration(study.calibration, path)
+    if study.skip_bad_rows:
+        log = study.report.log
+        written.append(write_rejects_frame(Path(path).with_name(REJECTS_FILE), log.rejects,
+                                           log.row_word))
+    return written
 
 
 # ------------------------------------------------------------------------- the log

@@ -198,6 +198,26 @@ def test_the_log_is_never_an_output(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert log.read_bytes() == before
 
 
+def test_rows_left_out_are_listed_beside_the_page(tmp_path: Path) -> None:
+    """Under --on-bad-rows skip, nothing is dropped silently: the rows left out are listed in
+    rejects.csv beside the page, as lscb check lists them, and the page counts them."""
+    log = tmp_path / "log.csv"
+    text = sample_log_path().read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    broken = lines[5].split(",")
+    broken[2] = "the fifth of never"  # the timestamp column
+    log.write_text("".join([*lines[:5], ",".join(broken), *lines[6:]]), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["report", "calibration", str(log), "--on-bad-rows", "skip", "--replications",
+                 "1", "--refine", "0", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted([*FILES, "rejects.csv"])
+    rejects = (out / "rejects.csv").read_text(encoding="utf-8").splitlines()
+    assert rejects[0] == "line,column,problem,value" and len(rejects) == 2
+    assert rejects[1].startswith("6,timestamp,")
+    assert "1 row that could not be read left out (listed in rejects.csv)" in _text(
+        out / "calibration.html")
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--refine", "-1"], "option --refine: expected a whole number of at least 0"),
     (["--seed", "-3"], "option --seed: expected a whole number of at least 0"),
