@@ -1,7 +1,8 @@
 """The procedure model: Northumberland LSCB procedure 1.4.9 written once, as data.
 
 ``load_procedure()`` gives the validated :class:`~model.procedure.Procedure`; the compilers
-(``model.graph``, ``model.petri``, ``model.bpmn``, ``model.picture``) turn it into other forms.
+(``model.graph``, ``model.petri``, ``model.bpmn``, ``model.picture``, the last two from the
+layout of ``model.layout``) turn it into other forms.
 This package is the bottom layer: it imports nothing else of the project.
 
 >>> import model

@@ -1,6 +1,6 @@
 """A swimlane picture of the procedure (SVG, PNG or PDF) drawn with matplotlib from the BPMN layout.
 
-The picture uses :func:`model.bpmn.layout`, so it shows the same pages, lanes, shapes and routes
+The picture uses :func:`model.layout.layout`, so it shows the same pages, lanes, shapes and routes
 as the BPMN diagram: lanes as labelled bands, tasks as rounded boxes, a sub-process as a rounded
 box with a [+] marker (drawn in full on its own page), exclusive gateways as diamonds with an X,
 parallel ones with a +, events as circles, and each branch's condition in words beside its flow.
@@ -20,7 +20,16 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyBboxPatch, Polygon, Rectangle
 
-from model.bpmn import LABEL_CHAR_WIDTH, Box, EdgePath, Layout, NodeShape, label_lines, layout
+from model.layout import (
+    LABEL_CHAR_WIDTH,
+    Box,
+    EdgePath,
+    Layout,
+    NodeShape,
+    label_lines,
+    layout,
+    page_layouts,
+)
 from model.procedure import Procedure
 
 __all__ = ["FORMATS", "draw"]
@@ -148,8 +157,6 @@ def draw(p: Procedure, path: Path | str, format: Literal["svg", "png", "pdf"] = 
         if page is not None:
             raise ValueError("a PDF has every page; choose a page only for SVG or PNG")
         from matplotlib.backends.backend_pdf import PdfPages
-
-        from model.bpmn import page_layouts
 
         with matplotlib.rc_context({"path.simplify": False}), PdfPages(
             Path(path), metadata={"Creator": None, "Producer": None, "CreationDate": None}

@@ -23,7 +23,7 @@ from model.errors import LscbError
 if TYPE_CHECKING:
     from model.procedure import Procedure
 
-__all__ = ["number", "percent", "png_bytes_image", "png_image", "png_width", "procedure_diagram"]
+__all__ = ["given", "number", "percent", "png_bytes_image", "png_image", "png_width", "procedure_diagram"]
 
 
 def procedure_diagram(procedure: Procedure, page: str | None = None, scale: float = 1.0) -> Any:
@@ -82,6 +82,16 @@ def number(value: Any) -> float:
     (nan, 0.5)
     """
     return math.nan if value is None or pd.isna(value) else float(value)
+
+
+def given(value: Any) -> bool:
+    """Whether a table's value is there (not None, NA or NaN).
+
+    >>> given(0.0), given(None), given(float("nan")), given(pd.NA)
+    (True, False, False, False)
+    """
+    return value is not None and value is not pd.NA and not (
+        isinstance(value, float) and math.isnan(value))
 
 
 def percent(value: Any) -> str:

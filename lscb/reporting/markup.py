@@ -14,6 +14,7 @@ that holds a value from a log, a scenario, a procedure or a file name goes throu
 from __future__ import annotations
 
 import html as _html
+import itertools
 import re
 import string
 from collections.abc import Mapping
@@ -72,12 +73,25 @@ def table(
     True
     >>> "<script>" in html or "<b>" in html
     False
+
+    Each table's HTML ids are numbered in the order the tables are made (pandas gives each a
+    random id otherwise), so that a report run again is the same file byte for byte:
+
+    >>> first, second = (table(pd.DataFrame({"a": [1]})).to_html() for _ in range(2))
+    >>> first.split("_")[1] != second.split("_")[1]
+    True
     """
     return (
         frame.style.format(dict(formats or {}), precision=precision, escape="html")
         .format_index(escape="html", axis=1)
         .hide(axis="index")
+        .set_uuid(f"lscb{next(_TABLE_NUMBERS)}")
     )
+
+
+_TABLE_NUMBERS: Final = itertools.count(1)
+"""The next table's number, for its HTML ids: a report runs in a kernel of its own, so its
+tables are numbered from 1 in the order the notebook shows them."""
 
 
 def render(name: str, /, **values: Any) -> Markup:

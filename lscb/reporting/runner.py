@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -29,9 +30,9 @@ from model.errors import InputError, LscbError, Problem
 __all__ = [
     "EXTERNAL_REFERENCE",
     "KERNEL",
-    "LONDON",
     "NOTEBOOKS",
     "NOTEBOOK_PACKAGE",
+    "SOURCE_DATE_EPOCH",
     "NotebookError",
     "Report",
     "ReportInput",
@@ -40,6 +41,7 @@ __all__ = [
     "execute_notebook",
     "notebook_path",
     "notebooks_dir",
+    "production_time",
     "render_html",
     "sha256_of",
     "title_page",
@@ -50,6 +52,7 @@ NOTEBOOKS: Mapping[str, str] = {
     "procedure": "01_procedure.ipynb",
     "scenario": "02_caseload_scenarios.ipynb",
     "audit": "03_conformance_audit.ipynb",
+    "calibration": "04_calibration.ipynb",
 }
 """The report kinds and the notebook each one runs."""
 
@@ -161,6 +164,40 @@ class Report:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     figures: int = 0
     tables: int = 0
+
+
+SOURCE_DATE_EPOCH: Final = "SOURCE_DATE_EPOCH"
+"""The environment variable that fixes the time a report gives as its production time (whole
+seconds since 1970-01-01 UTC, as reproducible builds use it: https://reproducible-builds.org)."""
+
+
+def production_time(environ: Mapping[str, str] | None = None) -> datetime:
+    """When a report is produced, as its title page gives it: now, or the time that the
+    environment variable ``SOURCE_DATE_EPOCH`` fixes, so that a report run again from the same
+    inputs and seed is the same file byte for byte (the title page gives the time to the
+    minute, and it is the only part of a report that depends on when it was run).
+
+    >>> production_time({"SOURCE_DATE_EPOCH": "1714552200"}).isoformat()
+    '2024-05-01T09:30:00+01:00'
+    >>> production_time({"SOURCE_DATE_EPOCH": "yesterday"})
+    Traceback (most recent call last):
+    model.errors.LscbError: the environment variable SOURCE_DATE_EPOCH: expected whole seconds since 1970-01-01 UTC (such as 1714552200); found 'yesterday'
+    """
+    given = (os.environ if environ is None else environ).get(SOURCE_DATE_EPOCH)
+    if given is None or given == "":
+        return datetime.now(tz=LONDON)
+    if not given.isdigit():
+        raise LscbError(
+            f"the environment variable {SOURCE_DATE_EPOCH}: expected whole seconds since "
+            f"1970-01-01 UTC (such as 1714552200); found {given[:40]!r}"
+        )
+    try:
+        return datetime.fromtimestamp(int(given), tz=LONDON)
+    except (OverflowError, OSError, ValueError):
+        raise LscbError(
+            f"the environment variable {SOURCE_DATE_EPOCH}: expected whole seconds since "
+            f"1970-01-01 UTC within the years 1970-9999; found {given[:40]!r}"
+        ) from None
 
 
 def execute_notebook(
@@ -307,6 +344,10 @@ def render_html(
             title_page(title, generated, inputs, parameters)
         ),
     )
+    # The same inputs give the same page: the cells that papermill and the title page add get
+    # random ids (nbformat), which nbconvert writes into the page; every cell is numbered instead.
+    for index, cell in enumerate(nb.cells):
+        cell.id = f"cell-{index}"
     nb.metadata["title"] = title
     nb.metadata["lscb_version"] = __version__
     exporter = HTMLExporter(  # type: ignore[no-untyped-call]
@@ -359,7 +400,7 @@ def write_report(
     Parameters
     ----------
     kind
-        One of ``NOTEBOOKS``: ``procedure``, ``scenario`` or ``audit``.
+        One of ``NOTEBOOKS``: ``procedure``, ``scenario``, ``audit`` or ``calibration``.
     out
         The HTML file to write (its folder is created).
     title, inputs
@@ -368,7 +409,8 @@ def write_report(
         The notebook's parameters (those of its ``parameters`` cell); the title page lists
         them, files by their names.
     generated
-        The time the title page gives (default: now).
+        The time the title page gives (default: :func:`production_time`, now unless
+        ``SOURCE_DATE_EPOCH`` is set).
     cell_timeout
         Seconds a cell may run before the report stops (None: no limit).
 
@@ -390,7 +432,7 @@ def write_report(
                      parameters={"procedure_path": None},
                      inputs=[ReportInput.of_file("procedure", default_procedure_path())])
     """
-    when = generated if generated is not None else datetime.now(tz=LONDON)
+    when = generated if generated is not None else production_time()
     executed = execute_notebook(kind, parameters, cell_timeout=cell_timeout)
     text = render_html(executed, title=title, generated=when, inputs=inputs, parameters=parameters)
     out.parent.mkdir(parents=True, exist_ok=True)

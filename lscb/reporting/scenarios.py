@@ -1,9 +1,8 @@
 """The scenario report's helpers (notebook ``02_caseload_scenarios``): the what-ifs of a
-scenario, compliance tables and figures across them, and findings in sentences computed from the
-runs, never written by hand; and what the figures rest on: the scenario's ledger, its comparison
-with published figures (``simulation.published``), where late cases' time went with the
-marginal value of one more person, and the sensitivity to its assumptions
-(``simulation.sensitivity``) with tornado charts.
+scenario, compliance tables and figures across them, findings in sentences computed from the
+runs, never written by hand, and where late cases' time went with the marginal value of one
+more person. What the figures rest on (the ledger, the comparison with published figures, the
+sensitivity to assumptions) is in :mod:`lscb.reporting.evidence`.
 
 The runs are judged as ``lscb check`` judges a log: with the scenario's ``[checking]`` section,
 or a settings file and the command line's settings (:func:`scenario_check_config`, shared with
@@ -27,16 +26,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from lscb.options import scenario_check_config
-from lscb.reporting.figures import number, percent, png_bytes_image, png_image
+from lscb.reporting.figures import given, number, percent, png_bytes_image, png_image
 from lscb.reporting.markup import markdown_text
 from model.errors import LscbError
 
 if TYPE_CHECKING:
     from model.procedure import Procedure
-    from simulation.published import PublishedCheck
     from simulation.results import SimulationResult
     from simulation.scenario import Scenario
-    from simulation.sensitivity import SensitivityResult
     from simulation.whatif import SweepResult
 
 __all__ = [
@@ -47,19 +44,13 @@ __all__ = [
     "comparison_figure",
     "compliance_table",
     "delays_table",
-    "ledger_counts",
-    "ledger_summary",
     "marginal_table",
     "scenario_check_config",
     "scenario_findings",
     "scenario_overview",
-    "sensitivity_findings",
     "simulation_figure",
     "sweep_figure",
     "sweep_findings",
-    "tornado_images",
-    "validation_findings",
-    "validation_table",
     "what_if_table",
     "what_ifs",
 ]
@@ -389,106 +380,6 @@ def sweep_findings(result: SweepResult, rule_id: str, procedure: Procedure) -> l
     ]
 
 
-
-# ------------------------------------------------------------------------- evidence: where the
-# numbers come from, how the scenario compares with published figures, how robust it is
-
-
-def ledger_summary(scenario: Scenario) -> pd.DataFrame:
-    """The scenario's ledger for a reader: one row per entry (field, kind, value, an
-    assumption's plausible range or an estimate's 95% interval with its sample size, source);
-    fields that no entry covers come last, as "unrecorded"."""
-    from simulation.calibration.ledger import ledger_table
-
-    table = ledger_table(scenario)
-    spans = []
-    for row in table.to_dict("records"):
-        if _given(row["range_low"]):
-            spans.append(f"plausible range {row['range_low']:g} to {row['range_high']:g}")
-        elif _given(row["interval_low"]):
-            n = f", n = {row['n']}" if _given(row["n"]) else ""
-            spans.append(f"95% interval {row['interval_low']:g} to {row['interval_high']:g}{n}")
-        else:
-            spans.append("")
-    return pd.DataFrame({
-        "field": table["field"],
-        "kind": table["kind"],
-        "value": table["value"],
-        "range or interval": spans,
-        "source": table["source"],
-    })
-
-
-def _given(value: Any) -> bool:
-    return value is not None and value is not pd.NA and not (
-        isinstance(value, float) and math.isnan(value))
-
-
-def ledger_counts(scenario: Scenario) -> str:
-    """One sentence: how many of the scenario's numbers are estimated, published, assumed (and
-    how many assumptions carry a plausible range)."""
-    table = ledger_summary(scenario)
-    counts = table["kind"].value_counts()
-    parts = [f"{int(counts[k])} {k}" for k in ("estimated", "published", "assumed",
-                                                 "unrecorded") if k in counts.index]
-    ranged = int(table["range or interval"].str.startswith("plausible range").sum())
-    if table.empty:
-        return ("The scenario has no ledger: nothing says where its numbers come from, so every "
-                "one of them should be read as an assumption.")
-    return (f"The scenario's ledger has {len(table)} entries ({', '.join(parts)}); "
-            f"{ranged} assumptions carry a plausible range, over which the sensitivity "
-            "analysis below moves them.")
-
-
-def validation_table(check: PublishedCheck) -> pd.DataFrame:
-    """The scenario against published figures, for a reader: measure, published figure,
-    simulated figure with its 95% interval, and whether it is within the published range."""
-    def pct(x: float) -> str:
-        return f"{100 * x:.1f}%" if _given(x) else "-"
-
-    rows = []
-    for r in check.table.to_dict("records"):
-        low, high = r["published_low"], r["published_high"]
-        if math.isclose(low, high):
-            published = pct(r["published"])
-        elif str(r["measure"]).endswith("days"):
-            published = f"{pct(r['published'])} ± 5 points"
-        else:
-            published = f"{100 * low:.0f}-{100 * high:.0f}%"
-        interval = (f"{pct(r['ci_low'])[:-1]}-{pct(r['ci_high'])}"
-                    if _given(r["ci_low"]) else "")
-        if r["role"] == "fitted":
-            verdict = "fitted to it (not a check)"
-        elif not _given(r["within"]):
-            verdict = "cannot be compared"
-        else:
-            verdict = "yes" if r["within"] else "no"
-        rows.append({"measure": r["measure"], "published": published,
-                     "simulated": pct(r["simulated"]), "95% interval": interval,
-                     "within": verdict, "note": r["note"]})
-    return pd.DataFrame(rows)
-
-
-def validation_findings(check: PublishedCheck) -> list[str]:
-    """Sentences: what the scenario reproduces of the published figures it was not fitted
-    to, and what it misses."""
-    table = check.table
-    out_of_sample = table[table["role"] == "out of sample"]
-    hits = [str(r["measure"]) for r in out_of_sample.to_dict("records")
-            if _given(r["within"]) and r["within"]]
-    sentences = [
-        f"Against published figures ({check.replications} runs, conferences counted from the "
-        "Section 47 start as the DfE counts them): "
-        + (f"within range for {markdown_text(', '.join(hits))}." if hits else
-           "no figure within range.")]
-    if check.misses:
-        sentences.append("Misses, stated as they are: "
-                         + markdown_text("; ".join(check.misses)) + ".")
-    sentences += [markdown_text(f"{r['measure']}: {r['note']}")
-                  for r in out_of_sample.to_dict("records") if r["note"]]
-    return sentences
-
-
 def delays_table(result: SimulationResult, procedure: Procedure) -> pd.DataFrame:
     """Where the late cases' time went (``SimulationResult.delays``), for a reader."""
     rows = []
@@ -517,7 +408,7 @@ def marginal_table(result: SimulationResult, procedure: Procedure) -> pd.DataFra
         if r["rule_id"] not in missed:
             continue
         role = str(r["role"])
-        interval = ("" if not _given(r["ci_low"]) else
+        interval = ("" if not given(r["ci_low"]) else
                     f"{100 * r['ci_low']:+.1f} to {100 * r['ci_high']:+.1f}")
         rows.append({"rule": r["rule_id"],
                      "one more": procedure.roles[role].name if role in procedure.roles
@@ -551,7 +442,7 @@ def bottleneck_findings(result: SimulationResult, procedure: Procedure) -> list[
                 r = best.iloc[0]
                 role = str(r["role"])
                 name = procedure.roles[role].name if role in procedure.roles else role
-                sure = (_given(r["ci_low"]) and float(r["ci_low"]) > 0)
+                sure = (given(r["ci_low"]) and float(r["ci_low"]) > 0)
                 sentence += (f" One more {markdown_text(name)} would raise it by "
                              f"{100 * float(r['change']):.1f} points"
                              + (" (beyond the runs' noise)." if sure else
@@ -562,37 +453,3 @@ def bottleneck_findings(result: SimulationResult, procedure: Procedure) -> list[
     if not out:
         out.append("No deadline was missed in the baseline runs.")
     return out
-
-
-def sensitivity_findings(result: SensitivityResult) -> list[str]:
-    """The sensitivity analysis's findings as sentences: those that flip within the
-    assumptions' ranges first, then those that hold (rules met in every case of every point
-    left out)."""
-    if not result.assumptions:
-        return ["The scenario's ledger gives no assumption a plausible range: nothing was moved, "
-                "so nothing can be said about how robust these findings are.",
-                *(markdown_text(n) for n in result.notes)]
-    findings = result.findings
-    flips = [f"**Flips**: {markdown_text(t)}" for t, holds in zip(
-        findings["text"], findings["holds"], strict=True) if not holds]
-    steady = [f"Holds: {markdown_text(t)}" for t, holds, low in zip(
-        findings["text"], findings["holds"], findings["low"], strict=True)
-              if holds and low < 0.995]
-    head = (f"Each of {len(result.assumptions)} assumptions moved over its plausible range, one "
-            f"at a time ({result.replications} run(s) a point, the same cases at every point)."
-            " A finding that flips within the ranges is not a finding.")
-    return [head, *flips, *steady, *(markdown_text(n) for n in result.notes)]
-
-
-def tornado_images(result: SensitivityResult, rules: Sequence[str] | None = None,
-                   top: int = 10) -> list[Any]:
-    """The tornado chart of each rule (default: each rule that some assumption moves) as PNG
-    images."""
-    from simulation.plots import png_bytes
-    from simulation.sensitivity import tornado_figure
-
-    oat = result.one_at_a_time
-    chosen = rules if rules is not None else [
-        r for r in result.rules if (oat.loc[oat["rule_id"] == r, "swing"] > 0.005).any()]
-    return [png_bytes_image(png_bytes(tornado_figure(result, rule, top=top)))
-            for rule in chosen]

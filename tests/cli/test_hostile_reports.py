@@ -8,7 +8,8 @@ description and file name, and a procedure file's title, texts and file name. Ea
 of ``<script>...</script>``, ``"><img src=x onerror=...>`` (breaking out of an attribute) and
 ``</style><script>...</script>`` (breaking out of a style block), and its script would set a
 ``data-pwned-...`` attribute on the page's root element. Every report is rendered by the real
-command (``lscb check --out``, ``lscb report audit | scenario | procedure``), loaded in headless
+command (``lscb check --out``, ``lscb report audit | scenario | procedure | calibration``),
+loaded in headless
 Chromium, and the DOM it dumps after running the page's scripts must have no such attribute, no
 script element and no event handler, and must hold each payload that reaches the page as text.
 
@@ -74,6 +75,7 @@ SHOWN = {
     "audit": (*CASES, *UNKNOWN_ACTIVITIES, LOG_NAME, MAPPING_NAME),
     "scenario": (f"{SCENARIO[0]} {SCENARIO[1]}", SCENARIO[2], SCENARIO_NAME),
     "procedure": (*PROCEDURE, PROCEDURE_NAME),
+    "calibration": (LOG_NAME, MAPPING_NAME),
 }
 PAGES = list(SHOWN)
 
@@ -171,10 +173,14 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                      "--validation-replications", "1", "--sensitivity-field",
                      "roles.lado.headcount"],
         "procedure": ["report", "procedure", "--procedure", str(_write_procedure(given))],
+        "calibration": ["report", "calibration", str(log), "--mapping", str(mapping),
+                        "--replications", "1", "--refine", "0"],
     }
     for kind, command in commands.items():
-        written[kind] = out / f"{kind}.html"
-        assert main([*command, "--out", str(written[kind])]) == 0, kind
+        # the calibration report writes a folder: its page and the calibrated scenario
+        target = out / kind if kind == "calibration" else out / f"{kind}.html"
+        written[kind] = target / "calibration.html" if kind == "calibration" else target
+        assert main([*command, "--out", str(target)]) == 0, kind
     return written
 
 
@@ -258,3 +264,16 @@ def test_the_mapped_local_names_are_read_as_the_procedures(tmp_path: Path) -> No
     assert not activities.str.startswith("Police told").any()
     assert set(activities[activities.str.startswith("Tea ")]) == set(UNKNOWN_ACTIVITIES)
     assert set(report.deviations["case_id"].astype(str)) == set(CASES)
+
+
+def test_the_calibrated_scenario_beside_the_page_keeps_the_hostile_name_as_text(
+    pages: dict[str, Path]
+) -> None:
+    """The scenario that ``report calibration`` writes beside its page names the log it came
+    from; a hostile log name is a TOML string in it, read back as written."""
+    from model.procedure import load_procedure
+    from simulation.scenario import load_scenario
+
+    scenario = load_scenario(pages["calibration"].parent / "calibrated_scenario.toml",
+                             load_procedure())
+    assert scenario.name == f"Calibrated from {LOG_NAME}"

@@ -8,7 +8,9 @@ Chromium is required when CI is set; elsewhere its tests are skipped if it is mi
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import itertools
 import os
 import re
 import shutil
@@ -24,6 +26,7 @@ from conformance import sample_ground_truth_path, sample_log_path
 from lscb import reporting
 from lscb.cli import main
 from lscb.reporting.audits import audit
+from model.calendar import LONDON
 from model.errors import LscbError
 from model.procedure import default_procedure_path
 
@@ -48,20 +51,50 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+COMMANDS = {
+    "procedure": ["report", "procedure"],
+    "scenario": ["report", "scenario", *SMALL_SCENARIO],
+    "audit": ["report", "audit", str(sample_log_path())],
+}
+# The production time every report here gives (reproducible builds' SOURCE_DATE_EPOCH), so that
+# a report run again is the same file byte for byte even a minute later.
+EPOCH = "1733130000"
+PRODUCED_TEXT = "Produced on 2 December 2024 at 09:00 (Europe/London)"
+
+
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("reports")
-    commands = {
-        "procedure": ["report", "procedure"],
-        "scenario": ["report", "scenario", *SMALL_SCENARIO],
-        "audit": ["report", "audit", str(sample_log_path())],
-    }
     paths = {}
-    for kind, command in commands.items():
-        path = out / f"{kind}.html"
-        assert main([*command, "--out", str(path)]) == 0
-        paths[kind] = path
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SOURCE_DATE_EPOCH", EPOCH)
+        for kind, command in COMMANDS.items():
+            path = out / f"{kind}.html"
+            assert main([*command, "--out", str(path)]) == 0
+            paths[kind] = path
     return paths
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_report_run_again_is_the_same_file_byte_for_byte(
+    reports: dict[str, Path], kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deterministic: the same inputs and seed give the same bytes. Run again into another
+    folder from another working directory, the report is the same file as the first run's
+    (no random cell or table ids, no temporary paths), and it is the only file written."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    monkeypatch.chdir(tmp_path)
+    again = tmp_path / "again"
+    assert main([*COMMANDS[kind], "--out", str(again / f"{kind}.html")]) == 0
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    assert written == ["again", f"again/{kind}.html"]
+    first, second = reports[kind].read_bytes(), (again / f"{kind}.html").read_bytes()
+    if first != second:
+        lines = difflib.unified_diff(
+            first.decode().replace("><", ">\n<").splitlines(),
+            second.decode().replace("><", ">\n<").splitlines(), lineterm="", n=0)
+        pytest.fail(f"the {kind} report differs between two runs:\n" + "\n".join(
+            line[:200] for line in itertools.islice(lines, 40)))
 
 
 def _inputs(kind: str) -> list[tuple[str, str]]:
@@ -96,7 +129,7 @@ def test_title_page(reports: dict[str, Path], kind: str) -> None:
     text = reports[kind].read_text(encoding="utf-8")
     page = text[text.index('id="title-page"') :]
     page = page[: page.index("</table>", page.index("lscb-settings"))]
-    assert "Produced on" in page
+    assert PRODUCED_TEXT in page
     assert f'<span class="lscb-version">{lscb.__version__}</span>' in page
     for name, digest in _inputs(kind):
         assert name in page
@@ -259,7 +292,7 @@ def test_a_network_reference_in_an_output_is_refused() -> None:
         reporting.render_html(
             nb,
             title="t",
-            generated=datetime(2025, 1, 1, tzinfo=reporting.LONDON),
+            generated=datetime(2025, 1, 1, tzinfo=LONDON),
             inputs=[],
             parameters={},
         )

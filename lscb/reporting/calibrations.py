@@ -1,0 +1,717 @@
+"""The calibration report's helpers (notebook ``04_calibration``): a scenario estimated from a
+partnership's own event log (``lscb calibrate``), then set beside the log it was estimated from,
+or beside the later part of the log it never saw (``lscb validate``, ``--holdout-from``), for a
+board analyst to read.
+
+:func:`calibration_study` does the work once: it reads and judges the log as ``lscb check``
+does (its coverage block is the page's first word on the log), calibrates
+(``simulation.calibration.calibrate``), and validates the calibrated scenario and, as the
+baseline, the base scenario as written (``simulation.calibration.validate``). The other helpers
+turn the study into sentences, tables and figures.
+
+Every value from the log, a scenario or a file name (activity names, sources, notes) is escaped
+before it is shown: in Markdown by ``markup.markdown_text``; the notebook shows the tables
+through ``markup.table``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import pandas as pd
+
+from lscb.options import check_config_of
+from lscb.reporting.figures import given, number, png_image
+from lscb.reporting.markup import markdown_text
+from model.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    from conformance import CheckReport
+    from model.procedure import Procedure
+    from simulation.calibration.calibrate import Calibration
+    from simulation.calibration.validate import Validation
+    from simulation.scenario import Scenario
+
+__all__ = [
+    "CALIBRATED",
+    "SCENARIO_FILE",
+    "CalibrationStudy",
+    "arrivals_figure",
+    "arrivals_table",
+    "assumed_table",
+    "bands_figure",
+    "bands_table",
+    "branches_table",
+    "calibration_study",
+    "cannot_tell",
+    "comparison_table",
+    "compliance_figure",
+    "compliance_table",
+    "delays_table",
+    "distances_table",
+    "estimates_overview",
+    "flow_table",
+    "ledger_counts",
+    "ledger_table",
+    "log_overview",
+    "staff_overview",
+    "staff_table",
+    "timeliness_table",
+    "validation_findings",
+    "write_files",
+]
+
+SCENARIO_FILE: Final = "calibrated_scenario.toml"
+"""The name of the calibrated scenario that ``lscb report calibration`` writes beside the page
+(its ledger beside it as ``calibrated_scenario.ledger.csv``)."""
+
+CALIBRATED: Final = "calibrated"
+_BASELINE: Final = "base scenario, not calibrated"
+_KINDS: Final = ("estimated", "published", "assumed")
+
+
+@dataclass(frozen=True)
+class CalibrationStudy:
+    """A log, the scenario calibrated from it, and how well that scenario reproduces the log.
+
+    ``report``: the log as ``lscb check`` reads and judges it (its coverage). ``calibration``:
+    what was estimated (``simulation.calibration.calibrate.Calibration``). ``validation``: the
+    calibrated scenario against the log, or against its cases from ``holdout_from`` when
+    given; ``baseline``: the base scenario as written, validated the same way (None when it
+    was not run). ``log_name``: the log's file name (never its path)."""
+
+    report: CheckReport
+    procedure: Procedure
+    base: Scenario
+    base_name: str
+    log_name: str
+    calibration: Calibration
+    validation: Validation
+    baseline: Validation | None
+    holdout_from: date | None
+    replications: int
+    skip_bad_rows: bool = False  # read with --on-bad-rows skip: rejects.csv goes beside
+
+
+def calibration_study(
+    log_path: Path | str,
+    *,
+    procedure_path: Path | str | None = None,
+    mapping_path: Path | str | None = None,
+    config_path: Path | str | None = None,
+    as_of: str | None = None,
+    rules_paths: Sequence[Path | str] = (),
+    contract_rules: bool = True,
+    log_columns: Mapping[str, Any] | None = None,
+    check_settings: Mapping[str, Any] | None = None,
+    base_path: Path | str | None = None,
+    holdout_from: str | date | None = None,
+    replications: int = 10,
+    seed: int | None = None,
+    refine: int = 2,
+    baseline: bool = True,
+) -> CalibrationStudy:
+    """Read and judge a log as ``lscb check`` does, calibrate a scenario from it as ``lscb
+    calibrate`` does and validate it as ``lscb validate`` does.
+
+    Parameters
+    ----------
+    log_path, procedure_path, mapping_path, config_path, as_of, rules_paths, contract_rules,
+    log_columns, check_settings
+        As for :func:`lscb.reporting.audits.audit` (the input options of ``lscb check``); the
+        settings judge the log and the simulated logs alike, on top of the base scenario's
+        ``[checking]`` section when there is no settings file.
+    base_path
+        The scenario whose routes, roles and assumptions are kept (None: the built-in one).
+    holdout_from
+        A date (YYYY-MM-DD): calibrate on the log as it stood before it and validate on the
+        cases that began from it. None: calibrate on the whole log and validate on the same
+        log (a check of fit, not of prediction; the page says so).
+    replications, seed
+        Simulated replications of the log's period for each validation, and their first seed
+        (None: the scenario's).
+    refine
+        Times the estimate is simulated to separate waiting for people from the steps' lags
+        (``lscb calibrate --refine``).
+    baseline
+        Whether the base scenario, uncalibrated, is validated the same way, for comparison.
+
+    Raises
+    ------
+    InputError
+        When an input cannot be used, or ``holdout_from`` leaves no case on one side.
+    """
+    from conformance import LogFormat, check, rules_to_judge
+    from conformance.logio import Limits
+    from model import load_procedure
+    from simulation import load_scenario
+    from simulation.calibration.calibrate import calibrate
+    from simulation.calibration.validate import holdout, period_of, restrict, validate
+
+    procedure = load_procedure(procedure_path)
+    base = load_scenario(None if base_path is None else Path(base_path), procedure)
+    base_name = "the built-in default scenario" if base_path is None else Path(base_path).name
+    settings = {k: v for k, v in (check_settings or {}).items() if v is not None}
+    config = check_config_of(config_path, settings, base.checking)
+    columns: dict[str, Any] = dict(log_columns or {})
+    limit_names = ("max_events", "max_columns", "max_field_bytes", "max_input_bytes")
+    limits = Limits(**{n: int(columns.pop(n)) for n in limit_names if n in columns})
+    layout = LogFormat(mapping=None if mapping_path is None else Path(mapping_path),
+                       settings_file=None if config_path is None else Path(config_path),
+                       limits=limits, **columns)
+    report = check(log_path, procedure=procedure_path, rules_files=list(rules_paths),
+                   contract_rules=contract_rules, log_format=layout, config=config,
+                   as_of=as_of, fitness="none")
+    rules, _vocabulary = rules_to_judge(procedure, list(rules_paths),
+                                        contract_rules=contract_rules)
+    log = report.log
+    log_name = Path(log_path).name
+    judge = replace(config, as_of=None)  # the log's as-of time is in the log read
+    common: dict[str, Any] = {"replications": replications, "seed": seed, "config": judge,
+                              "rules": rules}
+    cut = date.fromisoformat(holdout_from) if isinstance(holdout_from, str) else holdout_from
+    if cut is not None:
+        start, horizon, _ = period_of(log)
+        last = start + timedelta(days=horizon - 1)
+        if not start < cut <= last:
+            raise InputError("the report's settings", [Problem(
+                "option --holdout-from", f"a date after the day the log's first case began "
+                f"({start}) and no later than the day its last began ({last}), so that there "
+                "are cases to calibrate on and cases to validate on", cut.isoformat())])
+        calibration, validation = holdout(log, procedure, cut, base=base, source=log_name,
+                                          refine=refine, **common)
+        judged = restrict(log, since=cut)
+    else:
+        calibration = calibrate(log, procedure, base=base, source=log_name,
+                                calendar=config.calendar, refine=refine)
+        validation = validate(calibration.scenario(procedure), log, procedure,
+                              scenario_name=f"the scenario calibrated from {log_name}",
+                              log_name=log_name, **common)
+        judged = log
+    against = (validate(base, judged, procedure, scenario_name=f"{base_name} (not calibrated)",
+                        log_name=validation.log, **common) if baseline else None)
+    return CalibrationStudy(
+        report=report, procedure=procedure, base=base, base_name=base_name,
+        log_name=log_name, calibration=calibration, validation=validation, baseline=against,
+        holdout_from=cut, replications=replications,
+        skip_bad_rows=(log_columns or {}).get("on_bad_rows") == "skip")
+
+
+def write_files(study: CalibrationStudy, path: Path | str | None) -> list[Path]:
+    """Write the calibrated scenario to ``path`` and its ledger beside it as CSV
+    (``simulation.calibration.calibrate.write_calibration``) and, when the log was read with
+    ``--on-bad-rows skip``, the rows left out beside them as ``lscb check`` lists them
+    (``rejects.csv``: a header alone when none was); nothing when ``path`` is None."""
+    from conformance.logio.rejects import REJECTS_FILE, write_rejects_frame
+    from simulation.calibration.calibrate import write_calibration
+
+    if path is None:
+        return []
+    written = write_calibration(study.calibration, path)
+    if study.skip_bad_rows:
+        log = study.report.log
+        written.append(write_rejects_frame(Path(path).with_name(REJECTS_FILE), log.rejects,
+                                           log.row_word))
+    return written
+
+
+# ------------------------------------------------------------------------- the log
+
+
+def _day(value: date) -> str:
+    return f"{value:%-d %B %Y}"
+
+
+def log_overview(study: CalibrationStudy) -> str:
+    """What the log was, in Markdown: cases, events and period; how the calibration and the
+    validation divide it; then the coverage block as ``lscb check`` gives it."""
+    from conformance.report.coverage import coverage_lines
+
+    report = study.report
+    cal = study.calibration
+    judgement = report.judgement
+    events = report.log.events
+    first = events.groupby("case_id", sort=False)["time_utc"].min()
+    local = pd.DatetimeIndex(first).tz_convert("Europe/London")
+    start, end = min(local.date), max(local.date)
+    lines = [
+        f"The log **{markdown_text(study.log_name)}** holds {int(judgement.cases):,} cases and "
+        f"{int(judgement.events):,} events; its cases began between {_day(start)} and "
+        f"{_day(end)} (a case begins at its first recorded step), and it was read as of "
+        f"{pd.Timestamp(judgement.as_of).tz_convert('Europe/London'):%-d %B %Y %H:%M} "
+        "(Europe/London)."
+    ]
+    calibrated_end = date.fromordinal(cal.start.toordinal() + cal.horizon_days - 1)
+    if study.holdout_from is None:
+        lines.append(
+            f"The scenario was calibrated on the whole log ({cal.cases:,} cases) and is checked "
+            "below against the same log: that shows how well it fits what it learnt from, not "
+            "how well it predicts. To check it on cases it never saw, run the report with "
+            "`--holdout-from DATE`.")
+    else:
+        v = study.validation
+        v_end = v.start + timedelta(days=v.horizon_days - 1)
+        lines.append(
+            f"The scenario was calibrated on the log as it stood before "
+            f"{_day(study.holdout_from)}: {cal.cases:,} cases that began between "
+            f"{_day(cal.start)} and {_day(calibrated_end)}. It is checked below against the "
+            f"cases that began from {_day(v.start)} to {_day(v_end)}, which the calibration "
+            "never saw.")
+    coverage = "\n".join(f"- {markdown_text(line.strip())}"
+                         for line in coverage_lines(report)[1:])
+    return "\n\n".join(lines) + f"\n\n**Coverage, as `lscb check` reports it**\n\n{coverage}"
+
+
+def _route(route: str) -> str:
+    return route.replace("_", " ")
+
+
+def arrivals_table(study: CalibrationStudy) -> pd.DataFrame:
+    """Per route: the cases the calibration counted and the year's volume estimated from
+    them, with its 95% interval (a Poisson interval on the count)."""
+    a = study.calibration.arrivals
+    return pd.DataFrame({
+        "how cases arrive": [_route(str(r)) for r in a["route"]],
+        "cases in the log": [int(n) for n in a["cases"]],
+        "cases a year": [f"{v:,.0f}" for v in a["annual_volume"]],
+        "95% interval": [f"{lo:,.0f} to {hi:,.0f}" for lo, hi in
+                         zip(a["low"], a["high"], strict=True)],
+    })
+
+
+def arrivals_figure(study: CalibrationStudy) -> Any:
+    """The calibrated scenario's arrival profiles per route: the share of a route's cases by
+    weekday, by month and by hour of the day."""
+    from matplotlib.figure import Figure
+
+    scenario = study.calibration.scenario(study.procedure)
+    figure = Figure(figsize=(10, 3.2), layout="constrained")
+    axes = figure.subplots(1, 3)
+    panels = (
+        ("weekday", ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "by weekday"),
+        ("months", ["J", "F", "M", "A", "M", "J", "J", "A", "S", "O", "N", "D"], "by month"),
+        ("hours", [str(h) if h % 3 == 0 else "" for h in range(24)], "by hour (local)"),
+    )
+    for ax, (name, labels, title) in zip(axes, panels, strict=True):
+        for route in scenario.routes.values():
+            weights = [float(w) for w in getattr(route, name)]
+            total = sum(weights) or 1.0
+            ax.plot(range(len(weights)), [100 * w / total for w in weights], marker=".",
+                    label=_route(route.id))
+        ax.set_xticks(range(len(labels)), labels, fontsize=7)
+        ax.set_title(title, fontsize=9)
+        ax.spines[["top", "right"]].set_visible(False)
+    axes[0].set_ylabel("share of the route's cases (%)", fontsize=8)
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center",
+                  ncols=4, fontsize=8, frameon=False)
+    return png_image(figure)
+
+
+# ------------------------------------------------------------------------- the estimates
+
+
+def _ledger(study: CalibrationStudy) -> pd.DataFrame:
+    return study.calibration.ledger
+
+
+def ledger_counts(study: CalibrationStudy) -> str:
+    """One sentence: how many of the calibrated scenario's numbers the log gave, how many are
+    published figures and how many are assumptions kept from the base scenario."""
+    table = _ledger(study)
+    counts = table["kind"].value_counts()
+    parts = [f"**{int(counts.get(k, 0))} {k}**" for k in _KINDS]
+    return (f"The calibrated scenario has {len(table)} numbers in its ledger: {', '.join(parts)}. "
+            f"*Estimated* numbers come from {markdown_text(study.log_name)} (with their sample "
+            "size and, where one applies, a 95% interval); *published* ones from a cited "
+            f"source; *assumed* ones are kept from {markdown_text(study.base_name)} because the "
+            "log cannot tell them.")
+
+
+def ledger_table(study: CalibrationStudy) -> pd.DataFrame:
+    """The whole ledger for a reader: field, kind, value, sample size, 95% interval (or an
+    assumption's plausible range) and where it comes from."""
+    table = _ledger(study)
+    spans = []
+    for row in table.to_dict("records"):
+        if given(row["interval_low"]):
+            spans.append(f"{row['interval_low']:g} to {row['interval_high']:g}")
+        elif given(row["range_low"]):
+            spans.append(f"plausible {row['range_low']:g} to {row['range_high']:g}")
+        else:
+            spans.append("")
+    return pd.DataFrame({
+        "field": table["field"].astype(str),
+        "kind": table["kind"].astype(str),
+        "value": table["value"].astype(str),
+        "cases (n)": ["" if not given(n) else f"{int(n):,}" for n in table["n"]],
+        "95% interval or range": spans,
+        "source": table["source"].astype(str),
+    })
+
+
+def estimates_overview(study: CalibrationStudy) -> str:
+    """What was estimated, in a few sentences (Markdown)."""
+    cal = study.calibration
+    delays = cal.delays
+    fitted = int((delays["family"] != "empirical").sum()) if not delays.empty else 0
+    empirical = len(delays) - fitted
+    sentences = [
+        f"From {cal.cases:,} cases: the volume of each of {len(cal.arrivals)} routes by which "
+        "cases arrive, with their weekday, month and hour profiles",
+        f"{len(cal.branches)} chances (which way a case goes at each decision, how often a "
+        "discussion is repeated, how often a step is skipped or done out of order)",
+        f"the lag before each of {len(delays)} steps in working time, {fitted} fitted to a "
+        f"distribution and {empirical} kept as the log's own spread because no family fitted",
+    ]
+    if not cal.resources.empty:
+        sentences.append(f"the people of {len(cal.resources)} roles named in the log")
+    else:
+        sentences.append("no staff figures: the log names no one who did the steps")
+    return "; ".join(sentences) + "."
+
+
+def _plain_field(field: str) -> str:
+    """A branch's ledger field in words.
+
+    >>> _plain_field("routes.youth_imagery.attributes.section_47_needed")
+    'youth imagery: section 47 needed'
+    >>> _plain_field("loops.strategy-discussions")
+    'repeat: strategy discussions'
+    >>> _plain_field("slips.skip.Information shared")
+    'slip: skip Information shared'
+    """
+    parts = field.split(".")
+    if parts[0] == "routes" and len(parts) >= 4 and parts[2] == "attributes":
+        return f"{_route(parts[1])}: {'.'.join(parts[3:]).replace('_', ' ')}"
+    if parts[0] == "loops" and len(parts) >= 2:
+        return "repeat: " + ".".join(parts[1:]).replace("-", " ")
+    if parts[0] == "slips" and len(parts) >= 2:
+        return "slip: " + " ".join(parts[1:])
+    return field
+
+
+def branches_table(study: CalibrationStudy) -> pd.DataFrame:
+    """The chances estimated from the log: what, the share, its 95% interval (Wilson), the
+    cases it rests on and how it was read."""
+    b = study.calibration.branches
+    return pd.DataFrame({
+        "what": [_plain_field(str(w)) for w in b["what"]],
+        "chance": [f"{100 * p:.1f}%" for p in b["probability"]],
+        "95% interval": [f"{100 * lo:.1f}% to {100 * hi:.1f}%" for lo, hi in
+                         zip(b["low"], b["high"], strict=True)],
+        "cases (n)": [f"{int(n):,}" for n in b["n"]],
+        "read from": b["method"].astype(str),
+    })
+
+
+def _sig(value: Any) -> str:
+    x = number(value)
+    return "-" if math.isnan(x) else f"{x:.3g}"
+
+
+def delays_table(study: CalibrationStudy) -> pd.DataFrame:
+    """The lag before each step: its unit, sample size, mean with its 95% interval, the
+    distribution family kept, and its goodness of fit (the Kolmogorov-Smirnov distance and
+    p-value; a family is kept when p is at least 0.05, otherwise the log's own quantiles)."""
+    d = study.calibration.delays
+    if d.empty:
+        return pd.DataFrame(columns=["step", "delays (n)"])
+    fit = []
+    for family, ks, p in zip(d["family"], d["ks"], d["p_value"], strict=True):
+        if family == "empirical":
+            fit.append("no family fits: the log's own quantiles kept")
+        elif given(ks):
+            fit.append(f"KS distance {number(ks):.3f}, p = {number(p):.2f}")
+        else:
+            fit.append("")
+    return pd.DataFrame({
+        "step": d["activity"].astype(str),
+        "delays (n)": [f"{int(n):,}" for n in d["n"]],
+        "unit": d["unit"].astype(str),
+        "mean": [_sig(m) for m in d["mean"]],
+        "95% interval of the mean": [f"{_sig(lo)} to {_sig(hi)}" for lo, hi in
+                                     zip(d["mean_low"], d["mean_high"], strict=True)],
+        "distribution": d["written"].astype(str),
+        "goodness of fit": fit,
+    })
+
+
+def staff_overview(study: CalibrationStudy) -> str:
+    """One sentence on what the log tells of the staff (Markdown)."""
+    r = study.calibration.resources
+    if r.empty:
+        return ("The log names no one who did the steps (no resource column), so the staff "
+                f"figures stay as in {markdown_text(study.base_name)}: assumptions.")
+    return ("The log names who did the steps, so the people of each role are counted: those "
+            "named, and an estimate of the headcount with those never seen in the log (Chao1, "
+            "with its 95% interval). How busy the steps kept them can be told only where the "
+            "log records when each step started as well as when it ended.")
+
+
+def staff_table(study: CalibrationStudy) -> pd.DataFrame:
+    """People per role where the log names who did the steps: named, the headcount estimated
+    (with those never seen, Chao1, and its interval), events a person a working day, and how
+    busy the steps kept them when start events allow; empty when the log names no one."""
+    r = study.calibration.resources
+    if r.empty:
+        return pd.DataFrame(columns=["role", "people named in the log"])
+    roles = study.procedure.roles
+    return pd.DataFrame({
+        "role": [roles[str(x)].name if str(x) in roles else str(x) for x in r["role"]],
+        "people named in the log": [int(n) for n in r["people_seen"]],
+        "headcount estimated": [int(n) for n in r["headcount"]],
+        "95% interval": [f"{int(lo)} to {int(hi)}" for lo, hi in
+                         zip(r["low"], r["high"], strict=True)],
+        "events a person a working day": [f"{number(v):.2f}" for v in
+                                          r["events_per_person_per_working_day"]],
+        "time the steps took": ["not known (no start events)" if not given(v)
+                                or math.isnan(number(v)) else f"{100 * number(v):.0f}%"
+                                for v in r["busy_share"]],
+    })
+
+
+# ------------------------------------------------------------------------- what it could not tell
+
+
+def cannot_tell(study: CalibrationStudy) -> str:
+    """What the log could not tell, as a Markdown list: the calibration's own notes, then how
+    many numbers stay assumptions (listed in :func:`assumed_table`)."""
+    notes = [f"- {markdown_text(n)}" for n in study.calibration.notes]
+    assumed = int((_ledger(study)["kind"] == "assumed").sum())
+    notes.append(f"- {assumed} numbers of the scenario stay as in "
+                 f"{markdown_text(study.base_name)}: the log cannot give them, and the ledger "
+                 "marks each as an assumption (the table below). Every figure of the validation "
+                 "rests on them as much as on the estimates.")
+    return "\n".join(notes)
+
+
+def assumed_table(study: CalibrationStudy) -> pd.DataFrame:
+    """The numbers kept as assumptions: field, value, why (and a plausible range if any)."""
+    table = _ledger(study)
+    kept = table[table["kind"] == "assumed"]
+    return pd.DataFrame({
+        "field": kept["field"].astype(str),
+        "value": kept["value"].astype(str),
+        "plausible range": [f"{lo:g} to {hi:g}" if given(lo) else "" for lo, hi in
+                            zip(kept["range_low"], kept["range_high"], strict=True)],
+        "why": kept["source"].astype(str),
+    }).reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------- the validation
+
+
+def _pct(value: Any) -> str:
+    x = number(value)
+    return "-" if math.isnan(x) else f"{100 * x:.1f}%"
+
+
+def _judged(v: Validation) -> pd.DataFrame:
+    c = v.compliance
+    return c[c["log_judged"] > 0].reset_index(drop=True)
+
+
+def validation_findings(study: CalibrationStudy) -> list[str]:
+    """The validation in sentences (Markdown): what was simulated, how many rules fall within
+    the simulated interval and which do not, and how the calibrated scenario compares with the
+    base scenario as written."""
+    v = study.validation
+    end = v.start + timedelta(days=v.horizon_days - 1)
+    scope = ("the same log it was calibrated on (a check of fit, not of prediction)"
+             if study.holdout_from is None else
+             f"the cases that began from {_day(study.holdout_from)}, which it never saw")
+    out = [f"The calibrated scenario was run {v.replications} times over the period the cases "
+           f"began ({_day(v.start)} to {_day(end)}) and judged as the log was; it is set beside "
+           f"{scope}."]
+    judged = _judged(v)
+    decided = judged[judged["inside"].notna()]
+    inside = decided[decided["inside"] == True]  # noqa: E712 (a nullable column)
+    outside = decided[decided["inside"] == False]  # noqa: E712
+    out.append(f"Of {len(judged)} rules judged on some case of the log, {len(inside)} have the "
+               "log's compliance within the simulated 95% interval"
+               + (f"; {len(outside)} {'does' if len(outside) == 1 else 'do'} not: " + "; ".join(
+                   f"{markdown_text(r.rule_id)} (log {_pct(r.log_compliance)}, simulated "
+                   f"{_pct(r.sim_low)} to {_pct(r.sim_high)})" for r in outside.itertuples())
+                  if len(outside) else "; none falls outside it") + ".")
+    if study.baseline is not None:
+        table = comparison_table(study)
+        closer = int((table["closer"] == CALIBRATED).sum())
+        worse = int((table["closer"] == _BASELINE).sum())
+        out.append(
+            f"Against {markdown_text(study.base_name)} as written, run and judged the same way: "
+            f"the calibrated scenario is closer to the log on {closer} of {len(table)} "
+            f"measures and further on {worse or 'none'}"
+            + (" (" + "; ".join(markdown_text(m) for m, c in zip(
+                table["measure"], table["closer"], strict=True) if c == _BASELINE) + ")"
+               if worse else "") + ".")
+    if v.replications < 10:
+        out.append(f"Only {v.replications} replications: the intervals are rough; run more "
+                   "(`--replications`) before acting on a rule that sits near an edge.")
+    return out
+
+
+def compliance_table(study: CalibrationStudy) -> pd.DataFrame:
+    """Per rule judged on some case of the log: cases judged, the log's compliance, the
+    simulated compliance (pooled) and the 95% interval where a log of as many cases would fall
+    if the scenario were right, and whether the log's figure is inside it."""
+    c = _judged(study.validation)
+    inside = {True: "yes", False: "no"}
+    return pd.DataFrame({
+        "rule": c["rule_id"].astype(str),
+        "severity": c["severity"].astype(str),
+        "cases judged in the log": [f"{int(n):,}" for n in c["log_judged"]],
+        "compliance in the log": [_pct(x) for x in c["log_compliance"]],
+        "simulated": [_pct(x) for x in c["sim_mean"]],
+        "simulated 95% interval": [f"{_pct(lo)} to {_pct(hi)}" for lo, hi in
+                                   zip(c["sim_low"], c["sim_high"], strict=True)],
+        "inside": [inside.get(x, "-") if x is not None and x is not pd.NA else "-"
+                   for x in c["inside"]],
+    })
+
+
+def compliance_figure(study: CalibrationStudy) -> Any:
+    """Compliance per rule: the log's (a red diamond) against the simulated 95% interval (a
+    blue bar with the pooled mean)."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    c = _judged(study.validation)
+    figure = Figure(figsize=(9, max(2.5, 0.3 * len(c) + 1.3)), layout="constrained")
+    axes = figure.add_subplot()
+    if c.empty:
+        axes.text(0.5, 0.5, "No rule was judged on any case of the log", ha="center",
+                  va="center")
+        axes.set_axis_off()
+        return png_image(figure)
+    y = np.arange(len(c))
+    mean = 100 * c["sim_mean"].astype(float).to_numpy()
+    low = np.nan_to_num(mean - 100 * c["sim_low"].astype(float).to_numpy()).clip(0)
+    high = np.nan_to_num(100 * c["sim_high"].astype(float).to_numpy() - mean).clip(0)
+    axes.errorbar(mean, y, xerr=[low, high], fmt="o", color="#2166ac", capsize=3,
+                  label="simulated: mean and 95% interval")
+    axes.plot(100 * c["log_compliance"].astype(float), y, "D", color="#b2182b",
+              label="the log")
+    axes.set_yticks(y, [str(r) for r in c["rule_id"]], fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xlim(-2, 102)
+    axes.set_xlabel("cases that met the rule (%)")
+    axes.spines[["top", "right"]].set_visible(False)
+    figure.legend(loc="outside upper center", ncols=2, fontsize=8, frameon=False)
+    return png_image(figure)
+
+
+def timeliness_table(study: CalibrationStudy) -> pd.DataFrame:
+    """Per deadline rule: working days from trigger to step, the log's median against the
+    simulated median, and the Wasserstein distance between the two distributions (the mean
+    number of working days by which one must be moved to become the other)."""
+    t = study.validation.timeliness
+    return pd.DataFrame({
+        "rule": t["rule_id"].astype(str),
+        "deadline": t["deadline"].astype(str),
+        "cases in the log": [f"{int(n):,}" for n in t["log_cases"]],
+        "median in the log": [_sig(x) for x in t["log_median"]],
+        "simulated cases a run": [f"{number(x):,.1f}" for x in t["sim_cases"]],
+        "simulated median": [_sig(x) for x in t["sim_median"]],
+        "distance (working days)": [_sig(x) for x in t["wasserstein"]],
+    })
+
+
+def bands_table(study: CalibrationStudy) -> pd.DataFrame:
+    """Per deadline rule and band of working days from trigger to step (for a deadline of N
+    working days: up to N-5, N-4 to N, N+1 to N+5, more; the DfE's bands for the 15-day
+    conference): the log's share, the simulated share and its 95% interval."""
+    b = study.validation.bands
+    return pd.DataFrame({
+        "rule": b["rule_id"].astype(str),
+        "working days": b["band"].astype(str),
+        "share in the log": [_pct(x) for x in b["log_share"]],
+        "simulated": [_pct(x) for x in b["sim_share"]],
+        "simulated 95% interval": [f"{_pct(lo)} to {_pct(hi)}" for lo, hi in
+                                   zip(b["sim_low"], b["sim_high"], strict=True)],
+    })
+
+
+def bands_figure(study: CalibrationStudy) -> Any:
+    """The bands of working days of each deadline rule: the log's shares beside the
+    simulated ones (with their 95% intervals); a sentence when no deadline rule was judged."""
+    import numpy as np
+    from IPython.display import Markdown
+    from matplotlib.figure import Figure
+
+    b = study.validation.bands
+    rules = list(dict.fromkeys(str(r) for r in b["rule_id"]))
+    if not rules:
+        return Markdown(  # type: ignore[no-untyped-call]
+            "*No deadline rule was judged on the log.*")
+    columns = 2 if len(rules) > 1 else 1
+    rows = math.ceil(len(rules) / columns)
+    figure = Figure(figsize=(10, 2.4 * rows + 0.6), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        if index >= len(rules):
+            ax.set_axis_off()
+            continue
+        part = b[b["rule_id"].astype(str) == rules[index]].reset_index(drop=True)
+        x = np.arange(len(part))
+        sim = 100 * part["sim_share"].astype(float).to_numpy()
+        err = [np.nan_to_num(sim - 100 * part["sim_low"].astype(float).to_numpy()).clip(0),
+               np.nan_to_num(100 * part["sim_high"].astype(float).to_numpy() - sim).clip(0)]
+        ax.bar(x - 0.2, np.nan_to_num(100 * part["log_share"].astype(float).to_numpy()), 0.4,
+               color="#b2182b", label="the log")
+        ax.bar(x + 0.2, np.nan_to_num(sim), 0.4, yerr=err, capsize=2, color="#2166ac",
+               label="simulated (95% interval)", error_kw={"elinewidth": 0.8})
+        ax.set_xticks(x, [str(s) for s in part["band"]], fontsize=8)
+        ax.set_ylim(0, 105)
+        ax.set_ylabel("% of cases", fontsize=8)
+        ax.set_title(rules[index], fontsize=9)
+        ax.spines[["top", "right"]].set_visible(False)
+    figure.legend(*axes.flat[0].get_legend_handles_labels(), loc="outside upper center",
+                  ncols=2, fontsize=8, frameon=False)
+    return png_image(figure)
+
+
+def flow_table(study: CalibrationStudy) -> pd.DataFrame:
+    """Cases begun, per week, and open per day (work in progress): the log's figure, the
+    simulated mean and the smallest and largest of the replications."""
+    f = study.validation.flow
+    return pd.DataFrame({
+        "measure": f["measure"].astype(str),
+        "the log": [_sig(x) for x in f["log"]],
+        "simulated (mean)": [_sig(x) for x in f["sim_mean"]],
+        "simulated (range over the runs)": [f"{_sig(lo)} to {_sig(hi)}" for lo, hi in
+                                            zip(f["sim_low"], f["sim_high"], strict=True)],
+    })
+
+
+def distances_table(study: CalibrationStudy) -> pd.DataFrame:
+    """The log distance measures of business-process-simulation research (lower is closer),
+    the mean over the replications with their range, beside the same distance between two
+    runs of the scenario itself: no simulation comes closer to a log than its own noise."""
+    d = study.validation.distances
+    return pd.DataFrame({
+        "measure": d["measure"].astype(str),
+        "what it compares": d["description"].astype(str),
+        "log against simulated (mean)": [_sig(x) for x in d["value"]],
+        "range over the runs": [f"{_sig(lo)} to {_sig(hi)}" for lo, hi in
+                                zip(d["low"], d["high"], strict=True)],
+        "two runs of the scenario": [_sig(x) for x in d["reference"]],
+    })
+
+
+def comparison_table(study: CalibrationStudy) -> pd.DataFrame:
+    """Each measure's error against the log (lower is closer) for the calibrated scenario and
+    for the base scenario as written, and which is closer (``simulation.calibration.validate.
+    compare``); empty when the baseline was not run."""
+    from simulation.calibration.validate import compare
+
+    if study.baseline is None:
+        return pd.DataFrame(columns=["measure", CALIBRATED, _BASELINE, "closer"])
+    table = compare(study.validation, study.baseline, (CALIBRATED, _BASELINE))
+    for name in (CALIBRATED, _BASELINE):
+        table[name] = [_sig(x) for x in table[name]]
+    return table
