@@ -80,6 +80,24 @@ def inputs_overwritten(outputs: list[Path], inputs: list[Path | None]) -> list[A
                     f"'{p}', an input") for p in outputs if p.resolve() in given]
 
 
+def rejects_path(out: Path) -> Path:
+    """Where the rows left out under --on-bad-rows skip are listed, beside a scenario file."""
+    return out.with_name(out.stem + ".rejects.csv")
+
+
+def skipped_rows(log: Any) -> int:
+    """How many rows of the file were left out under --on-bad-rows skip."""
+    return 0 if log.coverage is None else int(log.coverage.skipped)
+
+
+def skipped_note(log: Any, listed_in: str) -> str:
+    """The sentence every summary gives when rows were left out (nothing dropped silently)."""
+    n = skipped_rows(log)
+    word = log.row_word if n == 1 else f"{log.row_word}s"
+    return (f"{n:,} {word} of the log could not be read and {'was' if n == 1 else 'were'} left "
+            f"out (--on-bad-rows skip); every one is listed, with its reason, in {listed_in}.")
+
+
 def _calibrate(args: argparse.Namespace) -> int:
     from lscb.options import output_guard
     from lscb.safeoutput import plan_folder
@@ -96,23 +114,30 @@ def _calibrate(args: argparse.Namespace) -> int:
     if args.refine < 0:
         problems.append(Problem("option --refine", "a whole number of at least 0",
                                 str(args.refine)))
-    problems += inputs_overwritten([out, ledger_path(out)],
-                                   [args.log, args.base, args.mapping, args.config])
+    skip = args.on_bad_rows == "skip"
+    outputs = [out, ledger_path(out), *([rejects_path(out)] if skip else [])]
+    problems += inputs_overwritten(outputs, [args.log, args.base, args.mapping, args.config])
     if problems:
         raise InputError("the command line", problems)
     guard = output_guard(args, [args.log, args.base, args.mapping, args.config])
-    plan = plan_folder(out.parent, (out.name, ledger_path(out).name), guard)
+    plan = plan_folder(out.parent, tuple(p.name for p in outputs), guard)
     procedure = load_procedure()
     config = check_config(args)
     base = load_scenario(args.base, procedure) if args.base is not None else None
     log = read_event_log(args.log, procedure, log_format(args), as_of=config.as_of, starts=True)
     calibration = calibrate(log, procedure, base=base, source=args.log.name, until=args.until,
                             calendar=config.calendar, refine=args.refine, workers=args.workers)
-    with plan.staging() as staging:  # the scenario and its ledger, as one set
+    with plan.staging() as staging:  # the scenario, its ledger (and the rows left out): one set
         write_calibration(calibration, staging / out.name)
+        if skip:
+            from conformance.logio.rejects import write_rejects_frame
+
+            write_rejects_frame(staging / rejects_path(out).name, log.rejects, log.row_word)
     written = [out, ledger_path(out)]
     print(report(calibration))
     print()
+    if skip:
+        print(skipped_note(log, str(rejects_path(out))))
     print(f"Wrote {written[0]} (a scenario: lscb simulate --scenario {written[0]}) and its "
           f"ledger {written[1].name}.")
     return 0

@@ -94,7 +94,8 @@ def _validate(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from conformance import read_log, read_options, rules_to_judge
-    from lscb.commands.calibrate import inputs_overwritten
+    from conformance.logio.rejects import REJECTS_FILE, write_rejects_frame
+    from lscb.commands.calibrate import inputs_overwritten, skipped_note, skipped_rows
     from lscb.options import output_guard
     from lscb.safeoutput import plan_folder
     from model import load_procedure
@@ -114,9 +115,15 @@ def _validate(args: argparse.Namespace) -> int:
     if args.seed is not None and args.seed < 0:
         problems.append(Problem("option --seed", "a whole number of at least 0", str(args.seed)))
     plan = None
+    skip = args.on_bad_rows == "skip"
+    if skip and args.out is None:
+        problems.append(Problem(
+            "--on-bad-rows skip", "--out DIR, where the rows left out are listed (rejects.csv)",
+            "no --out"))
+    files = (*_FILES, REJECTS_FILE) if skip else _FILES
     if args.out is not None:
         problems += inputs_overwritten(
-            [args.out / name for name in _FILES],
+            [args.out / name for name in files],
             [args.against, args.mapping, args.config, args.scenario, args.baseline,
              *args.rules])
     if problems:
@@ -124,7 +131,7 @@ def _validate(args: argparse.Namespace) -> int:
     if args.out is not None:  # checked before any work; written as a set, or not at all
         guard = output_guard(args, [args.against, args.mapping, args.config, args.scenario,
                                     args.baseline, *args.rules])
-        plan = plan_folder(args.out, (*_FILES, "*.png"), guard)
+        plan = plan_folder(args.out, (*files, "*.png"), guard)
     procedure = load_procedure()
     rules, vocabulary = rules_to_judge(procedure, args.rules,
                                        contract_rules=not args.no_contract_rules)
@@ -169,14 +176,19 @@ def _validate(args: argparse.Namespace) -> int:
             write_validation(result, staging, plots=not args.no_plots, baseline=baseline)
             if calibration is not None:
                 write_calibration(calibration, staging / "calibrated_scenario.toml")
+            if skip:
+                write_rejects_frame(staging / REJECTS_FILE, log.rejects, log.row_word)
         written = list(plan.written)
     if args.format == "json":
         payload = result.to_json()
         if baseline is not None:
             payload["baseline"] = baseline.to_json()
+        payload["rows_left_out"] = skipped_rows(log)
         print(json.dumps(payload, indent=2, sort_keys=True))
         return 0
     print(result.text())
+    if skip:
+        print(skipped_note(log, str(args.out / REJECTS_FILE)))
     if baseline is not None:
         table = compare(result, baseline, ("this scenario", "baseline"))
         print(f"Errors against the log (lower is closer): this scenario and the baseline "

@@ -135,3 +135,47 @@ def test_validate_refuses_bad_input(calibrated: dict[str, Path], args: list[str]
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert log.read_bytes() == before
+
+
+def test_rows_left_out_are_listed_and_counted(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """--on-bad-rows skip in calibrate and validate: nothing dropped silently (issue 10 item 5):
+    the count is printed and every row is listed with its line and reason beside the outputs;
+    the calibration is the one made from the same log without those rows."""
+    clean = tmp_path / "clean.csv"
+    shutil.copy(sample_log_path(), clean)
+    text = clean.read_text(encoding="utf-8")
+    header, first = text.splitlines()[:2]
+    fields = first.split(",")
+    bad_time = ",".join([fields[0], fields[1], "31/02/2024 09:00", *fields[3:]])
+    no_case = ",".join(["", *fields[1:]])
+    log = tmp_path / "log.csv"
+    log.write_text(text + bad_time + "\n" + no_case + "\n", encoding="utf-8")
+    lines = len(text.splitlines())
+    assert main(["calibrate", str(clean), "--out", str(tmp_path / "clean.toml"),
+                 "--refine", "0"]) == 0
+    assert main(["calibrate", str(log), "--out", str(tmp_path / "county.toml"),
+                 "--refine", "0"]) == 2  # strict by default
+    capsys.readouterr()
+    assert main(["calibrate", str(log), "--out", str(tmp_path / "county.toml"), "--refine", "0",
+                 "--on-bad-rows", "skip"]) == 0
+    printed = capsys.readouterr().out
+    assert "2 lines of the log could not be read and were left out" in printed
+    rejects = (tmp_path / "county.rejects.csv").read_text(encoding="utf-8").splitlines()
+    assert rejects[0] == "line,column,problem,value"
+    assert [r.split(",")[:2] for r in rejects[1:]] == [[str(lines + 1), "timestamp"],
+                                                       [str(lines + 2), "case_id"]]
+    def body(name: str) -> list[str]:  # the scenario less its first comment, which names the log
+        return (tmp_path / name).read_text(encoding="utf-8").replace("clean.csv", "log.csv") \
+            .splitlines()
+    assert body("county.toml") == body("clean.toml")
+
+    assert main(["validate", str(tmp_path / "county.toml"), "--against", str(log),
+                 "--replications", "2", "--on-bad-rows", "skip"]) == 2
+    assert "--out DIR" in capsys.readouterr().err
+    out = tmp_path / "validation"
+    assert main(["validate", str(tmp_path / "county.toml"), "--against", str(log),
+                 "--replications", "2", "--on-bad-rows", "skip", "--out", str(out),
+                 "--no-plots"]) == 0
+    assert "2 lines of the log could not be read and were left out" in capsys.readouterr().out
+    assert (out / "rejects.csv").read_text(encoding="utf-8").splitlines() == rejects
