@@ -1,38 +1,40 @@
 """Control-flow conformance: how well each case's sequence of steps fits the procedure's Petri net.
 
-Reported beside the rules (CONTRACT §5, last paragraph). Two methods, both from pm4py:
+Reported beside the rules (CONTRACT §5, last paragraph). Two methods:
 
 ``alignments``
     the best explanation of each trace as synchronous steps, steps the log has and the model
-    does not ("unexpected") and steps the model needs and the log lacks ("missing"). Cost grows
-    with the number of distinct variants, not cases, so each distinct variant is aligned once
-    and the result is mapped back to its cases. Fitness is computed here from the alignment's
-    cost (every log or model move costs the same, silent steps almost nothing):
-    ``1 - deviations / (trace length + the model's shortest run)``, pm4py's own definition,
-    because the Dijkstra variant's ``fitness`` field is wrong. Equally good explanations are
-    told apart by a small extra cost per step, so the same log always gets the same text.
+    does not ("unexpected") and steps the model needs and the log lacks ("missing"). Each
+    distinct variant is aligned once and the result is mapped back to its cases. The aligner is
+    our own (:mod:`conformance.align`: exact, a dynamic programme over the net's reachable
+    markings memoised across variants, microseconds a variant where pm4py's took about 8 ms);
+    it gives the optimal cost pm4py's exact alignments give with the same costs (a test holds it
+    to them). Every log or model move costs the same, silent steps almost nothing; fitness is
+    ``1 - deviations / (trace length + the model's shortest run)``, pm4py's own definition.
+    Equally good explanations are told apart by a small extra cost per model move (the step's
+    rank), then by a fixed order, so the same log always gets the same text. On a net with more
+    reachable markings than the aligner takes, pm4py's alignments are used instead.
 ``token-replay``
-    faster on many distinct variants, with a rougher explanation: a step done when the model did
-    not allow it ("done out of turn") and the steps still enabled when the case ended
-    ("missing"). pm4py's replay ignores activities outside the model; they are counted here.
+    pm4py's token-based replay, with a rougher explanation: a step done when the model did not
+    allow it ("done out of turn") and the steps still enabled when the case ended ("missing").
+    pm4py's replay ignores activities outside the model; they are counted here.
 
 ``auto`` first replays every distinct variant exactly on the net (``replay``: a search over the
 markings the trace can reach, silent steps included, so an activity at several places in the net,
 such as ``Police notified``, is tried at each of them). A variant that replays fits, with fitness
-1.0; this is fast (the reached states are memoised across variants) and sound. Only the variants
-that do not fit are aligned, the most frequent first, up to ``max_alignment_variants``, for their
-fitness and their explanation; any beyond the budget are judged by token replay, and each case
-says which method judged it.
+1.0; this is fast (the reached states are memoised across variants) and sound. The variants that
+do not fit are aligned, the most frequent first, up to ``max_alignment_variants`` (100,000 by
+default, so every one in practice); any beyond the budget are judged by token replay, and each
+case says which method judged it. pm4py is imported only when token replay or its alignments are
+needed (importing it takes about 1.5 s).
 
-Aligning has a time budget too (``alignment_seconds``, default 20 s): a log of long, erratic
-traces can make each alignment take seconds. The variants are aligned in small batches, each
-trace with pm4py's own per-trace time limit set to what is left of the budget; once the budget
-is spent, the variants not yet aligned (and any whose alignment was cut off) are judged by token
-replay, which gets half as long again; what is left after that keeps the verdict of the exact
-replay (it does not fit; its fitness is not measured). ``reason`` says how many and why. This is
-the one place where a check's result can depend on the machine's speed, so the reason says so
-whenever a budget ran out. (pm4py's token replay is not used to say "fits": on this net it
-calls conforming referral cases unfit, because it may try the wrong ``Police notified``.)
+Aligning has a time budget too (``alignment_seconds``, default 20 s), checked before each
+variant (and, for pm4py, per trace); once it is spent, the variants not yet aligned are judged by
+token replay, which gets half as long again; what is left after that keeps the verdict of the
+exact replay (it does not fit; its fitness is not measured). ``reason`` says how many and why.
+This is the one place where a check's result can depend on the machine's speed, so the reason
+says so whenever a budget ran out. (pm4py's token replay is not used to say "fits": on this net
+it calls conforming referral cases unfit, because it may try the wrong ``Police notified``.)
 
 The forbidden events ("Computer used", "Images downloaded or distributed") are left out: they are
 never in the flow and are judged by the rules. An activity outside the model's vocabulary counts
@@ -46,7 +48,6 @@ empty.
 
 from __future__ import annotations
 
-import copy
 import enum
 import time
 from collections import Counter
@@ -58,6 +59,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from conformance.align import MOVE_COST, Aligner, Alignment, Graph
+from conformance.net import Net, Replayer, compile_net
+from conformance.pm4py_bridge import Pm4pyNets, pm4py_frame
 from model.procedure import (
     Block,
     Choice,
@@ -82,25 +86,19 @@ __all__ = [
     "fitness",
 ]
 
-DEFAULT_MAX_ALIGNMENT_VARIANTS: Final = 2_000
-"""``auto`` aligns up to this many distinct variants; beyond, it replays tokens."""
+DEFAULT_MAX_ALIGNMENT_VARIANTS: Final = 100_000
+"""``auto`` aligns up to this many distinct variants that do not fit; beyond, it replays tokens.
+With our aligner this is rarely reached (a log of 100,000 cases had 9,121 distinct variants)."""
 
-ALIGNMENT_VARIANT: Final = "Variants.VERSION_DIJKSTRA_LESS_MEMORY"
-"""pm4py's exact Dijkstra variant that needs less memory. On this model it found alignments of
-the same cost as the default A* four times faster (380 variants: 1.4 s against 5.6 s), and the
-A* slows badly on long traces (809 ms at 200 events). Its ``fitness`` field is wrong, so fitness
-is computed here from the cost."""
 
 DEFAULT_ALIGNMENT_SECONDS: Final = 20.0
 """The time budget for aligning; past it, the variants left are judged by token replay."""
 
 _CHUNK: Final = 250  # variants per call to pm4py, so that progress can be reported
 _TIMED_CHUNK: Final = 25  # variants per call under a time budget, so that it is kept to
-_MOVE_COST: Final = 1_000_000  # the cost of a log or model move (pm4py's standard is 10,000)
+_MOVE_COST: Final = MOVE_COST  # the cost of a log or model move (pm4py's standard is 10,000)
+_PROGRESS_EVERY: Final = 250  # variants aligned between two progress reports
 _SKIP: Final = ">>"
-_CASE: Final = "case:concept:name"
-_ACTIVITY: Final = "concept:name"
-_TIME: Final = "time:timestamp"
 
 CASE_COLUMNS: Final = (
     "case_id", "fitness", "is_fit", "open", "deviations", "outside_model", "method",
@@ -166,8 +164,6 @@ def fitness(
     Aligning stops after ``alignment_seconds`` (measured with ``clock``); the variants left are
     judged by token replay.
     """
-    from model.petri import to_petri_net
-
     requested = Method(method)
     forbidden = {a.name for a in procedure.activities.values() if a.kind is Kind.FORBIDDEN}
     ends = {a.name for a in procedure.activities.values() if a.kind is Kind.END}
@@ -177,16 +173,17 @@ def fitness(
     excluded = _counts(events.loc[is_forbidden, "activity"])
     kept = events.loc[~is_forbidden, ["case_id", "activity", "time_utc"]]
 
-    net, im, fm = to_petri_net(procedure)
-    labels = {t.label for t in net.transitions if t.label is not None}
+    net = compile_net(procedure)
+    labels = set(net.labels)
     outside = _counts(kept.loc[~kept["activity"].isin(labels), "activity"])
 
     codes, variants, first_case = _variants(kept, case_ids)
 
-    judge = _Judge(net, im, fm, labels, ends, _shortest_run(procedure.flow), kept)
+    judge = _Judges(procedure, net, labels, ends, _shortest_run(procedure.flow), kept, variants,
+                    first_case, progress, clock)
     everything = list(range(len(variants)))
     deadline = clock() + alignment_seconds
-    replayer = _Replayer(net, im, fm)
+    replayer = Replayer(net)
 
     def replayed_only(index: int) -> _Verdict:
         trace = variants[index]
@@ -211,26 +208,22 @@ def fitness(
             reason += (f"aligned, the {len(aligned):,} most frequent of them (the budget), and "
                        f"the other {len(replayed):,} judged by token replay "
                        "(--max-aligned-variants raises the budget)")
-        found, late[Method.ALIGNMENTS] = judge.run(
-            Method.ALIGNMENTS, variants, aligned, first_case, progress, deadline, clock)
+        found, late[Method.ALIGNMENTS] = judge.run(Method.ALIGNMENTS, aligned, deadline)
         rest = sorted([*replayed, *late[Method.ALIGNMENTS]])
         more, late[Method.TOKEN_REPLAY] = judge.run(
-            Method.TOKEN_REPLAY, variants, rest, first_case, progress,
-            clock() + alignment_seconds / 2, clock)
+            Method.TOKEN_REPLAY, rest, clock() + alignment_seconds / 2)
         for index, verdict in (found | more).items():
             verdicts[index] = verdict
     else:
         used = requested
         reason = f"{used.value.replace('-', ' ')}, as asked, on {len(variants):,} distinct variants"
-        found, late[used] = judge.run(used, variants, everything, first_case, progress, deadline,
-                                      clock)
+        found, late[used] = judge.run(used, everything, deadline)
         if used is Method.ALIGNMENTS:
             more, late[Method.TOKEN_REPLAY] = judge.run(
-                Method.TOKEN_REPLAY, variants, late[used], first_case, progress,
-                clock() + alignment_seconds / 2, clock)
+                Method.TOKEN_REPLAY, late[used], clock() + alignment_seconds / 2)
             found |= more
         verdicts = [found[i] if i in found else replayed_only(i) for i in everything]
-    reason += _late_reason(late, alignment_seconds)
+    reason += judge.note + _late_reason(late, alignment_seconds)
 
     fit = np.array([v.fitness for v in verdicts], dtype=np.float64)
     ok = np.array([v.is_fit for v in verdicts], dtype=np.bool_)
@@ -367,20 +360,93 @@ def _describe(missing: Iterable[str], unexpected: Iterable[str], labels: set[str
     return "; ".join(parts)
 
 
+class _Judges:
+    """Who judges the variants: our aligner for alignments (pm4py's on a net too large for it)
+    and pm4py's token replay, each made when first needed (pm4py is slow to import)."""
+
+    def __init__(self, procedure: Procedure, net: Net, labels: set[str], ends: set[str],
+                 shortest: int, kept: pd.DataFrame, variants: list[tuple[str, ...]],
+                 first_case: np.ndarray, progress: Callable[[int, int], None] | None,
+                 clock: Callable[[], float]) -> None:
+        self.procedure, self.net, self.labels, self.ends = procedure, net, labels, ends
+        self.shortest, self.kept, self.variants = shortest, kept, variants
+        self.first_case, self.progress, self.clock = first_case, progress, clock
+        self.note = ""  # a clause for the reason when pm4py aligned instead of us
+        self._aligner: Aligner | None = None
+        self._tried = False
+        self._pm4py: _Judge | None = None
+
+    def aligner(self) -> Aligner | None:
+        if not self._tried:
+            self._tried = True
+            try:
+                self._aligner = Aligner(Graph(self.net))
+            except ValueError as error:  # too large, or not safe
+                self.note = f"; the alignments are pm4py's ({error})"
+        return self._aligner
+
+    def pm4py(self) -> _Judge:
+        if self._pm4py is None:
+            from model.petri import to_petri_net
+
+            net, im, fm = to_petri_net(self.procedure)
+            self._pm4py = _Judge(net, im, fm, self.labels, self.ends, self.shortest, self.kept)
+        return self._pm4py
+
+    def run(self, method: Method, which: list[int], deadline: float
+            ) -> tuple[dict[int, _Verdict], list[int]]:
+        """Verdicts for the variants numbered ``which``, by ``method``, and the variants left
+        unjudged when ``deadline`` (on the clock) passed."""
+        if not which:
+            return {}, []
+        aligner = self.aligner() if method is Method.ALIGNMENTS else None
+        if aligner is None:
+            return self.pm4py().run(method, self.variants, which, self.first_case,
+                                    self.progress, deadline, self.clock)
+        verdicts: dict[int, _Verdict] = {}
+        total = len(which)
+        if self.progress is not None:
+            self.progress(0, total)
+        for done, index in enumerate(which):
+            if self.clock() >= deadline:
+                return verdicts, sorted(which[done:])
+            trace = self.variants[index]
+            if not trace:
+                verdicts[index] = _Verdict(1.0, True, "", method)  # only forbidden events
+            else:
+                is_open = not any(a in self.ends for a in trace)
+                verdicts[index] = _aligned(aligner.align(trace, is_open=is_open), trace,
+                                           0 if is_open else self.shortest, self.labels)
+            if self.progress is not None and (done + 1) % _PROGRESS_EVERY == 0:
+                self.progress(done + 1, total)
+        if self.progress is not None and total % _PROGRESS_EVERY:
+            self.progress(total, total)
+        return verdicts, []
+
+
+def _aligned(alignment: Alignment, trace: tuple[str, ...], shortest: int, labels: set[str]
+             ) -> _Verdict:
+    """The verdict of an alignment: fitness from its cost, the deviations in words.
+    ``shortest`` is the model's shortest run (0 for an open case)."""
+    deviations = alignment.deviations
+    worst = len(trace) + shortest
+    value = 1.0 - deviations / worst if worst else 1.0
+    return _Verdict(max(0.0, value), deviations == 0,
+                    _describe(alignment.missing, alignment.unexpected, labels),
+                    Method.ALIGNMENTS)
+
+
 class _Judge:
     """Runs pm4py on distinct variants, in chunks, and turns its output into verdicts."""
 
     def __init__(self, net: Any, im: Any, fm: Any, labels: set[str], ends: set[str],
                  shortest: int, kept: pd.DataFrame) -> None:
-        self.net, self.im, self.fm = net, im, fm
+        self.nets = Pm4pyNets(net, im, fm)
         self.kept = kept
         # each case's row positions in ``kept``, in the log's order
         self.rows: dict[Any, npt.NDArray[np.intp]] = dict(
             kept.groupby("case_id", sort=False).indices  # type: ignore[arg-type]
         )
-        self.prefix_net, self.prefix_im, self.prefix_fm = _prefix_net(net, im)
-        self.costs = _costs(net)
-        self.prefix_costs = _costs(self.prefix_net)
         self.labels = labels
         self.ends = ends
         self.shortest = shortest
@@ -414,7 +480,7 @@ class _Judge:
                 if left is not None and left <= 0:
                     late.extend(chunk)
                     continue
-                frame = _pm4py_frame(self.kept, self.rows, [first_case[i] for i in chunk])
+                frame = pm4py_frame(self.kept, self.rows, [first_case[i] for i in chunk])
                 results = self.pm4py(method, frame, is_open=is_open, length=length,
                                      seconds=left)
                 if len(results) != len(chunk):
@@ -432,32 +498,8 @@ class _Judge:
 
     def pm4py(self, method: Method, frame: pd.DataFrame, *, is_open: bool, length: int,
               seconds: float | None = None) -> list[dict[str, Any]]:
-        import pm4py
-
-        net, im, fm = (
-            (self.prefix_net, self.prefix_im, self.prefix_fm) if is_open
-            else (self.net, self.im, self.fm)
-        )
-        if method is Method.ALIGNMENTS:
-            model_costs, sync_costs = self.prefix_costs if is_open else self.costs
-            result = pm4py.conformance_diagnostics_alignments(
-                frame, net, im, fm,
-                multi_processing=False,  # crashes on 2 cores and was slower when it ran
-                variant_str=ALIGNMENT_VARIANT,
-                show_progress_bar=False,
-                enable_best_worst_cost=False,  # its fitness is not used: computed here
-                trace_cost_function=[_MOVE_COST] * length,
-                model_cost_function=model_costs,
-                sync_cost_function=sync_costs,
-                **({} if seconds is None else {"max_align_time": seconds,
-                                               "max_align_time_trace": seconds}),
-            )
-        else:
-            result = pm4py.conformance_diagnostics_token_based_replay(
-                frame, net, im, fm,
-                opt_parameters={"show_progress_bar": False},
-            )
-        return list(result)
+        return self.nets.call(frame, alignments=method is Method.ALIGNMENTS, is_open=is_open,
+                              length=length, seconds=seconds)
 
     def verdict(self, method: Method, result: dict[str, Any] | None, trace: tuple[str, ...],
                 *, is_open: bool) -> _Verdict:
@@ -476,7 +518,7 @@ class _Judge:
         unexpected = [str(m[0]) for m in moves if m[1] == _SKIP]
         missing = [str(m[1]) for m in moves if m[0] == _SKIP and m[1] is not None]
         # Each log or model move costs _MOVE_COST; silent steps and the tie-breaking extra on
-        # model moves add far less (see _costs), so the cost counts the deviations.
+        # model moves add far less (see conformance.pm4py_bridge.costs), so the cost counts the deviations.
         deviations = int(result["cost"]) // _MOVE_COST
         if deviations != len(unexpected) + len(missing):
             raise RuntimeError("alignment cost and moves disagree")
@@ -511,143 +553,6 @@ class _Judge:
         return _Verdict(max(0.0, value), fits, text, Method.TOKEN_REPLAY)
 
 
-def _costs(net: Any) -> tuple[dict[Any, int], dict[Any, int]]:
-    """Model-move and synchronous-move costs for pm4py's alignments.
-
-    A model move on a visible step costs ``_MOVE_COST`` plus its rank among the net's visible
-    transitions (by label, then name), a silent step 1, a synchronous move 0. The small extra
-    breaks ties between equally good explanations the same way every run: pm4py's transitions
-    hash by memory address, so with equal costs the explanation it returns (which of two
-    swapped steps is "out of order") would change from run to run.
-    """
-    visible = sorted((t for t in net.transitions if t.label is not None),
-                     key=lambda t: (str(t.label), str(t.name)))
-    model = {t: 1 for t in net.transitions if t.label is None}
-    model.update({t: _MOVE_COST + rank for rank, t in enumerate(visible, start=1)})
-    sync = {t: 0 for t in visible}
-    return model, sync
-
-
-def _prefix_net(net: Any, im: Any) -> tuple[Any, Any, Any]:
-    """A copy of ``net`` in which any place can be emptied by a silent step, with an empty final
-    marking: a trace fits it when it is a prefix of a run of ``net`` (an open case so far)."""
-    from pm4py.objects.petri_net.obj import Marking, PetriNet
-    from pm4py.objects.petri_net.utils import petri_utils
-
-    prefix = copy.deepcopy(net)
-    by_name = {p.name: p for p in prefix.places}
-    for place in sorted(prefix.places, key=lambda p: str(p.name)):
-        drain = PetriNet.Transition(f"drain:{place.name}", None)
-        prefix.transitions.add(drain)
-        petri_utils.add_arc_from_to(place, drain, prefix)
-    start = Marking({by_name[p.name]: n for p, n in im.items()})
-    return prefix, start, Marking()
-
-
-def _pm4py_frame(events: pd.DataFrame, rows: Mapping[Any, npt.NDArray[np.intp]],
-                 cases: list[Any]) -> pd.DataFrame:
-    """The events of ``cases`` (one per variant, in order) as a pm4py DataFrame.
-
-    Case keys are zero-padded positions: pm4py groups by the case column with pandas' sorting, so
-    its results come back in key order, i.e. in the order of ``cases``. Rows keep the log's order
-    (case, time, file order), on which pm4py relies; times stay in UTC. ``rows`` gives each
-    case's row positions in ``events``.
-    """
-    positions = [rows[case] for case in cases]
-    picked = events.iloc[np.concatenate(positions)] if positions else events.iloc[:0]
-    keys = np.repeat(np.array([f"{i:09d}" for i in range(len(cases))], dtype=object),
-                     [len(p) for p in positions])
-    return pd.DataFrame({
-        _CASE: keys,
-        _ACTIVITY: picked["activity"].to_numpy(dtype=object),
-        _TIME: pd.to_datetime(picked["time_utc"], utc=True).reset_index(drop=True),
-    })
-
-
 _NOT_MEASURED: Final = _Verdict(
     float("nan"), False, "does not fit the model (not explained: the time budget ran out)",
     Method.REPLAY)
-
-
-class _Replayer:
-    """Exact replay on a safe (1-bounded) net: the set of markings a trace can reach, firing
-    silent transitions as needed. Reached sets are interned and each (set, activity) step is
-    memoised, so variants that share a prefix share the work.
-
-    A closed case's trace fits when the final marking is reachable after its last step; an open
-    case's (no ``Case closed``) when the set is not empty: it is then a prefix of a run, since a
-    sound net can complete from every marking it reaches."""
-
-    def __init__(self, net: Any, im: Any, fm: Any) -> None:
-        places = sorted(net.places, key=lambda p: str(p.name))
-        index = {p: i for i, p in enumerate(places)}
-        silent: list[tuple[frozenset[int], frozenset[int]]] = []
-        visible: dict[str, list[tuple[frozenset[int], frozenset[int]]]] = {}
-        for t in sorted(net.transitions, key=lambda t: str(t.name)):
-            if any(a.weight != 1 for a in (*t.in_arcs, *t.out_arcs)):
-                raise ValueError("exact replay needs arcs of weight 1")
-            pre = frozenset(index[a.source] for a in t.in_arcs)
-            post = frozenset(index[a.target] for a in t.out_arcs)
-            if t.label is None:
-                silent.append((pre, post))
-            else:
-                visible.setdefault(str(t.label), []).append((pre, post))
-        self.silent = silent
-        self.visible = visible
-        self.final = frozenset(index[p] for p in fm)
-        self.states: dict[frozenset[frozenset[int]], int] = {}
-        self.sets: list[frozenset[frozenset[int]]] = []
-        self.steps: dict[tuple[int, str], int] = {}
-        self.empty = self._intern(frozenset())
-        self.start = self._intern(self._closure([frozenset(index[p] for p in im)]))
-
-    @staticmethod
-    def _fire(marking: frozenset[int], pre: frozenset[int], post: frozenset[int]
-              ) -> frozenset[int] | None:
-        if not pre <= marking:
-            return None
-        rest = marking - pre
-        if rest & post:
-            raise ValueError("exact replay needs a safe net (a place would hold two tokens)")
-        return rest | post
-
-    def _closure(self, markings: Iterable[frozenset[int]]) -> frozenset[frozenset[int]]:
-        seen = set(markings)
-        todo = list(seen)
-        while todo:
-            marking = todo.pop()
-            for pre, post in self.silent:
-                after = self._fire(marking, pre, post)
-                if after is not None and after not in seen:
-                    seen.add(after)
-                    todo.append(after)
-        return frozenset(seen)
-
-    def _intern(self, markings: frozenset[frozenset[int]]) -> int:
-        number = self.states.get(markings)
-        if number is None:
-            number = self.states[markings] = len(self.sets)
-            self.sets.append(markings)
-        return number
-
-    def step(self, state: int, activity: str) -> int:
-        """The set reached from set number ``state`` by one step ``activity``."""
-        key = (state, activity)
-        found = self.steps.get(key)
-        if found is None:
-            reached = []
-            for marking in self.sets[state]:
-                for pre, post in self.visible.get(activity, ()):
-                    after = self._fire(marking, pre, post)
-                    if after is not None:
-                        reached.append(after)
-            found = self.steps[key] = self._intern(self._closure(reached))
-        return found
-
-    def fits(self, trace: tuple[str, ...], *, is_open: bool) -> bool:
-        state = self.start
-        for activity in trace:
-            state = self.step(state, activity)
-            if state == self.empty:
-                return False
-        return is_open or self.final in self.sets[state]

@@ -196,7 +196,7 @@ def add_fitness_budget_options(parser: argparse.ArgumentParser) -> None:
     fitness may cost."""
     parser.add_argument("--max-aligned-variants", type=_count, metavar="N",
                         help="distinct variants that do not fit the model aligned, the most "
-                             "frequent first; the rest by token replay (default 2,000)")
+                             "frequent first; the rest by token replay (default 100,000)")
     parser.add_argument("--alignment-seconds", type=_seconds, metavar="S",
                         help="seconds for aligning; past them token replay judges the rest "
                              "(for half as long), then exact replay; the report says so "

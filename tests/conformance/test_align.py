@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from conformance.align import MOVE_COST, Aligner, Graph, TooLarge
-from conformance.fitness import _costs, _prefix_net
 from conformance.net import Replayer, compile_net, from_pm4py
+from conformance.pm4py_bridge import costs, prefix_net
 from model.petri import to_petri_net
 from model.procedure import Kind, load_procedure
 
@@ -72,8 +72,8 @@ def _pm4py_costs(traces: list[tuple[str, ...]], *, is_open: bool, variant: str) 
 
     net, im, fm = to_petri_net(PROCEDURE)
     if is_open:
-        net, im, fm = _prefix_net(net, im)
-    model_costs, sync_costs = _costs(net)
+        net, im, fm = prefix_net(net, im)
+    model_costs, sync_costs = costs(net)
     out: dict[int, int] = {}
     by_length: dict[int, list[int]] = {}
     for number, trace in enumerate(traces):
