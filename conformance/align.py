@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -43,7 +44,8 @@ import numpy.typing as npt
 
 from conformance.net import Marking, Net, Transition, fire
 
-__all__ = ["MAX_MARKINGS", "MOVE_COST", "Aligner", "Alignment", "Graph", "TooLarge"]
+__all__ = ["MAX_MARKINGS", "MOVE_COST", "Aligner", "Alignment", "BatchAligner", "Graph", "TooLarge",
+           "Variants"]
 
 MOVE_COST: Final = 1_000_000
 """The cost of a log move or a model move; the tie-breaking extras stay far below it."""
@@ -264,12 +266,20 @@ class Aligner:
         if not len(kept):
             raise ValueError("no marking of the net can explain the trace")
         costs = dense[kept]
+        low = int(costs.min())
         if len(kept) > 1:
+            # First against the cheapest entries only (few), then all that are left against
+            # each other: an entry dominated by a dropped one is dominated by what dropped it.
+            cheap = np.flatnonzero(costs < low + MOVE_COST)
+            if len(cheap) < len(kept):
+                via = costs[cheap, None] + self.graph.between[np.ix_(kept[cheap], kept)]
+                via[np.arange(len(cheap)), cheap] = _INF
+                alive = via.min(axis=0) > costs
+                kept, costs = kept[alive], costs[alive]
             via = costs[:, None] + self.graph.between[np.ix_(kept, kept)]
             np.fill_diagonal(via, _INF)
             alive = via.min(axis=0) > costs
             kept, costs = kept[alive], costs[alive]
-        low = int(costs.min())
         costs = costs - low
         key = kept.tobytes() + costs.tobytes()
         number = self.numbers.get(key)
@@ -370,3 +380,132 @@ class Aligner:
                 raise ValueError("the alignment cannot be traced back")
             self.back[key] = found
         return found
+
+
+@dataclass(frozen=True)
+class Variants:
+    """Traces as a matrix: ``codes[v, i]`` is the number (into ``names``) of step ``i`` of trace
+    ``v``, ``lengths[v]`` its length (the rest of the row is padding)."""
+
+    codes: npt.NDArray[np.int32]
+    lengths: npt.NDArray[np.intp]
+    names: tuple[str, ...]
+
+    def trace(self, v: int) -> tuple[str, ...]:
+        return tuple(self.names[c] for c in self.codes[v, : self.lengths[v]].tolist())
+
+
+def _lookup(keys: npt.NDArray[np.int64], table: dict[int, int], compute: Callable[[int], int]
+            ) -> npt.NDArray[np.int64]:
+    """``table[key]`` for every key, computing (and keeping) the ones not there yet, each
+    distinct key once."""
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    values = np.fromiter(
+        (table[k] if k in table else table.setdefault(k, compute(k)) for k in distinct.tolist()),
+        dtype=np.int64, count=len(distinct))
+    return values[inverse]
+
+
+class BatchAligner(Aligner):
+    """:class:`Aligner` run on many traces at once: one step of every trace per position,
+    each distinct (state, step) looked up once (numpy does the rest), so that the work in
+    Python grows with the distinct states, not with the events."""
+
+    def __init__(self, graph: Graph) -> None:
+        super().__init__(graph)
+        self._moves: dict[int, int] = {}  # (state, step) key -> next state * 2**24 + added
+        self._ends: dict[int, int] = {}
+        self._backs: dict[int, int] = {}
+        self._needed: list[tuple[str, ...]] = []  # model moves of a step back, by number
+        self._needed_number: dict[tuple[str, ...], int] = {}
+
+    def _use(self, names: tuple[str, ...]) -> None:
+        """The lookup tables are keyed by step numbers: start them again for other names."""
+        if getattr(self, "_names", None) != names:
+            self._names = names
+            self._moves.clear()
+            self._ends.clear()
+            self._backs.clear()
+
+    def forward(self, variants: Variants, is_open: npt.NDArray[np.bool_]
+                ) -> tuple[npt.NDArray[np.int64], Costs]:
+        """The state of every trace after each of its steps (``states[v, i]`` after ``i``
+        steps) and the cost of each trace's cheapest alignment."""
+        count, width = variants.codes.shape
+        names = variants.names
+        self._use(names)
+        per_name = len(names)
+        states = np.zeros((count, width + 1), dtype=np.int64)
+        states[:, 0] = self.start
+        total = np.zeros(count, dtype=np.int64)
+        added_bits = 1 << 40  # costs added per step stay far below (a few moves of MOVE_COST)
+
+        def move(key: int) -> int:
+            state, code = divmod(key, per_name)
+            after, added = self.step(state, names[code])
+            return after * added_bits + added
+
+        for i in range(width):
+            live = np.flatnonzero(variants.lengths > i)
+            packed = _lookup(states[live, i] * per_name + variants.codes[live, i], self._moves,
+                             move)
+            states[:, i + 1] = states[:, i]
+            states[live, i + 1] = packed // added_bits
+            total[live] += packed % added_bits
+        last = states[np.arange(count), variants.lengths]
+        ending = _lookup(last * 2 + is_open, self._ends,
+                         lambda key: self._end(key // 2, bool(key % 2))[1])
+        return states, total + ending
+
+    def explain(self, variants: Variants, rows: npt.NDArray[np.intp],
+                states: npt.NDArray[np.int64], is_open: npt.NDArray[np.bool_]
+                ) -> list[tuple[list[str], list[str]]]:
+        """For the traces ``rows`` (numbers into ``variants`` and ``states``, from
+        :meth:`forward`), the steps of their cheapest alignments' log moves and model moves."""
+        codes, lengths, names = variants.codes[rows], variants.lengths[rows], variants.names
+        self._use(names)
+        states = states[rows]
+        is_open = is_open[rows]
+        anchors = len(self.graph.anchors)
+        per_name = len(names)
+        count = len(rows)
+        last = states[np.arange(count), lengths]
+        anchor = np.fromiter((self._end(s, o)[0] for s, o in zip(last.tolist(), is_open.tolist(),
+                                                                 strict=True)),
+                             dtype=np.int64, count=count)
+        unexpected: list[list[str]] = [[] for _ in range(count)]
+        missing: list[list[str]] = [[] for _ in range(count)]
+        for v, (a, o) in enumerate(zip(anchor.tolist(), is_open.tolist(), strict=True)):
+            at = int(self.graph.anchors[a])
+            stop = int(self.stop[a]) if o else self.graph.final
+            assert stop is not None
+            missing[v].extend(str(t.label) for t in self.graph.path(at, stop)
+                              if t.label is not None)
+
+        def back(key: int) -> int:
+            rest, to = divmod(key, anchors)
+            state, code = divmod(rest, per_name)
+            before, logged, needed = self._back(state, names[code], to)
+            number = self._needed_number.setdefault(needed, len(self._needed))
+            if number == len(self._needed):
+                self._needed.append(needed)
+            return (number * anchors + before) * 2 + logged
+
+        for i in range(codes.shape[1] - 1, -1, -1):
+            live = np.flatnonzero(lengths > i)
+            if not len(live):
+                continue
+            keys = (states[live, i] * per_name + codes[live, i]) * anchors + anchor[live]
+            packed = _lookup(keys, self._backs, back)
+            logged = packed % 2
+            rest = packed // 2
+            anchor[live] = rest % anchors
+            needed = rest // anchors
+            for v in live[logged == 1].tolist():
+                unexpected[v].append(names[codes[v, i]])
+            for v, n in zip(live.tolist(), needed.tolist(), strict=True):
+                if self._needed[n]:
+                    missing[v].extend(self._needed[n])
+        for v in range(count):
+            unexpected[v].reverse()
+        return list(zip(unexpected, missing, strict=True))

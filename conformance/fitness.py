@@ -59,7 +59,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from conformance.align import MOVE_COST, Aligner, Alignment, Graph
+from conformance.align import MOVE_COST, BatchAligner, Graph, Variants
 from conformance.net import Net, Replayer, compile_net
 from conformance.pm4py_bridge import Pm4pyNets, pm4py_frame
 from model.procedure import (
@@ -97,7 +97,8 @@ DEFAULT_ALIGNMENT_SECONDS: Final = 20.0
 _CHUNK: Final = 250  # variants per call to pm4py, so that progress can be reported
 _TIMED_CHUNK: Final = 25  # variants per call under a time budget, so that it is kept to
 _MOVE_COST: Final = MOVE_COST  # the cost of a log or model move (pm4py's standard is 10,000)
-_PROGRESS_EVERY: Final = 250  # variants aligned between two progress reports
+_MATRIX_CELLS: Final = 30_000_000  # cases x longest case: above, variants are found case by case
+_ALIGN_CHUNK: Final = 1_000  # variants explained between two looks at the clock
 _SKIP: Final = ">>"
 
 CASE_COLUMNS: Final = (
@@ -183,12 +184,9 @@ def fitness(
                     first_case, progress, clock)
     everything = list(range(len(variants)))
     deadline = clock() + alignment_seconds
-    replayer = Replayer(net)
 
     def replayed_only(index: int) -> _Verdict:
-        trace = variants[index]
-        fits = replayer.fits(trace, is_open=not any(a in ends for a in trace))
-        return _Verdict(1.0, True, "", Method.REPLAY) if fits else _NOT_MEASURED
+        return _Verdict(1.0, True, "", Method.REPLAY) if judge.fits(index) else _NOT_MEASURED
 
     verdicts: list[_Verdict]
     late: dict[Method, list[int]] = {}
@@ -228,9 +226,10 @@ def fitness(
     fit = np.array([v.fitness for v in verdicts], dtype=np.float64)
     ok = np.array([v.is_fit for v in verdicts], dtype=np.bool_)
     how = np.array([v.method.value for v in verdicts], dtype=object)
-    still_open = np.array([not any(a in ends for a in v) for v in variants], dtype=np.bool_)
+    still_open = judge.is_open
     text = np.array([v.deviations for v in verdicts], dtype=object)
-    n_outside = np.array([sum(a not in labels for a in v) for v in variants], dtype=np.int64)
+    n_outside = np.fromiter((sum(map(outside.__contains__, v)) for v in variants),
+                            dtype=np.int64, count=len(variants))
     cases = pd.DataFrame(
         {
             "case_id": case_ids,
@@ -285,12 +284,31 @@ def _variants(kept: pd.DataFrame, case_ids: np.ndarray
     """Each case's variant number, the variants (activity sequences) in order of first
     appearance, and the first case of each variant (whose events, with their real times, go to
     pm4py). Within a case, ``kept`` is in the log's order; a case without events has the empty
-    variant."""
+    variant. The cases' sequences are the rows of a matrix (padded with -1) whose distinct rows
+    numpy finds; a matrix too large for memory (a few very long cases) is done case by case."""
     case_of = pd.Index(case_ids).get_indexer(kept["case_id"])
     activity_codes, names = pd.factorize(kept["activity"])
     order = np.argsort(case_of, kind="stable")  # a no-op on a log sorted by case
     case_of = case_of[order]
     activity_codes = activity_codes[order].astype(np.int32)
+    names_list = np.array([str(n) for n in names], dtype=object)
+    lengths = np.bincount(case_of, minlength=len(case_ids)) if len(case_ids) else (
+        np.zeros(0, dtype=np.intp))
+    width = int(lengths.max()) if len(case_of) else 0
+    if 0 < len(case_ids) * width <= _MATRIX_CELLS:
+        starts = np.cumsum(lengths) - lengths
+        matrix = np.full((len(case_ids), width), -1, dtype=np.int32)
+        matrix[case_of, np.arange(len(case_of)) - starts[case_of]] = activity_codes
+        rows = np.ascontiguousarray(matrix).view(np.dtype((np.void, 4 * width))).ravel()
+        _, first_seen, inverse = np.unique(rows, return_index=True, return_inverse=True)
+        by_appearance = np.argsort(first_seen)
+        rank = np.empty_like(by_appearance)
+        rank[by_appearance] = np.arange(len(by_appearance))
+        codes = rank[inverse.ravel()].astype(np.intp)
+        first = first_seen[by_appearance]
+        variants = [tuple(names_list[matrix[case, : lengths[case]]].tolist())
+                    for case in first.tolist()]
+        return codes, variants, np.asarray(case_ids, dtype=object)[first]
     starts = np.flatnonzero(np.r_[True, case_of[1:] != case_of[:-1]]) if len(case_of) else (
         np.zeros(0, dtype=np.intp))
     keys = [b""] * len(case_ids)
@@ -300,11 +318,7 @@ def _variants(kept: pd.DataFrame, case_ids: np.ndarray
     numbers: dict[bytes, int] = {}
     codes = np.fromiter((numbers.setdefault(k, len(numbers)) for k in keys), dtype=np.intp,
                         count=len(keys))
-    names_list = [str(n) for n in names]
-    variants = [
-        tuple(names_list[c] for c in np.frombuffer(key, dtype=np.int32).tolist())
-        for key in numbers
-    ]
+    variants = [tuple(names_list[np.frombuffer(key, dtype=np.int32)].tolist()) for key in numbers]
     first = np.full(len(variants), -1, dtype=np.intp)
     seen = np.unique(codes, return_index=True)
     first[seen[0]] = seen[1]
@@ -361,8 +375,9 @@ def _describe(missing: Iterable[str], unexpected: Iterable[str], labels: set[str
 
 
 class _Judges:
-    """Who judges the variants: our aligner for alignments (pm4py's on a net too large for it)
-    and pm4py's token replay, each made when first needed (pm4py is slow to import)."""
+    """Who judges the variants: our aligner (exact replay is an alignment without deviations;
+    pm4py's alignments and our replay on a net too large for it) and pm4py's token replay,
+    each made when first needed (pm4py is slow to import)."""
 
     def __init__(self, procedure: Procedure, net: Net, labels: set[str], ends: set[str],
                  shortest: int, kept: pd.DataFrame, variants: list[tuple[str, ...]],
@@ -371,16 +386,24 @@ class _Judges:
         self.procedure, self.net, self.labels, self.ends = procedure, net, labels, ends
         self.shortest, self.kept, self.variants = shortest, kept, variants
         self.first_case, self.progress, self.clock = first_case, progress, clock
+        self.is_open = np.array([not any(a in ends for a in v) for v in variants], dtype=bool)
         self.note = ""  # a clause for the reason when pm4py aligned instead of us
-        self._aligner: Aligner | None = None
+        self.texts: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+        self._aligner: BatchAligner | None = None
         self._tried = False
         self._pm4py: _Judge | None = None
+        self._replayer: Replayer | None = None
+        self._costs: npt.NDArray[np.int64] | None = None
+        # length class -> (its variants as a matrix, their states, their numbers)
+        self._groups: dict[int, tuple[Variants, npt.NDArray[np.int64], npt.NDArray[np.intp]]] = {}
+        self._group_of = np.zeros(len(variants), dtype=np.intp)
+        self._row_of = np.zeros(len(variants), dtype=np.intp)
 
-    def aligner(self) -> Aligner | None:
+    def aligner(self) -> BatchAligner | None:
         if not self._tried:
             self._tried = True
             try:
-                self._aligner = Aligner(Graph(self.net))
+                self._aligner = BatchAligner(Graph(self.net))
             except ValueError as error:  # too large, or not safe
                 self.note = f"; the alignments are pm4py's ({error})"
         return self._aligner
@@ -393,6 +416,36 @@ class _Judges:
             self._pm4py = _Judge(net, im, fm, self.labels, self.ends, self.shortest, self.kept)
         return self._pm4py
 
+    def costs(self, aligner: BatchAligner) -> npt.NDArray[np.int64]:
+        """Every variant's cheapest alignment cost (once), by classes of similar length."""
+        if self._costs is None:
+            names = tuple(sorted({a for v in self.variants for a in v}))
+            number = {a: i for i, a in enumerate(names)}
+            lengths = np.array([len(v) for v in self.variants], dtype=np.intp)
+            group = np.array([n.bit_length() for n in lengths.tolist()], dtype=np.intp)
+            self._costs = np.zeros(len(self.variants), dtype=np.int64)
+            for g in np.unique(group).tolist():
+                rows = np.flatnonzero(group == g)
+                codes = np.zeros((len(rows), int(lengths[rows].max())), dtype=np.int32)
+                for row, index in enumerate(rows.tolist()):
+                    codes[row, : lengths[index]] = [number[a] for a in self.variants[index]]
+                batch = Variants(codes, lengths[rows], names)
+                states, found = aligner.forward(batch, self.is_open[rows])
+                self._costs[rows] = found
+                self._groups[g] = (batch, states, rows)
+                self._group_of[rows] = g
+                self._row_of[rows] = np.arange(len(rows))
+        return self._costs
+
+    def fits(self, index: int) -> bool:
+        """Whether variant ``index`` is a run of the model (a prefix of one, when open)."""
+        aligner = self.aligner()
+        if aligner is not None:
+            return bool(self.costs(aligner)[index] < MOVE_COST)
+        if self._replayer is None:
+            self._replayer = Replayer(self.net)
+        return self._replayer.fits(self.variants[index], is_open=bool(self.is_open[index]))
+
     def run(self, method: Method, which: list[int], deadline: float
             ) -> tuple[dict[int, _Verdict], list[int]]:
         """Verdicts for the variants numbered ``which``, by ``method``, and the variants left
@@ -403,37 +456,45 @@ class _Judges:
         if aligner is None:
             return self.pm4py().run(method, self.variants, which, self.first_case,
                                     self.progress, deadline, self.clock)
+        costs = self.costs(aligner)
         verdicts: dict[int, _Verdict] = {}
         total = len(which)
         if self.progress is not None:
             self.progress(0, total)
-        for done, index in enumerate(which):
+        for start in range(0, total, _ALIGN_CHUNK):
             if self.clock() >= deadline:
-                return verdicts, sorted(which[done:])
-            trace = self.variants[index]
-            if not trace:
-                verdicts[index] = _Verdict(1.0, True, "", method)  # only forbidden events
-            else:
-                is_open = not any(a in self.ends for a in trace)
-                verdicts[index] = _aligned(aligner.align(trace, is_open=is_open), trace,
-                                           0 if is_open else self.shortest, self.labels)
-            if self.progress is not None and (done + 1) % _PROGRESS_EVERY == 0:
-                self.progress(done + 1, total)
-        if self.progress is not None and total % _PROGRESS_EVERY:
-            self.progress(total, total)
+                return verdicts, sorted(which[start:])
+            chunk = np.array(which[start : start + _ALIGN_CHUNK], dtype=np.intp)
+            for g in np.unique(self._group_of[chunk]).tolist():
+                members = chunk[self._group_of[chunk] == g]
+                batch, states, rows = self._groups[g]
+                explained = aligner.explain(batch, self._row_of[members], states,
+                                            self.is_open[rows])
+                for index, (unexpected, missing) in zip(members.tolist(), explained,
+                                                         strict=True):
+                    trace = self.variants[index]
+                    worst = len(trace) + (0 if self.is_open[index] else self.shortest)
+                    verdicts[index] = _aligned(int(costs[index]) // MOVE_COST, worst,
+                                               unexpected, missing, self.labels, self.texts)
+            if self.progress is not None:
+                self.progress(min(start + _ALIGN_CHUNK, total), total)
         return verdicts, []
 
 
-def _aligned(alignment: Alignment, trace: tuple[str, ...], shortest: int, labels: set[str]
+def _aligned(deviations: int, worst: int, unexpected: list[str], missing: list[str],
+             labels: set[str], texts: dict[tuple[tuple[str, ...], tuple[str, ...]], str]
              ) -> _Verdict:
-    """The verdict of an alignment: fitness from its cost, the deviations in words.
-    ``shortest`` is the model's shortest run (0 for an open case)."""
-    deviations = alignment.deviations
-    worst = len(trace) + shortest
+    """The verdict of an alignment with ``deviations`` log and model moves, its fitness against
+    the ``worst`` (the trace's length and, for a closed case, the model's shortest run).
+    ``texts`` keeps the deviations in words by (missing, unexpected): many variants share them."""
+    if deviations != len(unexpected) + len(missing):
+        raise RuntimeError("alignment cost and moves disagree")
     value = 1.0 - deviations / worst if worst else 1.0
-    return _Verdict(max(0.0, value), deviations == 0,
-                    _describe(alignment.missing, alignment.unexpected, labels),
-                    Method.ALIGNMENTS)
+    key = (tuple(sorted(missing)), tuple(sorted(unexpected)))
+    text = texts.get(key)
+    if text is None:
+        text = texts[key] = _describe(missing, unexpected, labels)
+    return _Verdict(max(0.0, value), deviations == 0, text, Method.ALIGNMENTS)
 
 
 class _Judge:

@@ -159,3 +159,30 @@ def test_empty_costs_take_the_cheapest_way_out() -> None:
     assert (graph.empty_cost <= tokens).all()
     assert (graph.empty_cost < tokens).any()  # a silent join of three branches saves a step
     assert graph.empty_cost[graph.final] == 1
+
+
+def test_the_batch_aligner_agrees_with_the_one_trace_at_a_time(
+        traces: list[tuple[str, ...]]) -> None:
+    from collections import Counter
+
+    from conformance.align import BatchAligner, Variants
+
+    graph = Graph(compile_net(PROCEDURE))
+    single, batch = Aligner(graph), BatchAligner(graph)
+    names = tuple(sorted({a for t in traces for a in t}))
+    width = max(len(t) for t in traces)
+    codes = np.zeros((len(traces), width), dtype=np.int32)
+    for row, trace in enumerate(traces):
+        codes[row, : len(trace)] = [names.index(a) for a in trace]
+    variants = Variants(codes, np.array([len(t) for t in traces], dtype=np.intp), names)
+    assert variants.trace(7) == traces[7]
+    for is_open in (False, True):
+        flags = np.full(len(traces), is_open)
+        states, costs = batch.forward(variants, flags)
+        explained = batch.explain(variants, np.arange(len(traces))[::-1], states, flags)[::-1]
+        for trace, cost, (unexpected, missing) in zip(traces, costs.tolist(), explained,
+                                                      strict=True):
+            one = single.align(trace, is_open=is_open)
+            assert cost == one.cost
+            assert tuple(unexpected) == one.unexpected
+            assert Counter(missing) == Counter(one.missing)

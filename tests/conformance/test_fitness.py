@@ -269,3 +269,20 @@ def test_the_default_fitness_does_not_import_pm4py(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_variants_are_the_same_found_case_by_case(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log whose cases would make too large a matrix is grouped case by case, the same way."""
+    import conformance.fitness as fitness_module
+
+    skipped = tuple(a for a in WORKPLACE if a != "Computer secured")
+    log = write_log(tmp_path, {"a": WORKPLACE, "b": skipped, "c": WORKPLACE, "d": REFERRAL,
+                               "e": skipped[:5], "f": ("Coffee break",)})
+    by_matrix = fitness(log, load_procedure(), "auto")
+    monkeypatch.setattr(fitness_module, "_MATRIX_CELLS", 0)
+    one_by_one = fitness(log, load_procedure(), "auto")
+    assert by_matrix.variants == one_by_one.variants == 5
+    pd.testing.assert_frame_equal(by_matrix.cases, one_by_one.cases)
+    assert by_matrix.cases.set_index("case_id")["outside_model"].to_dict() == {
+        "a": 0, "b": 0, "c": 0, "d": 0, "e": 0, "f": 1}

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import conformance.fitness as fitness_module
-from conformance.align import Aligner
+from conformance.align import BatchAligner
 from conformance.fitness import fitness
 from conformance.logio import EventLog, ReadOptions, read_log
 from model.procedure import Kind, load_procedure
@@ -41,18 +41,19 @@ def test_past_the_alignment_time_budget_the_rest_are_judged_by_token_replay(
     log = _random_steps_log(tmp_path, 30)
     now = [0.0]
     real_pm4py = fitness_module._Judge.pm4py
-    real_align = Aligner.align
+    real_explain = BatchAligner.explain
 
     def slow_pm4py(self: Any, *args: Any, **kwargs: Any) -> Any:
         now[0] += 1000.0  # every batch takes longer than the whole budget
         return real_pm4py(self, *args, **kwargs)
 
-    def slow_align(self: Any, *args: Any, **kwargs: Any) -> Any:
-        now[0] += 10.0  # a third of the budget per variant
-        return real_align(self, *args, **kwargs)
+    def slow_explain(self: Any, *args: Any, **kwargs: Any) -> Any:
+        now[0] += 10.0  # a third of the budget per chunk (of one variant)
+        return real_explain(self, *args, **kwargs)
 
     monkeypatch.setattr(fitness_module._Judge, "pm4py", slow_pm4py)
-    monkeypatch.setattr(Aligner, "align", slow_align)
+    monkeypatch.setattr(BatchAligner, "explain", slow_explain)
+    monkeypatch.setattr(fitness_module, "_ALIGN_CHUNK", 1)
     result = fitness(log, PROCEDURE, "auto", alignment_seconds=30.0, clock=lambda: now[0])
     # three variants aligned, then one batch (at most 25) by token replay (its own 15 s), the
     # rest by exact replay
