@@ -503,9 +503,10 @@ class BatchAligner(Aligner):
             needed = rest // anchors
             for v in live[logged == 1].tolist():
                 unexpected[v].append(names[codes[v, i]])
-            for v, n in zip(live.tolist(), needed.tolist(), strict=True):
-                if self._needed[n]:
-                    missing[v].extend(self._needed[n])
+            moved = np.fromiter((bool(t) for t in self._needed), dtype=bool,
+                                count=len(self._needed))[needed]
+            for v, n in zip(live[moved].tolist(), needed[moved].tolist(), strict=True):
+                missing[v].extend(self._needed[n])
         for v in range(count):
             unexpected[v].reverse()
         return list(zip(unexpected, missing, strict=True))

@@ -169,7 +169,8 @@ def fitness(
     forbidden = {a.name for a in procedure.activities.values() if a.kind is Kind.FORBIDDEN}
     ends = {a.name for a in procedure.activities.values() if a.kind is Kind.END}
     events = log.events
-    case_ids = np.asarray(pd.unique(events["case_id"]), dtype=object)
+    case_codes, unique_cases = pd.factorize(events["case_id"])
+    case_ids = np.asarray(unique_cases, dtype=object)
     is_forbidden = events["activity"].isin(forbidden).to_numpy()
     excluded = _counts(events.loc[is_forbidden, "activity"])
     kept = events.loc[~is_forbidden, ["case_id", "activity", "time_utc"]]
@@ -178,7 +179,7 @@ def fitness(
     labels = set(net.labels)
     outside = _counts(kept.loc[~kept["activity"].isin(labels), "activity"])
 
-    codes, variants, first_case = _variants(kept, case_ids)
+    codes, variants, first_case = _variants(kept, case_ids, case_codes[~is_forbidden])
 
     judge = _Judges(procedure, net, labels, ends, _shortest_run(procedure.flow), kept, variants,
                     first_case, progress, clock)
@@ -279,14 +280,14 @@ class _Verdict:
     method: Method
 
 
-def _variants(kept: pd.DataFrame, case_ids: np.ndarray
+def _variants(kept: pd.DataFrame, case_ids: np.ndarray, case_of: npt.NDArray[np.intp]
               ) -> tuple[npt.NDArray[np.intp], list[tuple[str, ...]], np.ndarray]:
     """Each case's variant number, the variants (activity sequences) in order of first
     appearance, and the first case of each variant (whose events, with their real times, go to
     pm4py). Within a case, ``kept`` is in the log's order; a case without events has the empty
     variant. The cases' sequences are the rows of a matrix (padded with -1) whose distinct rows
-    numpy finds; a matrix too large for memory (a few very long cases) is done case by case."""
-    case_of = pd.Index(case_ids).get_indexer(kept["case_id"])
+    numpy finds; a matrix too large for memory (a few very long cases) is done case by case.
+    ``case_of``: the number (into ``case_ids``) of each row's case."""
     activity_codes, names = pd.factorize(kept["activity"])
     order = np.argsort(case_of, kind="stable")  # a no-op on a log sorted by case
     case_of = case_of[order]
@@ -386,7 +387,8 @@ class _Judges:
         self.procedure, self.net, self.labels, self.ends = procedure, net, labels, ends
         self.shortest, self.kept, self.variants = shortest, kept, variants
         self.first_case, self.progress, self.clock = first_case, progress, clock
-        self.is_open = np.array([not any(a in ends for a in v) for v in variants], dtype=bool)
+        self.is_open = np.fromiter((not any(map(ends.__contains__, v)) for v in variants),
+                                   dtype=bool, count=len(variants))
         self.note = ""  # a clause for the reason when pm4py aligned instead of us
         self.texts: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
         self._aligner: BatchAligner | None = None
