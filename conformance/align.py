@@ -270,16 +270,15 @@ class Aligner:
         if len(kept) > 1:
             # First against the cheapest entries only (few), then all that are left against
             # each other: an entry dominated by a dropped one is dominated by what dropped it.
+            between = self.graph.between
             cheap = np.flatnonzero(costs < low + MOVE_COST)
-            if len(cheap) < len(kept):
-                via = costs[cheap, None] + self.graph.between[np.ix_(kept[cheap], kept)]
-                via[np.arange(len(cheap)), cheap] = _INF
+            for judges in ((cheap,) if len(cheap) < len(kept) else ()) + (None,):
+                rows = np.arange(len(kept)) if judges is None else judges
+                via = between[kept[rows]][:, kept]
+                via[np.arange(len(rows)), rows] = _INF  # not against itself
+                via += costs[rows, None]
                 alive = via.min(axis=0) > costs
                 kept, costs = kept[alive], costs[alive]
-            via = costs[:, None] + self.graph.between[np.ix_(kept, kept)]
-            np.fill_diagonal(via, _INF)
-            alive = via.min(axis=0) > costs
-            kept, costs = kept[alive], costs[alive]
         costs = costs - low
         key = kept.tobytes() + costs.tobytes()
         number = self.numbers.get(key)
