@@ -179,10 +179,10 @@ def fitness(
     labels = set(net.labels)
     outside = _counts(kept.loc[~kept["activity"].isin(labels), "activity"])
 
-    codes, variants, first_case = _variants(kept, case_ids, case_codes[~is_forbidden])
+    codes, variants, first_case, matrix = _variants(kept, case_ids, case_codes[~is_forbidden])
 
     judge = _Judges(procedure, net, labels, ends, _shortest_run(procedure.flow), kept, variants,
-                    first_case, progress, clock)
+                    matrix, first_case, progress, clock)
     everything = list(range(len(variants)))
     deadline = clock() + alignment_seconds
 
@@ -229,8 +229,7 @@ def fitness(
     how = np.array([v.method.value for v in verdicts], dtype=object)
     still_open = judge.is_open
     text = np.array([v.deviations for v in verdicts], dtype=object)
-    n_outside = np.fromiter((sum(map(outside.__contains__, v)) for v in variants),
-                            dtype=np.int64, count=len(variants))
+    n_outside = judge.count(set(outside))
     cases = pd.DataFrame(
         {
             "case_id": case_ids,
@@ -281,12 +280,14 @@ class _Verdict:
 
 
 def _variants(kept: pd.DataFrame, case_ids: np.ndarray, case_of: npt.NDArray[np.intp]
-              ) -> tuple[npt.NDArray[np.intp], list[tuple[str, ...]], np.ndarray]:
+              ) -> tuple[npt.NDArray[np.intp], list[tuple[str, ...]], np.ndarray,
+                         Variants | None]:
     """Each case's variant number, the variants (activity sequences) in order of first
     appearance, and the first case of each variant (whose events, with their real times, go to
     pm4py). Within a case, ``kept`` is in the log's order; a case without events has the empty
     variant. The cases' sequences are the rows of a matrix (padded with -1) whose distinct rows
-    numpy finds; a matrix too large for memory (a few very long cases) is done case by case.
+    numpy finds, and the distinct rows are returned too (None when the matrix would be too large
+    for memory, with a few very long cases: then the variants are found case by case).
     ``case_of``: the number (into ``case_ids``) of each row's case."""
     activity_codes, names = pd.factorize(kept["activity"])
     order = np.argsort(case_of, kind="stable")  # a no-op on a log sorted by case
@@ -309,7 +310,9 @@ def _variants(kept: pd.DataFrame, case_ids: np.ndarray, case_of: npt.NDArray[np.
         first = first_seen[by_appearance]
         variants = [tuple(names_list[matrix[case, : lengths[case]]].tolist())
                     for case in first.tolist()]
-        return codes, variants, np.asarray(case_ids, dtype=object)[first]
+        distinct = np.maximum(matrix[first], 0)  # the padding, past each length, becomes 0
+        return codes, variants, np.asarray(case_ids, dtype=object)[first], Variants(
+            distinct, lengths[first].astype(np.intp), tuple(names_list.tolist()))
     starts = np.flatnonzero(np.r_[True, case_of[1:] != case_of[:-1]]) if len(case_of) else (
         np.zeros(0, dtype=np.intp))
     keys = [b""] * len(case_ids)
@@ -323,7 +326,7 @@ def _variants(kept: pd.DataFrame, case_ids: np.ndarray, case_of: npt.NDArray[np.
     first = np.full(len(variants), -1, dtype=np.intp)
     seen = np.unique(codes, return_index=True)
     first[seen[0]] = seen[1]
-    return codes, variants, np.asarray(case_ids, dtype=object)[first]
+    return codes, variants, np.asarray(case_ids, dtype=object)[first], None
 
 
 def _counts(values: pd.Series) -> dict[str, int]:
@@ -382,13 +385,14 @@ class _Judges:
 
     def __init__(self, procedure: Procedure, net: Net, labels: set[str], ends: set[str],
                  shortest: int, kept: pd.DataFrame, variants: list[tuple[str, ...]],
-                 first_case: np.ndarray, progress: Callable[[int, int], None] | None,
-                 clock: Callable[[], float]) -> None:
+                 matrix: Variants | None, first_case: np.ndarray,
+                 progress: Callable[[int, int], None] | None, clock: Callable[[], float]
+                 ) -> None:
         self.procedure, self.net, self.labels, self.ends = procedure, net, labels, ends
         self.shortest, self.kept, self.variants = shortest, kept, variants
         self.first_case, self.progress, self.clock = first_case, progress, clock
-        self.is_open = np.fromiter((not any(map(ends.__contains__, v)) for v in variants),
-                                   dtype=bool, count=len(variants))
+        self.matrix = matrix  # None: too large; then made by classes of length from the tuples
+        self.is_open = self.count(ends) == 0
         self.note = ""  # a clause for the reason when pm4py aligned instead of us
         self.texts: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
         self._aligner: BatchAligner | None = None
@@ -418,19 +422,35 @@ class _Judges:
             self._pm4py = _Judge(net, im, fm, self.labels, self.ends, self.shortest, self.kept)
         return self._pm4py
 
+    def count(self, activities: set[str]) -> npt.NDArray[np.int64]:
+        """How many steps of each variant are among ``activities``."""
+        matrix = self.matrix
+        if matrix is None or not matrix.names:
+            return np.fromiter((sum(map(activities.__contains__, v)) for v in self.variants),
+                               dtype=np.int64, count=len(self.variants))
+        chosen = np.array([n in activities for n in matrix.names], dtype=bool)
+        inside = np.arange(matrix.codes.shape[1])[None, :] < matrix.lengths[:, None]
+        return np.asarray((chosen[matrix.codes] & inside).sum(axis=1), dtype=np.int64)
+
     def costs(self, aligner: BatchAligner) -> npt.NDArray[np.int64]:
         """Every variant's cheapest alignment cost (once), by classes of similar length."""
         if self._costs is None:
-            names = tuple(sorted({a for v in self.variants for a in v}))
+            matrix = self.matrix
+            names = matrix.names if matrix is not None else tuple(
+                sorted({a for v in self.variants for a in v}))
             number = {a: i for i, a in enumerate(names)}
             lengths = np.array([len(v) for v in self.variants], dtype=np.intp)
             group = np.array([n.bit_length() for n in lengths.tolist()], dtype=np.intp)
             self._costs = np.zeros(len(self.variants), dtype=np.int64)
-            for g in np.unique(group).tolist():
+            for g in np.unique(group).tolist():  # 0; 1; 2-3; 4-7 ... steps
                 rows = np.flatnonzero(group == g)
-                codes = np.zeros((len(rows), int(lengths[rows].max())), dtype=np.int32)
-                for row, index in enumerate(rows.tolist()):
-                    codes[row, : lengths[index]] = [number[a] for a in self.variants[index]]
+                width = int(lengths[rows].max())
+                if matrix is not None:
+                    codes = np.ascontiguousarray(matrix.codes[rows, :width])
+                else:
+                    codes = np.zeros((len(rows), width), dtype=np.int32)
+                    for row, index in enumerate(rows.tolist()):
+                        codes[row, : lengths[index]] = [number[a] for a in self.variants[index]]
                 batch = Variants(codes, lengths[rows], names)
                 states, found = aligner.forward(batch, self.is_open[rows])
                 self._costs[rows] = found
