@@ -19,10 +19,12 @@ Reported beside the rules (CONTRACT §5, last paragraph). Two methods:
     allow it ("done out of turn") and the steps still enabled when the case ended ("missing").
     pm4py's replay ignores activities outside the model; they are counted here.
 
-``auto`` first replays every distinct variant exactly on the net (``replay``: a search over the
-markings the trace can reach, silent steps included, so an activity at several places in the net,
-such as ``Police notified``, is tried at each of them). A variant that replays fits, with fitness
-1.0; this is fast (the reached states are memoised across variants) and sound. The variants that
+``auto`` first replays every distinct variant exactly on the net (``replay``: every marking the
+trace can reach is tried, silent steps included, so an activity at several places in the net,
+such as ``Police notified``, is tried at each of them; this is the aligner's first pass, all
+variants at once: a variant replays when its cheapest alignment has no deviation, and on a net
+too large for the aligner :class:`conformance.net.Replayer` does it). A variant that replays
+fits, with fitness 1.0; this is fast (memoised across variants) and sound. The variants that
 do not fit are aligned, the most frequent first, up to ``max_alignment_variants`` (100,000 by
 default, so every one in practice); any beyond the budget are judged by token replay, and each
 case says which method judged it. pm4py is imported only when token replay or its alignments are
@@ -52,8 +54,9 @@ import enum
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Sequence as SequenceOf
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -88,7 +91,8 @@ __all__ = [
 
 DEFAULT_MAX_ALIGNMENT_VARIANTS: Final = 100_000
 """``auto`` aligns up to this many distinct variants that do not fit; beyond, it replays tokens.
-With our aligner this is rarely reached (a log of 100,000 cases had 9,121 distinct variants)."""
+With our aligner this is rarely reached: the benchmark's log of 100,000 cases (bench/make_log.py)
+has 29,345 distinct variants, 17,834 of them unfit."""
 
 
 DEFAULT_ALIGNMENT_SECONDS: Final = 20.0
@@ -280,7 +284,7 @@ class _Verdict:
 
 
 def _variants(kept: pd.DataFrame, case_ids: np.ndarray, case_of: npt.NDArray[np.intp]
-              ) -> tuple[npt.NDArray[np.intp], list[tuple[str, ...]], np.ndarray,
+              ) -> tuple[npt.NDArray[np.intp], SequenceOf[tuple[str, ...]], np.ndarray,
                          Variants | None]:
     """Each case's variant number, the variants (activity sequences) in order of first
     appearance, and the first case of each variant (whose events, with their real times, go to
@@ -308,11 +312,9 @@ def _variants(kept: pd.DataFrame, case_ids: np.ndarray, case_of: npt.NDArray[np.
         rank[by_appearance] = np.arange(len(by_appearance))
         codes = rank[inverse.ravel()].astype(np.intp)
         first = first_seen[by_appearance]
-        variants = [tuple(names_list[matrix[case, : lengths[case]]].tolist())
-                    for case in first.tolist()]
-        distinct = np.maximum(matrix[first], 0)  # the padding, past each length, becomes 0
-        return codes, variants, np.asarray(case_ids, dtype=object)[first], Variants(
-            distinct, lengths[first].astype(np.intp), tuple(names_list.tolist()))
+        distinct = Variants(np.maximum(matrix[first], 0),  # the padding becomes 0
+                            lengths[first].astype(np.intp), tuple(names_list.tolist()))
+        return codes, _Traces(distinct), np.asarray(case_ids, dtype=object)[first], distinct
     starts = np.flatnonzero(np.r_[True, case_of[1:] != case_of[:-1]]) if len(case_of) else (
         np.zeros(0, dtype=np.intp))
     keys = [b""] * len(case_ids)
@@ -327,6 +329,29 @@ def _variants(kept: pd.DataFrame, case_ids: np.ndarray, case_of: npt.NDArray[np.
     seen = np.unique(codes, return_index=True)
     first[seen[0]] = seen[1]
     return codes, variants, np.asarray(case_ids, dtype=object)[first], None
+
+
+class _Traces(SequenceOf[tuple[str, ...]]):
+    """The distinct variants of a matrix as tuples of steps, each made when asked for."""
+
+    def __init__(self, matrix: Variants) -> None:
+        self.matrix = matrix
+
+    def __len__(self) -> int:
+        return len(self.matrix.lengths)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, ...]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> SequenceOf[tuple[str, ...]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[str, ...] | SequenceOf[tuple[str, ...]]:
+        if isinstance(index, slice):
+            return [self.matrix.trace(i) for i in range(len(self))[index]]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        return self.matrix.trace(index % len(self))
 
 
 def _counts(values: pd.Series) -> dict[str, int]:
@@ -384,7 +409,7 @@ class _Judges:
     each made when first needed (pm4py is slow to import)."""
 
     def __init__(self, procedure: Procedure, net: Net, labels: set[str], ends: set[str],
-                 shortest: int, kept: pd.DataFrame, variants: list[tuple[str, ...]],
+                 shortest: int, kept: pd.DataFrame, variants: SequenceOf[tuple[str, ...]],
                  matrix: Variants | None, first_case: np.ndarray,
                  progress: Callable[[int, int], None] | None, clock: Callable[[], float]
                  ) -> None:
@@ -392,6 +417,8 @@ class _Judges:
         self.shortest, self.kept, self.variants = shortest, kept, variants
         self.first_case, self.progress, self.clock = first_case, progress, clock
         self.matrix = matrix  # None: too large; then made by classes of length from the tuples
+        self.lengths = matrix.lengths if matrix is not None else np.fromiter(
+            map(len, variants), dtype=np.intp, count=len(variants))
         self.is_open = self.count(ends) == 0
         self.note = ""  # a clause for the reason when pm4py aligned instead of us
         self.texts: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
@@ -439,7 +466,7 @@ class _Judges:
             names = matrix.names if matrix is not None else tuple(
                 sorted({a for v in self.variants for a in v}))
             number = {a: i for i, a in enumerate(names)}
-            lengths = np.array([len(v) for v in self.variants], dtype=np.intp)
+            lengths = self.lengths
             group = np.array([n.bit_length() for n in lengths.tolist()], dtype=np.intp)
             self._costs = np.zeros(len(self.variants), dtype=np.int64)
             for g in np.unique(group).tolist():  # 0; 1; 2-3; 4-7 ... steps
@@ -494,8 +521,8 @@ class _Judges:
                                             self.is_open[rows])
                 for index, (unexpected, missing) in zip(members.tolist(), explained,
                                                          strict=True):
-                    trace = self.variants[index]
-                    worst = len(trace) + (0 if self.is_open[index] else self.shortest)
+                    worst = int(self.lengths[index]) + (0 if self.is_open[index]
+                                                        else self.shortest)
                     verdicts[index] = _aligned(int(costs[index]) // MOVE_COST, worst,
                                                unexpected, missing, self.labels, self.texts)
             if self.progress is not None:
@@ -534,7 +561,7 @@ class _Judge:
         self.ends = ends
         self.shortest = shortest
 
-    def run(self, method: Method, variants: list[tuple[str, ...]], which: list[int],
+    def run(self, method: Method, variants: SequenceOf[tuple[str, ...]], which: list[int],
             first_case: np.ndarray, progress: Callable[[int, int], None] | None,
             deadline: float | None = None, clock: Callable[[], float] = time.monotonic,
             ) -> tuple[dict[int, _Verdict], list[int]]:
