@@ -50,13 +50,12 @@ empty.
 
 from __future__ import annotations
 
-import enum
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from collections.abc import Sequence as SequenceOf
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, overload
+from typing import TYPE_CHECKING, Final, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -64,7 +63,8 @@ import pandas as pd
 
 from conformance.align import MOVE_COST, BatchAligner, Graph, Variants
 from conformance.net import Net, Replayer, compile_net
-from conformance.pm4py_bridge import Pm4pyNets, pm4py_frame
+from conformance.pm4py_bridge import Pm4pyJudge
+from conformance.verdicts import NOT_MEASURED, Method, Verdict, describe
 from model.procedure import (
     Block,
     Choice,
@@ -98,23 +98,12 @@ has 29,345 distinct variants, 17,834 of them unfit."""
 DEFAULT_ALIGNMENT_SECONDS: Final = 20.0
 """The time budget for aligning; past it, the variants left are judged by token replay."""
 
-_CHUNK: Final = 250  # variants per call to pm4py, so that progress can be reported
-_TIMED_CHUNK: Final = 25  # variants per call under a time budget, so that it is kept to
-_MOVE_COST: Final = MOVE_COST  # the cost of a log or model move (pm4py's standard is 10,000)
 _MATRIX_CELLS: Final = 30_000_000  # cases x longest case: above, variants are found case by case
 _ALIGN_CHUNK: Final = 1_000  # variants explained between two looks at the clock
-_SKIP: Final = ">>"
 
 CASE_COLUMNS: Final = (
     "case_id", "fitness", "is_fit", "open", "deviations", "outside_model", "method",
 )
-
-
-class Method(enum.StrEnum):
-    ALIGNMENTS = "alignments"
-    TOKEN_REPLAY = "token-replay"
-    AUTO = "auto"
-    REPLAY = "replay"  # exact replay: what AUTO uses for the variants that fit
 
 
 @dataclass(frozen=True)
@@ -190,16 +179,16 @@ def fitness(
     everything = list(range(len(variants)))
     deadline = clock() + alignment_seconds
 
-    def replayed_only(index: int) -> _Verdict:
-        return _Verdict(1.0, True, "", Method.REPLAY) if judge.fits(index) else _NOT_MEASURED
+    def replayed_only(index: int) -> Verdict:
+        return Verdict(1.0, True, "", Method.REPLAY) if judge.fits(index) else NOT_MEASURED
 
-    verdicts: list[_Verdict]
+    verdicts: list[Verdict]
     late: dict[Method, list[int]] = {}
     if requested is Method.AUTO:
         used = Method.REPLAY
         verdicts = [replayed_only(i) for i in everything]
         sizes = np.bincount(codes, minlength=len(variants)) if len(codes) else np.zeros(0)
-        unfit = sorted((i for i in everything if verdicts[i] is _NOT_MEASURED),
+        unfit = sorted((i for i in everything if verdicts[i] is NOT_MEASURED),
                        key=lambda i: (-int(sizes[i]), i))
         aligned = sorted(unfit[:max_alignment_variants])
         replayed = sorted(unfit[max_alignment_variants:])
@@ -273,14 +262,6 @@ def _late_reason(late: Mapping[Method, list[int]], seconds: float) -> str:
     return (f"; the time budget for aligning ({seconds:g} s, --alignment-seconds raises it) ran "
             f"out: {' and '.join(parts)}; which variants were judged in time can differ between "
             "runs and machines")
-
-
-@dataclass(frozen=True)
-class _Verdict:
-    fitness: float
-    is_fit: bool
-    deviations: str
-    method: Method
 
 
 def _variants(kept: pd.DataFrame, case_ids: np.ndarray, case_of: npt.NDArray[np.intp]
@@ -375,34 +356,6 @@ def _shortest_run(block: Block | None) -> int:
     raise TypeError(f"unknown block {type(block).__name__}")
 
 
-def _describe(missing: Iterable[str], unexpected: Iterable[str], labels: set[str],
-              *, unexpected_word: str = "unexpected") -> str:
-    """'missing: A; unexpected: B; out of order: C' (a step both missing and unexpected)."""
-    miss = Counter(sorted(missing))
-    extra = Counter(sorted(unexpected))
-    swapped = sorted(a for a in miss if a in extra)
-
-    def names(counter: Counter[str], mark_outside: bool) -> str:
-        out = []
-        for name, n in counter.items():
-            if name in swapped:
-                continue
-            text = name if n == 1 else f"{name} (×{n})"
-            if mark_outside and name not in labels:
-                text += " (not in the model)"
-            out.append(text)
-        return ", ".join(out)
-
-    parts = []
-    if text := names(miss, False):
-        parts.append(f"missing: {text}")
-    if text := names(extra, True):
-        parts.append(f"{unexpected_word}: {text}")
-    if swapped:
-        parts.append("out of order: " + ", ".join(swapped))
-    return "; ".join(parts)
-
-
 class _Judges:
     """Who judges the variants: our aligner (exact replay is an alignment without deviations;
     pm4py's alignments and our replay on a net too large for it) and pm4py's token replay,
@@ -424,7 +377,7 @@ class _Judges:
         self.texts: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
         self._aligner: BatchAligner | None = None
         self._tried = False
-        self._pm4py: _Judge | None = None
+        self._pm4py: Pm4pyJudge | None = None
         self._replayer: Replayer | None = None
         self._costs: npt.NDArray[np.int64] | None = None
         # length class -> (its variants as a matrix, their states, their numbers)
@@ -441,12 +394,12 @@ class _Judges:
                 self.note = f"; the alignments are pm4py's ({error})"
         return self._aligner
 
-    def pm4py(self) -> _Judge:
+    def pm4py(self) -> Pm4pyJudge:
         if self._pm4py is None:
             from model.petri import to_petri_net
 
             net, im, fm = to_petri_net(self.procedure)
-            self._pm4py = _Judge(net, im, fm, self.labels, self.ends, self.shortest, self.kept)
+            self._pm4py = Pm4pyJudge(net, im, fm, self.labels, self.ends, self.shortest, self.kept)
         return self._pm4py
 
     def count(self, activities: set[str]) -> npt.NDArray[np.int64]:
@@ -496,7 +449,7 @@ class _Judges:
         return self._replayer.fits(self.variants[index], is_open=bool(self.is_open[index]))
 
     def run(self, method: Method, which: list[int], deadline: float
-            ) -> tuple[dict[int, _Verdict], list[int]]:
+            ) -> tuple[dict[int, Verdict], list[int]]:
         """Verdicts for the variants numbered ``which``, by ``method``, and the variants left
         unjudged when ``deadline`` (on the clock) passed."""
         if not which:
@@ -506,7 +459,7 @@ class _Judges:
             return self.pm4py().run(method, self.variants, which, self.first_case,
                                     self.progress, deadline, self.clock)
         costs = self.costs(aligner)
-        verdicts: dict[int, _Verdict] = {}
+        verdicts: dict[int, Verdict] = {}
         total = len(which)
         if self.progress is not None:
             self.progress(0, total)
@@ -532,7 +485,7 @@ class _Judges:
 
 def _aligned(deviations: int, worst: int, unexpected: list[str], missing: list[str],
              labels: set[str], texts: dict[tuple[tuple[str, ...], tuple[str, ...]], str]
-             ) -> _Verdict:
+             ) -> Verdict:
     """The verdict of an alignment with ``deviations`` log and model moves, its fitness against
     the ``worst`` (the trace's length and, for a closed case, the model's shortest run).
     ``texts`` keeps the deviations in words by (missing, unexpected): many variants share them."""
@@ -542,127 +495,5 @@ def _aligned(deviations: int, worst: int, unexpected: list[str], missing: list[s
     key = (tuple(sorted(missing)), tuple(sorted(unexpected)))
     text = texts.get(key)
     if text is None:
-        text = texts[key] = _describe(missing, unexpected, labels)
-    return _Verdict(max(0.0, value), deviations == 0, text, Method.ALIGNMENTS)
-
-
-class _Judge:
-    """Runs pm4py on distinct variants, in chunks, and turns its output into verdicts."""
-
-    def __init__(self, net: Any, im: Any, fm: Any, labels: set[str], ends: set[str],
-                 shortest: int, kept: pd.DataFrame) -> None:
-        self.nets = Pm4pyNets(net, im, fm)
-        self.kept = kept
-        # each case's row positions in ``kept``, in the log's order
-        self.rows: dict[Any, npt.NDArray[np.intp]] = dict(
-            kept.groupby("case_id", sort=False).indices  # type: ignore[arg-type]
-        )
-        self.labels = labels
-        self.ends = ends
-        self.shortest = shortest
-
-    def run(self, method: Method, variants: SequenceOf[tuple[str, ...]], which: list[int],
-            first_case: np.ndarray, progress: Callable[[int, int], None] | None,
-            deadline: float | None = None, clock: Callable[[], float] = time.monotonic,
-            ) -> tuple[dict[int, _Verdict], list[int]]:
-        """Verdicts for the variants numbered ``which``, by ``method``, and the variants left
-        unjudged when ``deadline`` (on ``clock``) passed (or whose alignment it cut off)."""
-        verdicts: dict[int, _Verdict] = {}
-        late: list[int] = []
-        groups: dict[tuple[bool, int], list[int]] = {}
-        for index in which:
-            trace = variants[index]
-            if not trace:
-                verdicts[index] = _Verdict(1.0, True, "", method)  # only forbidden events
-                continue
-            is_open = not any(a in self.ends for a in trace)
-            # Alignments get a log-move cost per position, so they go by trace length.
-            length = len(trace) if method is Method.ALIGNMENTS else 0
-            groups.setdefault((is_open, length), []).append(index)
-        done, total = len(verdicts), len(which)
-        if progress is not None and which:
-            progress(done, total)
-        size = _CHUNK if deadline is None else _TIMED_CHUNK
-        for (is_open, length), members in sorted(groups.items()):
-            for start in range(0, len(members), size):
-                chunk = members[start : start + size]
-                left = None if deadline is None else deadline - clock()
-                if left is not None and left <= 0:
-                    late.extend(chunk)
-                    continue
-                frame = pm4py_frame(self.kept, self.rows, [first_case[i] for i in chunk])
-                results = self.pm4py(method, frame, is_open=is_open, length=length,
-                                     seconds=left)
-                if len(results) != len(chunk):
-                    raise RuntimeError("pm4py returned a different number of results than traces")
-                for index, result in zip(chunk, results, strict=True):
-                    if result is None and left is not None:  # cut off by the time limit
-                        late.append(index)
-                        continue
-                    verdicts[index] = self.verdict(method, result, variants[index],
-                                                   is_open=is_open)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
-        return verdicts, sorted(late)
-
-    def pm4py(self, method: Method, frame: pd.DataFrame, *, is_open: bool, length: int,
-              seconds: float | None = None) -> list[dict[str, Any]]:
-        return self.nets.call(frame, alignments=method is Method.ALIGNMENTS, is_open=is_open,
-                              length=length, seconds=seconds)
-
-    def verdict(self, method: Method, result: dict[str, Any] | None, trace: tuple[str, ...],
-                *, is_open: bool) -> _Verdict:
-        if result is None:
-            return _Verdict(float("nan"), False, "could not be aligned", method)
-        if method is Method.ALIGNMENTS:
-            return self.from_alignment(result, trace, is_open=is_open)
-        return self.from_replay(result, trace, is_open=is_open)
-
-    def from_alignment(self, result: dict[str, Any], trace: tuple[str, ...], *,
-                       is_open: bool) -> _Verdict:
-        moves: list[tuple[Any, Any]] = result["alignment"]
-        logged = tuple(m[0] for m in moves if m[0] != _SKIP)
-        if logged != trace:
-            raise RuntimeError("pm4py returned alignments in an unexpected order")
-        unexpected = [str(m[0]) for m in moves if m[1] == _SKIP]
-        missing = [str(m[1]) for m in moves if m[0] == _SKIP and m[1] is not None]
-        # Each log or model move costs _MOVE_COST; silent steps and the tie-breaking extra on
-        # model moves add far less (see conformance.pm4py_bridge.costs), so the cost counts the deviations.
-        deviations = int(result["cost"]) // _MOVE_COST
-        if deviations != len(unexpected) + len(missing):
-            raise RuntimeError("alignment cost and moves disagree")
-        worst = len(trace) + (0 if is_open else self.shortest)
-        value = 1.0 - deviations / worst if worst else 1.0
-        return _Verdict(max(0.0, value), deviations == 0,
-                        _describe(missing, unexpected, self.labels), Method.ALIGNMENTS)
-
-    def from_replay(self, result: dict[str, Any], trace: tuple[str, ...], *,
-                    is_open: bool) -> _Verdict:
-        out_of_turn = [str(t.label) for t in result["transitions_with_problems"] if t.label]
-        outside = [a for a in trace if a not in self.labels]
-        missing_tokens = int(result["missing_tokens"])
-        consumed = int(result["consumed_tokens"])
-        if is_open:
-            # Steps still to come leave tokens behind: only tokens that were missing count.
-            value = 1.0 - missing_tokens / consumed if consumed else 1.0
-            fits = missing_tokens == 0
-            missing: list[str] = []
-        else:
-            value = float(result["trace_fitness"])
-            fits = bool(result["trace_is_fit"])
-            missing = [] if fits else sorted(
-                str(t.label) for t in result["enabled_transitions_in_marking"] if t.label
-            )
-        if outside:
-            # pm4py's replay skips them: count each as a step the model cannot explain.
-            value *= (len(trace) - len(outside)) / len(trace)
-            fits = False
-        text = _describe(missing, [*out_of_turn, *outside], self.labels,
-                         unexpected_word="done out of turn or unexpected")
-        return _Verdict(max(0.0, value), fits, text, Method.TOKEN_REPLAY)
-
-
-_NOT_MEASURED: Final = _Verdict(
-    float("nan"), False, "does not fit the model (not explained: the time budget ran out)",
-    Method.REPLAY)
+        text = texts[key] = describe(missing, unexpected, labels)
+    return Verdict(max(0.0, value), deviations == 0, text, Method.ALIGNMENTS)

@@ -16,6 +16,7 @@ import conformance.fitness as fitness_module
 from conformance.align import BatchAligner
 from conformance.fitness import fitness
 from conformance.logio import EventLog, ReadOptions, read_log
+from conformance.pm4py_bridge import Pm4pyJudge
 from model.procedure import Kind, load_procedure
 
 PROCEDURE = load_procedure()
@@ -40,7 +41,7 @@ def test_past_the_alignment_time_budget_the_rest_are_judged_by_token_replay(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = _random_steps_log(tmp_path, 30)
     now = [0.0]
-    real_pm4py = fitness_module._Judge.pm4py
+    real_pm4py = Pm4pyJudge.pm4py
     real_explain = BatchAligner.explain
 
     def slow_pm4py(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -51,7 +52,7 @@ def test_past_the_alignment_time_budget_the_rest_are_judged_by_token_replay(
         now[0] += 10.0  # a third of the budget per chunk (of one variant)
         return real_explain(self, *args, **kwargs)
 
-    monkeypatch.setattr(fitness_module._Judge, "pm4py", slow_pm4py)
+    monkeypatch.setattr(Pm4pyJudge, "pm4py", slow_pm4py)
     monkeypatch.setattr(BatchAligner, "explain", slow_explain)
     monkeypatch.setattr(fitness_module, "_ALIGN_CHUNK", 1)
     result = fitness(log, PROCEDURE, "auto", alignment_seconds=30.0, clock=lambda: now[0])
