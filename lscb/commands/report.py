@@ -363,7 +363,8 @@ def _write_rejects(path: Path, args: argparse.Namespace, parameters: dict[str, A
     procedure = load_procedure(args.procedure)
     _, vocabulary = rules_to_judge(procedure, args.rules,
                                    contract_rules=not args.no_contract_rules)
-    layout = audit_log_format(parameters["mapping_path"], parameters["log_columns"])
+    layout = audit_log_format(parameters["mapping_path"], parameters["log_columns"],
+                              parameters["config_path"])
     log = read_log(args.log, read_options(procedure, layout, vocabulary=vocabulary))
     write_rejects_frame(path, log.rejects, log.row_word)
     return 0 if log.coverage is None else int(log.coverage.skipped)
