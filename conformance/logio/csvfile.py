@@ -18,7 +18,7 @@ import pandas as pd
 from conformance.logio.limits import limit_problem
 from conformance.logio.schema import ReadOptions
 from conformance.logio.table import RawTable, lines_phrase, resolve_columns, sample_positions
-from conformance.logio.values import as_text
+from conformance.logio.values import TEXT, as_text
 from model.errors import InputError, Problem
 
 _DELIMITERS: Final = (",", ";", "\t", "|")
@@ -228,13 +228,17 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
         table = table.take(pa.array(keep))
         lines = lines[keep]
 
+    def text_column(column: Any) -> pd.Series:
+        # Straight into pandas' Arrow-backed text (TEXT), without a Python string per value.
+        return as_text(column.to_pandas(types_mapper={pa.string(): TEXT}.get))
+
     def column_of(column_name: str) -> pd.Series:
-        return as_text(table.column(header.index(column_name)).to_pandas())
+        return text_column(table.column(header.index(column_name)))
 
     positions = sample_positions(table.num_rows)
     sampled = table.take(pa.array(positions))
     sample = {
-        header[i]: as_text(sampled.column(i).to_pandas())
+        header[i]: text_column(sampled.column(i))
         for i in range(len(header))
         if header[i]
     }
