@@ -176,18 +176,26 @@ class Times:
 
 
 def _localise(naive: pd.Series) -> tuple[pd.Series, int, int]:
-    """Europe/London wall-clock times to UTC, counting the DST-ambiguous and -skipped ones."""
-    local = naive.dt.tz_localize(LONDON, ambiguous="NaT", nonexistent="NaT")
-    odd = (local.isna() & naive.notna()).to_numpy()
-    ambiguous = nonexistent = 0
+    """Europe/London wall-clock times to UTC, counting the DST-ambiguous and -skipped ones.
+
+    Each distinct wall time is localised once (pandas localises to a ``ZoneInfo`` value by
+    value, some ten microseconds each; a log repeats its dates and times many times)."""
+    codes, distinct = pd.factorize(naive)  # a missing time: -1
+    wall = pd.Series(distinct)
+    local = wall.dt.tz_localize(LONDON, ambiguous="NaT", nonexistent="NaT")
+    odd = (local.isna() & wall.notna()).to_numpy()
+    moved = np.zeros(len(wall), dtype=bool)  # in the skipped hour (moved forward)
     if odd.any():
-        wall = naive[odd]
-        first = np.ones(len(wall), dtype=bool)  # True = daylight time: the first reading
-        fixed = wall.dt.tz_localize(LONDON, ambiguous=first, nonexistent="shift_forward")
-        nonexistent = int((fixed.dt.tz_localize(None) != wall).sum())
-        ambiguous = len(wall) - nonexistent
+        skewed = wall[odd]
+        first = np.ones(len(skewed), dtype=bool)  # True = daylight time: the first reading
+        fixed = skewed.dt.tz_localize(LONDON, ambiguous=first, nonexistent="shift_forward")
+        moved[odd] = (fixed.dt.tz_localize(None) != skewed).to_numpy()
         local = local.where(~odd, fixed)
-    return local.dt.tz_convert("UTC"), ambiguous, nonexistent
+    present = codes[codes >= 0]
+    nonexistent = int(moved[present].sum())
+    ambiguous = int(odd[present].sum()) - nonexistent
+    utc = pd.api.extensions.take(local.dt.tz_convert("UTC").array, codes, allow_fill=True)
+    return pd.Series(utc, index=naive.index), ambiguous, nonexistent
 
 
 def _to_ns(parsed_utc: pd.Series) -> tuple[npt.NDArray[np.int64], Bools, Bools]:
