@@ -112,7 +112,7 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
             )
 
     internal = [f"c{i}" for i in range(len(header))]
-    longest_line = _longest_line(data)
+    block_size = _block_size(data)
     invalid: list[tuple[int, bool]] = []  # (record number, has an unclosed quote)
 
     def on_invalid(row: Any) -> str:
@@ -128,7 +128,7 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
                 column_names=internal,
                 skip_rows=1,
                 use_threads=use_threads,
-                block_size=max(1 << 24, 2 * longest_line + 1024),
+                block_size=block_size,
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
@@ -235,10 +235,9 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
     def column_of(column_name: str) -> pd.Series:
         return text_column(table.column(header.index(column_name)))
 
-    positions = sample_positions(table.num_rows)
-    sampled = table.take(pa.array(positions))
-    sample = {
-        header[i]: text_column(sampled.column(i))
+    positions = pa.array(sample_positions(table.num_rows))
+    sample = {  # column by column: a table's take joins every column's chunks first
+        header[i]: text_column(table.column(i).take(positions))
         for i in range(len(header))
         if header[i]
     }
@@ -263,6 +262,20 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
 
 def _arrow_ints(array: Any) -> npt.NDArray[np.int64]:
     return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+_BLOCK: Final = 1 << 24  # pyarrow's block size for a CSV (16 MiB), unless a line is too long
+
+
+def _block_size(data: bytes) -> int:
+    """pyarrow's block size: 16 MiB, or more than twice the longest line when that is more.
+    A line longer than twice ``window`` bytes holds a whole aligned window without a line
+    break; when every window has one, no line is near 8 MiB and the lines are not measured."""
+    window = 1 << 21
+    if all(data.find(b"\n", start, start + window) >= 0
+           for start in range(0, len(data) - window + 1, window)):
+        return _BLOCK
+    return max(_BLOCK, 2 * _longest_line(data) + 1024)
 
 
 def _longest_line(data: bytes) -> int:
