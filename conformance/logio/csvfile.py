@@ -235,9 +235,9 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
     def column_of(column_name: str) -> pd.Series:
         return text_column(table.column(header.index(column_name)))
 
-    positions = pa.array(sample_positions(table.num_rows))
-    sample = {  # column by column: a table's take joins every column's chunks first
-        header[i]: text_column(table.column(i).take(positions))
+    positions = sample_positions(table.num_rows)
+    sample = {
+        header[i]: text_column(_take_sorted(table.column(i), positions))
         for i in range(len(header))
         if header[i]
     }
@@ -258,6 +258,22 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
         warnings=warnings,
         rejected=rejected,
     )
+
+
+def _take_sorted(column: Any, positions: npt.NDArray[np.int64]) -> Any:
+    """The values at ``positions`` (ascending) of a chunked column, chunk by chunk (pyarrow's
+    own take joins all the chunks into one array first)."""
+    import pyarrow as pa
+
+    pieces = []
+    start = 0
+    for chunk in column.chunks:
+        end = start + len(chunk)
+        low, high = np.searchsorted(positions, [start, end])
+        if high > low:
+            pieces.append(chunk.take(pa.array(positions[low:high] - start)))
+        start = end
+    return pa.chunked_array(pieces, type=column.type)
 
 
 def _arrow_ints(array: Any) -> npt.NDArray[np.int64]:
