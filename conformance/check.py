@@ -56,7 +56,7 @@ __all__ = [
 
 FITNESS_METHODS: Final = ("auto", "alignments", "token-replay", "none")
 """How control-flow fitness is measured: ``auto`` (exact replay of every distinct variant;
-alignments of the unfit ones, up to 2,000, for their explanation; token replay beyond),
+alignments of the unfit ones, up to 100,000, for their explanation; token replay beyond),
 ``alignments``, ``token-replay``, or ``none`` (not measured)."""
 
 BUILT_IN_PROCEDURE: Final = "built-in (1.4.9)"

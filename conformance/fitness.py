@@ -1,38 +1,42 @@
 """Control-flow conformance: how well each case's sequence of steps fits the procedure's Petri net.
 
-Reported beside the rules (CONTRACT §5, last paragraph). Two methods, both from pm4py:
+Reported beside the rules (CONTRACT §5, last paragraph). Two methods:
 
 ``alignments``
     the best explanation of each trace as synchronous steps, steps the log has and the model
-    does not ("unexpected") and steps the model needs and the log lacks ("missing"). Cost grows
-    with the number of distinct variants, not cases, so each distinct variant is aligned once
-    and the result is mapped back to its cases. Fitness is computed here from the alignment's
-    cost (every log or model move costs the same, silent steps almost nothing):
-    ``1 - deviations / (trace length + the model's shortest run)``, pm4py's own definition,
-    because the Dijkstra variant's ``fitness`` field is wrong. Equally good explanations are
-    told apart by a small extra cost per step, so the same log always gets the same text.
+    does not ("unexpected") and steps the model needs and the log lacks ("missing"). Each
+    distinct variant is aligned once and the result is mapped back to its cases. The aligner is
+    our own (:mod:`conformance.align`: exact, a dynamic programme over the net's reachable
+    markings memoised across variants, microseconds a variant where pm4py's took about 8 ms);
+    it gives the optimal cost pm4py's exact alignments give with the same costs (a test holds it
+    to them). Every log or model move costs the same, silent steps almost nothing; fitness is
+    ``1 - deviations / (trace length + the model's shortest run)``, pm4py's own definition.
+    Equally good explanations are told apart by a small extra cost per model move (the step's
+    rank), then by a fixed order, so the same log always gets the same text. On a net with more
+    reachable markings than the aligner takes, pm4py's alignments are used instead.
 ``token-replay``
-    faster on many distinct variants, with a rougher explanation: a step done when the model did
-    not allow it ("done out of turn") and the steps still enabled when the case ended
-    ("missing"). pm4py's replay ignores activities outside the model; they are counted here.
+    pm4py's token-based replay, with a rougher explanation: a step done when the model did not
+    allow it ("done out of turn") and the steps still enabled when the case ended ("missing").
+    pm4py's replay ignores activities outside the model; they are counted here.
 
-``auto`` first replays every distinct variant exactly on the net (``replay``: a search over the
-markings the trace can reach, silent steps included, so an activity at several places in the net,
-such as ``Police notified``, is tried at each of them). A variant that replays fits, with fitness
-1.0; this is fast (the reached states are memoised across variants) and sound. Only the variants
-that do not fit are aligned, the most frequent first, up to ``max_alignment_variants``, for their
-fitness and their explanation; any beyond the budget are judged by token replay, and each case
-says which method judged it.
+``auto`` first replays every distinct variant exactly on the net (``replay``: every marking the
+trace can reach is tried, silent steps included, so an activity at several places in the net,
+such as ``Police notified``, is tried at each of them; this is the aligner's first pass, all
+variants at once: a variant replays when its cheapest alignment has no deviation, and on a net
+too large for the aligner :class:`conformance.net.Replayer` does it). A variant that replays
+fits, with fitness 1.0; this is fast (memoised across variants) and sound. The variants that
+do not fit are aligned, the most frequent first, up to ``max_alignment_variants`` (100,000 by
+default, so every one in practice); any beyond the budget are judged by token replay, and each
+case says which method judged it. pm4py is imported only when token replay or its alignments are
+needed (importing it takes about 1.5 s).
 
-Aligning has a time budget too (``alignment_seconds``, default 20 s): a log of long, erratic
-traces can make each alignment take seconds. The variants are aligned in small batches, each
-trace with pm4py's own per-trace time limit set to what is left of the budget; once the budget
-is spent, the variants not yet aligned (and any whose alignment was cut off) are judged by token
-replay, which gets half as long again; what is left after that keeps the verdict of the exact
-replay (it does not fit; its fitness is not measured). ``reason`` says how many and why. This is
-the one place where a check's result can depend on the machine's speed, so the reason says so
-whenever a budget ran out. (pm4py's token replay is not used to say "fits": on this net it
-calls conforming referral cases unfit, because it may try the wrong ``Police notified``.)
+Aligning has a time budget too (``alignment_seconds``, default 20 s), checked before each
+variant (and, for pm4py, per trace); once it is spent, the variants not yet aligned are judged by
+token replay, which gets half as long again; what is left after that keeps the verdict of the
+exact replay (it does not fit; its fitness is not measured). ``reason`` says how many and why.
+This is the one place where a check's result can depend on the machine's speed, so the reason
+says so whenever a budget ran out. (pm4py's token replay is not used to say "fits": on this net
+it calls conforming referral cases unfit, because it may try the wrong ``Police notified``.)
 
 The forbidden events ("Computer used", "Images downloaded or distributed") are left out: they are
 never in the flow and are judged by the rules. An activity outside the model's vocabulary counts
@@ -46,18 +50,21 @@ empty.
 
 from __future__ import annotations
 
-import copy
-import enum
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
+from collections.abc import Sequence as SequenceOf
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final, overload
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from conformance.align import MOVE_COST, BatchAligner, Graph, Variants
+from conformance.net import Net, Replayer, compile_net
+from conformance.pm4py_bridge import Pm4pyJudge
+from conformance.verdicts import NOT_MEASURED, Method, Verdict, describe
 from model.procedure import (
     Block,
     Choice,
@@ -82,36 +89,21 @@ __all__ = [
     "fitness",
 ]
 
-DEFAULT_MAX_ALIGNMENT_VARIANTS: Final = 2_000
-"""``auto`` aligns up to this many distinct variants; beyond, it replays tokens."""
+DEFAULT_MAX_ALIGNMENT_VARIANTS: Final = 100_000
+"""``auto`` aligns up to this many distinct variants that do not fit; beyond, it replays tokens.
+With our aligner this is rarely reached: the benchmark's log of 100,000 cases (bench/make_log.py)
+has 29,345 distinct variants, 17,834 of them unfit."""
 
-ALIGNMENT_VARIANT: Final = "Variants.VERSION_DIJKSTRA_LESS_MEMORY"
-"""pm4py's exact Dijkstra variant that needs less memory. On this model it found alignments of
-the same cost as the default A* four times faster (380 variants: 1.4 s against 5.6 s), and the
-A* slows badly on long traces (809 ms at 200 events). Its ``fitness`` field is wrong, so fitness
-is computed here from the cost."""
 
 DEFAULT_ALIGNMENT_SECONDS: Final = 20.0
 """The time budget for aligning; past it, the variants left are judged by token replay."""
 
-_CHUNK: Final = 250  # variants per call to pm4py, so that progress can be reported
-_TIMED_CHUNK: Final = 25  # variants per call under a time budget, so that it is kept to
-_MOVE_COST: Final = 1_000_000  # the cost of a log or model move (pm4py's standard is 10,000)
-_SKIP: Final = ">>"
-_CASE: Final = "case:concept:name"
-_ACTIVITY: Final = "concept:name"
-_TIME: Final = "time:timestamp"
+_MATRIX_CELLS: Final = 30_000_000  # cases x longest case: above, variants are found case by case
+_ALIGN_CHUNK: Final = 1_000  # variants explained between two looks at the clock
 
 CASE_COLUMNS: Final = (
     "case_id", "fitness", "is_fit", "open", "deviations", "outside_model", "method",
 )
-
-
-class Method(enum.StrEnum):
-    ALIGNMENTS = "alignments"
-    TOKEN_REPLAY = "token-replay"
-    AUTO = "auto"
-    REPLAY = "replay"  # exact replay: what AUTO uses for the variants that fit
 
 
 @dataclass(frozen=True)
@@ -166,40 +158,37 @@ def fitness(
     Aligning stops after ``alignment_seconds`` (measured with ``clock``); the variants left are
     judged by token replay.
     """
-    from model.petri import to_petri_net
-
     requested = Method(method)
     forbidden = {a.name for a in procedure.activities.values() if a.kind is Kind.FORBIDDEN}
     ends = {a.name for a in procedure.activities.values() if a.kind is Kind.END}
     events = log.events
-    case_ids = np.asarray(pd.unique(events["case_id"]), dtype=object)
+    case_codes, unique_cases = pd.factorize(events["case_id"])
+    case_ids = np.asarray(unique_cases, dtype=object)
     is_forbidden = events["activity"].isin(forbidden).to_numpy()
     excluded = _counts(events.loc[is_forbidden, "activity"])
     kept = events.loc[~is_forbidden, ["case_id", "activity", "time_utc"]]
 
-    net, im, fm = to_petri_net(procedure)
-    labels = {t.label for t in net.transitions if t.label is not None}
+    net = compile_net(procedure)
+    labels = set(net.labels)
     outside = _counts(kept.loc[~kept["activity"].isin(labels), "activity"])
 
-    codes, variants, first_case = _variants(kept, case_ids)
+    codes, variants, first_case, matrix = _variants(kept, case_ids, case_codes[~is_forbidden])
 
-    judge = _Judge(net, im, fm, labels, ends, _shortest_run(procedure.flow), kept)
+    judge = _Judges(procedure, net, labels, ends, _shortest_run(procedure.flow), kept, variants,
+                    matrix, first_case, progress, clock)
     everything = list(range(len(variants)))
     deadline = clock() + alignment_seconds
-    replayer = _Replayer(net, im, fm)
 
-    def replayed_only(index: int) -> _Verdict:
-        trace = variants[index]
-        fits = replayer.fits(trace, is_open=not any(a in ends for a in trace))
-        return _Verdict(1.0, True, "", Method.REPLAY) if fits else _NOT_MEASURED
+    def replayed_only(index: int) -> Verdict:
+        return Verdict(1.0, True, "", Method.REPLAY) if judge.fits(index) else NOT_MEASURED
 
-    verdicts: list[_Verdict]
+    verdicts: list[Verdict]
     late: dict[Method, list[int]] = {}
     if requested is Method.AUTO:
         used = Method.REPLAY
         verdicts = [replayed_only(i) for i in everything]
         sizes = np.bincount(codes, minlength=len(variants)) if len(codes) else np.zeros(0)
-        unfit = sorted((i for i in everything if verdicts[i] is _NOT_MEASURED),
+        unfit = sorted((i for i in everything if verdicts[i] is NOT_MEASURED),
                        key=lambda i: (-int(sizes[i]), i))
         aligned = sorted(unfit[:max_alignment_variants])
         replayed = sorted(unfit[max_alignment_variants:])
@@ -211,33 +200,29 @@ def fitness(
             reason += (f"aligned, the {len(aligned):,} most frequent of them (the budget), and "
                        f"the other {len(replayed):,} judged by token replay "
                        "(--max-aligned-variants raises the budget)")
-        found, late[Method.ALIGNMENTS] = judge.run(
-            Method.ALIGNMENTS, variants, aligned, first_case, progress, deadline, clock)
+        found, late[Method.ALIGNMENTS] = judge.run(Method.ALIGNMENTS, aligned, deadline)
         rest = sorted([*replayed, *late[Method.ALIGNMENTS]])
         more, late[Method.TOKEN_REPLAY] = judge.run(
-            Method.TOKEN_REPLAY, variants, rest, first_case, progress,
-            clock() + alignment_seconds / 2, clock)
+            Method.TOKEN_REPLAY, rest, clock() + alignment_seconds / 2)
         for index, verdict in (found | more).items():
             verdicts[index] = verdict
     else:
         used = requested
         reason = f"{used.value.replace('-', ' ')}, as asked, on {len(variants):,} distinct variants"
-        found, late[used] = judge.run(used, variants, everything, first_case, progress, deadline,
-                                      clock)
+        found, late[used] = judge.run(used, everything, deadline)
         if used is Method.ALIGNMENTS:
             more, late[Method.TOKEN_REPLAY] = judge.run(
-                Method.TOKEN_REPLAY, variants, late[used], first_case, progress,
-                clock() + alignment_seconds / 2, clock)
+                Method.TOKEN_REPLAY, late[used], clock() + alignment_seconds / 2)
             found |= more
         verdicts = [found[i] if i in found else replayed_only(i) for i in everything]
-    reason += _late_reason(late, alignment_seconds)
+    reason += judge.note + _late_reason(late, alignment_seconds)
 
     fit = np.array([v.fitness for v in verdicts], dtype=np.float64)
     ok = np.array([v.is_fit for v in verdicts], dtype=np.bool_)
     how = np.array([v.method.value for v in verdicts], dtype=object)
-    still_open = np.array([not any(a in ends for a in v) for v in variants], dtype=np.bool_)
+    still_open = judge.is_open
     text = np.array([v.deviations for v in verdicts], dtype=object)
-    n_outside = np.array([sum(a not in labels for a in v) for v in variants], dtype=np.int64)
+    n_outside = judge.count(set(outside))
     cases = pd.DataFrame(
         {
             "case_id": case_ids,
@@ -279,25 +264,38 @@ def _late_reason(late: Mapping[Method, list[int]], seconds: float) -> str:
             "runs and machines")
 
 
-@dataclass(frozen=True)
-class _Verdict:
-    fitness: float
-    is_fit: bool
-    deviations: str
-    method: Method
-
-
-def _variants(kept: pd.DataFrame, case_ids: np.ndarray
-              ) -> tuple[npt.NDArray[np.intp], list[tuple[str, ...]], np.ndarray]:
+def _variants(kept: pd.DataFrame, case_ids: np.ndarray, case_of: npt.NDArray[np.intp]
+              ) -> tuple[npt.NDArray[np.intp], SequenceOf[tuple[str, ...]], np.ndarray,
+                         Variants | None]:
     """Each case's variant number, the variants (activity sequences) in order of first
     appearance, and the first case of each variant (whose events, with their real times, go to
     pm4py). Within a case, ``kept`` is in the log's order; a case without events has the empty
-    variant."""
-    case_of = pd.Index(case_ids).get_indexer(kept["case_id"])
+    variant. The cases' sequences are the rows of a matrix (padded with -1) whose distinct rows
+    numpy finds, and the distinct rows are returned too (None when the matrix would be too large
+    for memory, with a few very long cases: then the variants are found case by case).
+    ``case_of``: the number (into ``case_ids``) of each row's case."""
     activity_codes, names = pd.factorize(kept["activity"])
     order = np.argsort(case_of, kind="stable")  # a no-op on a log sorted by case
     case_of = case_of[order]
     activity_codes = activity_codes[order].astype(np.int32)
+    names_list = np.array([str(n) for n in names], dtype=object)
+    lengths = np.bincount(case_of, minlength=len(case_ids)) if len(case_ids) else (
+        np.zeros(0, dtype=np.intp))
+    width = int(lengths.max()) if len(case_of) else 0
+    if 0 < len(case_ids) * width <= _MATRIX_CELLS:
+        starts = np.cumsum(lengths) - lengths
+        matrix = np.full((len(case_ids), width), -1, dtype=np.int32)
+        matrix[case_of, np.arange(len(case_of)) - starts[case_of]] = activity_codes
+        rows = np.ascontiguousarray(matrix).view(np.dtype((np.void, 4 * width))).ravel()
+        _, first_seen, inverse = np.unique(rows, return_index=True, return_inverse=True)
+        by_appearance = np.argsort(first_seen)
+        rank = np.empty_like(by_appearance)
+        rank[by_appearance] = np.arange(len(by_appearance))
+        codes = rank[inverse.ravel()].astype(np.intp)
+        first = first_seen[by_appearance]
+        distinct = Variants(np.maximum(matrix[first], 0),  # the padding becomes 0
+                            lengths[first].astype(np.intp), tuple(names_list.tolist()))
+        return codes, _Traces(distinct), np.asarray(case_ids, dtype=object)[first], distinct
     starts = np.flatnonzero(np.r_[True, case_of[1:] != case_of[:-1]]) if len(case_of) else (
         np.zeros(0, dtype=np.intp))
     keys = [b""] * len(case_ids)
@@ -307,15 +305,34 @@ def _variants(kept: pd.DataFrame, case_ids: np.ndarray
     numbers: dict[bytes, int] = {}
     codes = np.fromiter((numbers.setdefault(k, len(numbers)) for k in keys), dtype=np.intp,
                         count=len(keys))
-    names_list = [str(n) for n in names]
-    variants = [
-        tuple(names_list[c] for c in np.frombuffer(key, dtype=np.int32).tolist())
-        for key in numbers
-    ]
+    variants = [tuple(names_list[np.frombuffer(key, dtype=np.int32)].tolist()) for key in numbers]
     first = np.full(len(variants), -1, dtype=np.intp)
     seen = np.unique(codes, return_index=True)
     first[seen[0]] = seen[1]
-    return codes, variants, np.asarray(case_ids, dtype=object)[first]
+    return codes, variants, np.asarray(case_ids, dtype=object)[first], None
+
+
+class _Traces(SequenceOf[tuple[str, ...]]):
+    """The distinct variants of a matrix as tuples of steps, each made when asked for."""
+
+    def __init__(self, matrix: Variants) -> None:
+        self.matrix = matrix
+
+    def __len__(self) -> int:
+        return len(self.matrix.lengths)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, ...]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> SequenceOf[tuple[str, ...]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[str, ...] | SequenceOf[tuple[str, ...]]:
+        if isinstance(index, slice):
+            return [self.matrix.trace(i) for i in range(len(self))[index]]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        return self.matrix.trace(index % len(self))
 
 
 def _counts(values: pd.Series) -> dict[str, int]:
@@ -339,315 +356,144 @@ def _shortest_run(block: Block | None) -> int:
     raise TypeError(f"unknown block {type(block).__name__}")
 
 
-def _describe(missing: Iterable[str], unexpected: Iterable[str], labels: set[str],
-              *, unexpected_word: str = "unexpected") -> str:
-    """'missing: A; unexpected: B; out of order: C' (a step both missing and unexpected)."""
-    miss = Counter(sorted(missing))
-    extra = Counter(sorted(unexpected))
-    swapped = sorted(a for a in miss if a in extra)
+class _Judges:
+    """Who judges the variants: our aligner (exact replay is an alignment without deviations;
+    pm4py's alignments and our replay on a net too large for it) and pm4py's token replay,
+    each made when first needed (pm4py is slow to import)."""
 
-    def names(counter: Counter[str], mark_outside: bool) -> str:
-        out = []
-        for name, n in counter.items():
-            if name in swapped:
-                continue
-            text = name if n == 1 else f"{name} (×{n})"
-            if mark_outside and name not in labels:
-                text += " (not in the model)"
-            out.append(text)
-        return ", ".join(out)
+    def __init__(self, procedure: Procedure, net: Net, labels: set[str], ends: set[str],
+                 shortest: int, kept: pd.DataFrame, variants: SequenceOf[tuple[str, ...]],
+                 matrix: Variants | None, first_case: np.ndarray,
+                 progress: Callable[[int, int], None] | None, clock: Callable[[], float]
+                 ) -> None:
+        self.procedure, self.net, self.labels, self.ends = procedure, net, labels, ends
+        self.shortest, self.kept, self.variants = shortest, kept, variants
+        self.first_case, self.progress, self.clock = first_case, progress, clock
+        self.matrix = matrix  # None: too large; then made by classes of length from the tuples
+        self.lengths = matrix.lengths if matrix is not None else np.fromiter(
+            map(len, variants), dtype=np.intp, count=len(variants))
+        self.is_open = self.count(ends) == 0
+        self.note = ""  # a clause for the reason when pm4py aligned instead of us
+        self.texts: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+        self._aligner: BatchAligner | None = None
+        self._tried = False
+        self._pm4py: Pm4pyJudge | None = None
+        self._replayer: Replayer | None = None
+        self._costs: npt.NDArray[np.int64] | None = None
+        # length class -> (its variants as a matrix, their states, their numbers)
+        self._groups: dict[int, tuple[Variants, npt.NDArray[np.int64], npt.NDArray[np.intp]]] = {}
+        self._group_of = np.zeros(len(variants), dtype=np.intp)
+        self._row_of = np.zeros(len(variants), dtype=np.intp)
 
-    parts = []
-    if text := names(miss, False):
-        parts.append(f"missing: {text}")
-    if text := names(extra, True):
-        parts.append(f"{unexpected_word}: {text}")
-    if swapped:
-        parts.append("out of order: " + ", ".join(swapped))
-    return "; ".join(parts)
+    def aligner(self) -> BatchAligner | None:
+        if not self._tried:
+            self._tried = True
+            try:
+                self._aligner = BatchAligner(Graph(self.net))
+            except ValueError as error:  # too large, or not safe
+                self.note = f"; the alignments are pm4py's ({error})"
+        return self._aligner
 
+    def pm4py(self) -> Pm4pyJudge:
+        if self._pm4py is None:
+            from model.petri import to_petri_net
 
-class _Judge:
-    """Runs pm4py on distinct variants, in chunks, and turns its output into verdicts."""
+            net, im, fm = to_petri_net(self.procedure)
+            self._pm4py = Pm4pyJudge(net, im, fm, self.labels, self.ends, self.shortest, self.kept)
+        return self._pm4py
 
-    def __init__(self, net: Any, im: Any, fm: Any, labels: set[str], ends: set[str],
-                 shortest: int, kept: pd.DataFrame) -> None:
-        self.net, self.im, self.fm = net, im, fm
-        self.kept = kept
-        # each case's row positions in ``kept``, in the log's order
-        self.rows: dict[Any, npt.NDArray[np.intp]] = dict(
-            kept.groupby("case_id", sort=False).indices  # type: ignore[arg-type]
-        )
-        self.prefix_net, self.prefix_im, self.prefix_fm = _prefix_net(net, im)
-        self.costs = _costs(net)
-        self.prefix_costs = _costs(self.prefix_net)
-        self.labels = labels
-        self.ends = ends
-        self.shortest = shortest
+    def count(self, activities: set[str]) -> npt.NDArray[np.int64]:
+        """How many steps of each variant are among ``activities``."""
+        matrix = self.matrix
+        if matrix is None or not matrix.names:
+            return np.fromiter((sum(map(activities.__contains__, v)) for v in self.variants),
+                               dtype=np.int64, count=len(self.variants))
+        chosen = np.array([n in activities for n in matrix.names], dtype=bool)
+        inside = np.arange(matrix.codes.shape[1])[None, :] < matrix.lengths[:, None]
+        return np.asarray((chosen[matrix.codes] & inside).sum(axis=1), dtype=np.int64)
 
-    def run(self, method: Method, variants: list[tuple[str, ...]], which: list[int],
-            first_case: np.ndarray, progress: Callable[[int, int], None] | None,
-            deadline: float | None = None, clock: Callable[[], float] = time.monotonic,
-            ) -> tuple[dict[int, _Verdict], list[int]]:
+    def costs(self, aligner: BatchAligner) -> npt.NDArray[np.int64]:
+        """Every variant's cheapest alignment cost (once), by classes of similar length."""
+        if self._costs is None:
+            matrix = self.matrix
+            names = matrix.names if matrix is not None else tuple(
+                sorted({a for v in self.variants for a in v}))
+            number = {a: i for i, a in enumerate(names)}
+            lengths = self.lengths
+            group = np.array([n.bit_length() for n in lengths.tolist()], dtype=np.intp)
+            self._costs = np.zeros(len(self.variants), dtype=np.int64)
+            for g in np.unique(group).tolist():  # 0; 1; 2-3; 4-7 ... steps
+                rows = np.flatnonzero(group == g)
+                width = int(lengths[rows].max())
+                if matrix is not None:
+                    codes = np.ascontiguousarray(matrix.codes[rows, :width])
+                else:
+                    codes = np.zeros((len(rows), width), dtype=np.int32)
+                    for row, index in enumerate(rows.tolist()):
+                        codes[row, : lengths[index]] = [number[a] for a in self.variants[index]]
+                batch = Variants(codes, lengths[rows], names)
+                states, found = aligner.forward(batch, self.is_open[rows])
+                self._costs[rows] = found
+                self._groups[g] = (batch, states, rows)
+                self._group_of[rows] = g
+                self._row_of[rows] = np.arange(len(rows))
+        return self._costs
+
+    def fits(self, index: int) -> bool:
+        """Whether variant ``index`` is a run of the model (a prefix of one, when open)."""
+        aligner = self.aligner()
+        if aligner is not None:
+            return bool(self.costs(aligner)[index] < MOVE_COST)
+        if self._replayer is None:
+            self._replayer = Replayer(self.net)
+        return self._replayer.fits(self.variants[index], is_open=bool(self.is_open[index]))
+
+    def run(self, method: Method, which: list[int], deadline: float
+            ) -> tuple[dict[int, Verdict], list[int]]:
         """Verdicts for the variants numbered ``which``, by ``method``, and the variants left
-        unjudged when ``deadline`` (on ``clock``) passed (or whose alignment it cut off)."""
-        verdicts: dict[int, _Verdict] = {}
-        late: list[int] = []
-        groups: dict[tuple[bool, int], list[int]] = {}
-        for index in which:
-            trace = variants[index]
-            if not trace:
-                verdicts[index] = _Verdict(1.0, True, "", method)  # only forbidden events
-                continue
-            is_open = not any(a in self.ends for a in trace)
-            # Alignments get a log-move cost per position, so they go by trace length.
-            length = len(trace) if method is Method.ALIGNMENTS else 0
-            groups.setdefault((is_open, length), []).append(index)
-        done, total = len(verdicts), len(which)
-        if progress is not None and which:
-            progress(done, total)
-        size = _CHUNK if deadline is None else _TIMED_CHUNK
-        for (is_open, length), members in sorted(groups.items()):
-            for start in range(0, len(members), size):
-                chunk = members[start : start + size]
-                left = None if deadline is None else deadline - clock()
-                if left is not None and left <= 0:
-                    late.extend(chunk)
-                    continue
-                frame = _pm4py_frame(self.kept, self.rows, [first_case[i] for i in chunk])
-                results = self.pm4py(method, frame, is_open=is_open, length=length,
-                                     seconds=left)
-                if len(results) != len(chunk):
-                    raise RuntimeError("pm4py returned a different number of results than traces")
-                for index, result in zip(chunk, results, strict=True):
-                    if result is None and left is not None:  # cut off by the time limit
-                        late.append(index)
-                        continue
-                    verdicts[index] = self.verdict(method, result, variants[index],
-                                                   is_open=is_open)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total)
-        return verdicts, sorted(late)
-
-    def pm4py(self, method: Method, frame: pd.DataFrame, *, is_open: bool, length: int,
-              seconds: float | None = None) -> list[dict[str, Any]]:
-        import pm4py
-
-        net, im, fm = (
-            (self.prefix_net, self.prefix_im, self.prefix_fm) if is_open
-            else (self.net, self.im, self.fm)
-        )
-        if method is Method.ALIGNMENTS:
-            model_costs, sync_costs = self.prefix_costs if is_open else self.costs
-            result = pm4py.conformance_diagnostics_alignments(
-                frame, net, im, fm,
-                multi_processing=False,  # crashes on 2 cores and was slower when it ran
-                variant_str=ALIGNMENT_VARIANT,
-                show_progress_bar=False,
-                enable_best_worst_cost=False,  # its fitness is not used: computed here
-                trace_cost_function=[_MOVE_COST] * length,
-                model_cost_function=model_costs,
-                sync_cost_function=sync_costs,
-                **({} if seconds is None else {"max_align_time": seconds,
-                                               "max_align_time_trace": seconds}),
-            )
-        else:
-            result = pm4py.conformance_diagnostics_token_based_replay(
-                frame, net, im, fm,
-                opt_parameters={"show_progress_bar": False},
-            )
-        return list(result)
-
-    def verdict(self, method: Method, result: dict[str, Any] | None, trace: tuple[str, ...],
-                *, is_open: bool) -> _Verdict:
-        if result is None:
-            return _Verdict(float("nan"), False, "could not be aligned", method)
-        if method is Method.ALIGNMENTS:
-            return self.from_alignment(result, trace, is_open=is_open)
-        return self.from_replay(result, trace, is_open=is_open)
-
-    def from_alignment(self, result: dict[str, Any], trace: tuple[str, ...], *,
-                       is_open: bool) -> _Verdict:
-        moves: list[tuple[Any, Any]] = result["alignment"]
-        logged = tuple(m[0] for m in moves if m[0] != _SKIP)
-        if logged != trace:
-            raise RuntimeError("pm4py returned alignments in an unexpected order")
-        unexpected = [str(m[0]) for m in moves if m[1] == _SKIP]
-        missing = [str(m[1]) for m in moves if m[0] == _SKIP and m[1] is not None]
-        # Each log or model move costs _MOVE_COST; silent steps and the tie-breaking extra on
-        # model moves add far less (see _costs), so the cost counts the deviations.
-        deviations = int(result["cost"]) // _MOVE_COST
-        if deviations != len(unexpected) + len(missing):
-            raise RuntimeError("alignment cost and moves disagree")
-        worst = len(trace) + (0 if is_open else self.shortest)
-        value = 1.0 - deviations / worst if worst else 1.0
-        return _Verdict(max(0.0, value), deviations == 0,
-                        _describe(missing, unexpected, self.labels), Method.ALIGNMENTS)
-
-    def from_replay(self, result: dict[str, Any], trace: tuple[str, ...], *,
-                    is_open: bool) -> _Verdict:
-        out_of_turn = [str(t.label) for t in result["transitions_with_problems"] if t.label]
-        outside = [a for a in trace if a not in self.labels]
-        missing_tokens = int(result["missing_tokens"])
-        consumed = int(result["consumed_tokens"])
-        if is_open:
-            # Steps still to come leave tokens behind: only tokens that were missing count.
-            value = 1.0 - missing_tokens / consumed if consumed else 1.0
-            fits = missing_tokens == 0
-            missing: list[str] = []
-        else:
-            value = float(result["trace_fitness"])
-            fits = bool(result["trace_is_fit"])
-            missing = [] if fits else sorted(
-                str(t.label) for t in result["enabled_transitions_in_marking"] if t.label
-            )
-        if outside:
-            # pm4py's replay skips them: count each as a step the model cannot explain.
-            value *= (len(trace) - len(outside)) / len(trace)
-            fits = False
-        text = _describe(missing, [*out_of_turn, *outside], self.labels,
-                         unexpected_word="done out of turn or unexpected")
-        return _Verdict(max(0.0, value), fits, text, Method.TOKEN_REPLAY)
+        unjudged when ``deadline`` (on the clock) passed."""
+        if not which:
+            return {}, []
+        aligner = self.aligner() if method is Method.ALIGNMENTS else None
+        if aligner is None:
+            return self.pm4py().run(method, self.variants, which, self.first_case,
+                                    self.progress, deadline, self.clock)
+        costs = self.costs(aligner)
+        verdicts: dict[int, Verdict] = {}
+        total = len(which)
+        if self.progress is not None:
+            self.progress(0, total)
+        for start in range(0, total, _ALIGN_CHUNK):
+            if self.clock() >= deadline:
+                return verdicts, sorted(which[start:])
+            chunk = np.array(which[start : start + _ALIGN_CHUNK], dtype=np.intp)
+            for g in np.unique(self._group_of[chunk]).tolist():
+                members = chunk[self._group_of[chunk] == g]
+                batch, states, rows = self._groups[g]
+                explained = aligner.explain(batch, self._row_of[members], states,
+                                            self.is_open[rows])
+                for index, (unexpected, missing) in zip(members.tolist(), explained,
+                                                         strict=True):
+                    worst = int(self.lengths[index]) + (0 if self.is_open[index]
+                                                        else self.shortest)
+                    verdicts[index] = _aligned(int(costs[index]) // MOVE_COST, worst,
+                                               unexpected, missing, self.labels, self.texts)
+            if self.progress is not None:
+                self.progress(min(start + _ALIGN_CHUNK, total), total)
+        return verdicts, []
 
 
-def _costs(net: Any) -> tuple[dict[Any, int], dict[Any, int]]:
-    """Model-move and synchronous-move costs for pm4py's alignments.
-
-    A model move on a visible step costs ``_MOVE_COST`` plus its rank among the net's visible
-    transitions (by label, then name), a silent step 1, a synchronous move 0. The small extra
-    breaks ties between equally good explanations the same way every run: pm4py's transitions
-    hash by memory address, so with equal costs the explanation it returns (which of two
-    swapped steps is "out of order") would change from run to run.
-    """
-    visible = sorted((t for t in net.transitions if t.label is not None),
-                     key=lambda t: (str(t.label), str(t.name)))
-    model = {t: 1 for t in net.transitions if t.label is None}
-    model.update({t: _MOVE_COST + rank for rank, t in enumerate(visible, start=1)})
-    sync = {t: 0 for t in visible}
-    return model, sync
-
-
-def _prefix_net(net: Any, im: Any) -> tuple[Any, Any, Any]:
-    """A copy of ``net`` in which any place can be emptied by a silent step, with an empty final
-    marking: a trace fits it when it is a prefix of a run of ``net`` (an open case so far)."""
-    from pm4py.objects.petri_net.obj import Marking, PetriNet
-    from pm4py.objects.petri_net.utils import petri_utils
-
-    prefix = copy.deepcopy(net)
-    by_name = {p.name: p for p in prefix.places}
-    for place in sorted(prefix.places, key=lambda p: str(p.name)):
-        drain = PetriNet.Transition(f"drain:{place.name}", None)
-        prefix.transitions.add(drain)
-        petri_utils.add_arc_from_to(place, drain, prefix)
-    start = Marking({by_name[p.name]: n for p, n in im.items()})
-    return prefix, start, Marking()
-
-
-def _pm4py_frame(events: pd.DataFrame, rows: Mapping[Any, npt.NDArray[np.intp]],
-                 cases: list[Any]) -> pd.DataFrame:
-    """The events of ``cases`` (one per variant, in order) as a pm4py DataFrame.
-
-    Case keys are zero-padded positions: pm4py groups by the case column with pandas' sorting, so
-    its results come back in key order, i.e. in the order of ``cases``. Rows keep the log's order
-    (case, time, file order), on which pm4py relies; times stay in UTC. ``rows`` gives each
-    case's row positions in ``events``.
-    """
-    positions = [rows[case] for case in cases]
-    picked = events.iloc[np.concatenate(positions)] if positions else events.iloc[:0]
-    keys = np.repeat(np.array([f"{i:09d}" for i in range(len(cases))], dtype=object),
-                     [len(p) for p in positions])
-    return pd.DataFrame({
-        _CASE: keys,
-        _ACTIVITY: picked["activity"].to_numpy(dtype=object),
-        _TIME: pd.to_datetime(picked["time_utc"], utc=True).reset_index(drop=True),
-    })
-
-
-_NOT_MEASURED: Final = _Verdict(
-    float("nan"), False, "does not fit the model (not explained: the time budget ran out)",
-    Method.REPLAY)
-
-
-class _Replayer:
-    """Exact replay on a safe (1-bounded) net: the set of markings a trace can reach, firing
-    silent transitions as needed. Reached sets are interned and each (set, activity) step is
-    memoised, so variants that share a prefix share the work.
-
-    A closed case's trace fits when the final marking is reachable after its last step; an open
-    case's (no ``Case closed``) when the set is not empty: it is then a prefix of a run, since a
-    sound net can complete from every marking it reaches."""
-
-    def __init__(self, net: Any, im: Any, fm: Any) -> None:
-        places = sorted(net.places, key=lambda p: str(p.name))
-        index = {p: i for i, p in enumerate(places)}
-        silent: list[tuple[frozenset[int], frozenset[int]]] = []
-        visible: dict[str, list[tuple[frozenset[int], frozenset[int]]]] = {}
-        for t in sorted(net.transitions, key=lambda t: str(t.name)):
-            if any(a.weight != 1 for a in (*t.in_arcs, *t.out_arcs)):
-                raise ValueError("exact replay needs arcs of weight 1")
-            pre = frozenset(index[a.source] for a in t.in_arcs)
-            post = frozenset(index[a.target] for a in t.out_arcs)
-            if t.label is None:
-                silent.append((pre, post))
-            else:
-                visible.setdefault(str(t.label), []).append((pre, post))
-        self.silent = silent
-        self.visible = visible
-        self.final = frozenset(index[p] for p in fm)
-        self.states: dict[frozenset[frozenset[int]], int] = {}
-        self.sets: list[frozenset[frozenset[int]]] = []
-        self.steps: dict[tuple[int, str], int] = {}
-        self.empty = self._intern(frozenset())
-        self.start = self._intern(self._closure([frozenset(index[p] for p in im)]))
-
-    @staticmethod
-    def _fire(marking: frozenset[int], pre: frozenset[int], post: frozenset[int]
-              ) -> frozenset[int] | None:
-        if not pre <= marking:
-            return None
-        rest = marking - pre
-        if rest & post:
-            raise ValueError("exact replay needs a safe net (a place would hold two tokens)")
-        return rest | post
-
-    def _closure(self, markings: Iterable[frozenset[int]]) -> frozenset[frozenset[int]]:
-        seen = set(markings)
-        todo = list(seen)
-        while todo:
-            marking = todo.pop()
-            for pre, post in self.silent:
-                after = self._fire(marking, pre, post)
-                if after is not None and after not in seen:
-                    seen.add(after)
-                    todo.append(after)
-        return frozenset(seen)
-
-    def _intern(self, markings: frozenset[frozenset[int]]) -> int:
-        number = self.states.get(markings)
-        if number is None:
-            number = self.states[markings] = len(self.sets)
-            self.sets.append(markings)
-        return number
-
-    def step(self, state: int, activity: str) -> int:
-        """The set reached from set number ``state`` by one step ``activity``."""
-        key = (state, activity)
-        found = self.steps.get(key)
-        if found is None:
-            reached = []
-            for marking in self.sets[state]:
-                for pre, post in self.visible.get(activity, ()):
-                    after = self._fire(marking, pre, post)
-                    if after is not None:
-                        reached.append(after)
-            found = self.steps[key] = self._intern(self._closure(reached))
-        return found
-
-    def fits(self, trace: tuple[str, ...], *, is_open: bool) -> bool:
-        state = self.start
-        for activity in trace:
-            state = self.step(state, activity)
-            if state == self.empty:
-                return False
-        return is_open or self.final in self.sets[state]
+def _aligned(deviations: int, worst: int, unexpected: list[str], missing: list[str],
+             labels: set[str], texts: dict[tuple[tuple[str, ...], tuple[str, ...]], str]
+             ) -> Verdict:
+    """The verdict of an alignment with ``deviations`` log and model moves, its fitness against
+    the ``worst`` (the trace's length and, for a closed case, the model's shortest run).
+    ``texts`` keeps the deviations in words by (missing, unexpected): many variants share them."""
+    if deviations != len(unexpected) + len(missing):
+        raise RuntimeError("alignment cost and moves disagree")
+    value = 1.0 - deviations / worst if worst else 1.0
+    key = (tuple(sorted(missing)), tuple(sorted(unexpected)))
+    text = texts.get(key)
+    if text is None:
+        text = texts[key] = describe(missing, unexpected, labels)
+    return Verdict(max(0.0, value), deviations == 0, text, Method.ALIGNMENTS)

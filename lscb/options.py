@@ -196,7 +196,7 @@ def add_fitness_budget_options(parser: argparse.ArgumentParser) -> None:
     fitness may cost."""
     parser.add_argument("--max-aligned-variants", type=_count, metavar="N",
                         help="distinct variants that do not fit the model aligned, the most "
-                             "frequent first; the rest by token replay (default 2,000)")
+                             "frequent first; the rest by token replay (default 100,000)")
     parser.add_argument("--alignment-seconds", type=_seconds, metavar="S",
                         help="seconds for aligning; past them token replay judges the rest "
                              "(for half as long), then exact replay; the report says so "
@@ -246,8 +246,10 @@ def add_log_options(parser: argparse.ArgumentParser) -> None:
                             "(1 = the first; default)")
     group.add_argument("--on-bad-rows", choices=BAD_ROW_CHOICES, default=None,
                        help="fail (default): list every row that cannot be read and stop; "
-                            "skip: leave such rows out, list each in rejects.csv in --out, "
-                            "and count them in the summary")
+                            "skip: leave such rows out, list each in a rejects file (check: "
+                            "rejects.csv in --out; report audit: <report name>-rejects.csv "
+                            "beside the report, e.g. audit-rejects.csv), and count them in "
+                            "the summary")
     add_limit_options(parser)
 
 

@@ -55,6 +55,13 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from conformance.logio.dates import parse_timestamps
+from conformance.logio.limits import (
+    DEFAULT_LIMITS,
+    LimitExceeded,
+    Limits,
+    StreamGuard,
+    limit_problem,
+)
 from conformance.logio.schema import ReadOptions
 from conformance.logio.table import RawTable
 from conformance.logio.text import TEXT, as_text
@@ -98,6 +105,14 @@ _KEPT: Final = frozenset(
         "AssessmentActualStartDate", "S47ActualStartDate", "ICPCnotRequired",
     }
 )
+# Elements of the tree the reader walks; any other element is skipped with all it holds.
+_TREE: Final = _KEPT | frozenset(
+    {"Message", "Header", "CollectionDetails", "Source", "Children", "Child",
+     "ChildIdentifiers", "CINdetails", "Assessments", "Section47"}
+)
+# Dated elements and the events each gives at least (a conference date may be shared).
+_EVENTS_AT_LEAST: Final = {"CINreferralDate": 1, "AssessmentActualStartDate": 1,
+                           "S47ActualStartDate": 2, "CINclosureDate": 1}
 _TRUE: Final = frozenset({"true", "1"})
 _FALSE: Final = frozenset({"false", "0"})
 
@@ -128,16 +143,24 @@ class _Node:
 
 
 class _Builder:
-    """An expat target that builds a light tree, keeping text only of ``_KEPT`` elements."""
+    """An expat target that builds a light tree of the ``_TREE`` elements (any other element is
+    skipped with everything in it), keeping text only of ``_KEPT`` elements, and stops once the
+    dated elements read give more events than ``limits.max_events``."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str, limits: Limits) -> None:
         self.expat: Any = None
         self.stack: list[_Node] = []
         self.root: _Node | None = None
         self._keep = False
+        self._skipping = 0  # depth inside a skipped element
+        self._name, self._limits = name, limits
+        self.events = 0  # at least this many events so far
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
         local = tag.rpartition("}")[2]
+        if self._skipping or (self.stack and local not in _TREE):
+            self._skipping += 1
+            return
         node = _Node(local, int(self.expat.CurrentLineNumber))
         if self.stack:
             self.stack[-1].children.append(node)
@@ -147,11 +170,21 @@ class _Builder:
         self._keep = local in _KEPT
 
     def end(self, tag: str) -> None:
-        self.stack.pop()
+        if self._skipping:
+            self._skipping -= 1
+            return
+        node = self.stack.pop()
         self._keep = False
+        if node.tag in _EVENTS_AT_LEAST and node.text.strip():
+            self.events += _EVENTS_AT_LEAST[node.tag]
+            if self.events > self._limits.max_events:
+                raise LimitExceeded(limit_problem(
+                    self._name, self._limits, "max_events",
+                    f"more events (the {self._limits.max_events + 1:,}th by line "
+                    f"{node.line:,})"))
 
     def data(self, text: str) -> None:
-        if self._keep and self.stack:
+        if self._keep and self.stack and not self._skipping:
             self.stack[-1].text += text
 
     def close(self) -> _Node | None:
@@ -216,7 +249,7 @@ def census_table(path: Path, source: str, options: ReadOptions) -> RawTable:
     """A census as the table every format reader hands over: one row per event (text
     timestamps, ISO dates), ``children_at_continuing_risk`` repeated on the rows of each case,
     XML lines as positions, and the header's facts (``RawTable.census``)."""
-    census = read_census(path)
+    census = read_census(path, options.limits)
     events = census.events
     risk = census.cases["children_at_continuing_risk"].reindex(events["case_id"]).array
     lines = events["line"].to_numpy(dtype=np.int64)
@@ -257,20 +290,29 @@ def census_year(reference: date) -> tuple[date, date]:
     return start, reference
 
 
-def read_census(path: Path) -> Census:
-    """Read a CIN census XML file; ``InputError`` lists every problem (file, line, element,
-    what was expected, what was found; never a personal value)."""
+def read_census(path: Path, limits: Limits = DEFAULT_LIMITS) -> Census:
+    """Read a CIN census XML file within ``limits``; ``InputError`` lists every problem (file,
+    line, element, what was expected, what was found; never a personal value).
+
+    The limits on a log hold as for XES, checked while the file is streamed: its bytes
+    (``--max-input-bytes``), a stretch without an element, i.e. one value
+    (``--max-field-bytes``), and the events (``--max-events``: the dated elements read so far,
+    then the events made); ``--max-columns`` does not apply (the census's elements are fixed)."""
     source = str(path)
     name = path.name
-    builder = _Builder()
+    builder = _Builder(name, limits)
+    guard = StreamGuard(name, limits)
     parser = DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True,
                               forbid_external=True)
     builder.expat = parser.parser
     try:
         with path.open("rb") as stream:
             while chunk := stream.read(1 << 20):
+                guard.check(chunk)
                 parser.feed(chunk)
             parser.close()
+    except LimitExceeded as exceeded:
+        raise InputError(source, [exceeded.problem]) from None
     except OSError:
         raise InputError(source, [Problem(name, "a readable file", "a file that cannot be read")]
                          ) from None
@@ -289,7 +331,11 @@ def read_census(path: Path) -> Census:
     if root is None or root.tag != "Message":
         raise InputError(source, [Problem(name, "a CIN census: an XML file whose root element "
                                                 "is <Message>", "another root element")])
-    return _census(source, name, root)
+    census = _census(source, name, root)
+    if len(census.events) > limits.max_events:
+        raise InputError(source, [limit_problem(name, limits, "max_events",
+                                                f"{len(census.events):,} events")])
+    return census
 
 
 def _census(source: str, name: str, root: _Node) -> Census:

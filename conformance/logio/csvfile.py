@@ -18,7 +18,7 @@ import pandas as pd
 from conformance.logio.limits import limit_problem
 from conformance.logio.schema import ReadOptions
 from conformance.logio.table import RawTable, lines_phrase, resolve_columns, sample_positions
-from conformance.logio.values import as_text
+from conformance.logio.values import TEXT, as_text
 from model.errors import InputError, Problem
 
 _DELIMITERS: Final = (",", ";", "\t", "|")
@@ -112,7 +112,7 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
             )
 
     internal = [f"c{i}" for i in range(len(header))]
-    longest_line = _longest_line(data)
+    block_size = _block_size(data)
     invalid: list[tuple[int, bool]] = []  # (record number, has an unclosed quote)
 
     def on_invalid(row: Any) -> str:
@@ -128,7 +128,7 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
                 column_names=internal,
                 skip_rows=1,
                 use_threads=use_threads,
-                block_size=max(1 << 24, 2 * longest_line + 1024),
+                block_size=block_size,
             ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
@@ -228,13 +228,16 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
         table = table.take(pa.array(keep))
         lines = lines[keep]
 
+    def text_column(column: Any) -> pd.Series:
+        # Straight into pandas' Arrow-backed text (TEXT), without a Python string per value.
+        return as_text(column.to_pandas(types_mapper={pa.string(): TEXT}.get))
+
     def column_of(column_name: str) -> pd.Series:
-        return as_text(table.column(header.index(column_name)).to_pandas())
+        return text_column(table.column(header.index(column_name)))
 
     positions = sample_positions(table.num_rows)
-    sampled = table.take(pa.array(positions))
     sample = {
-        header[i]: as_text(sampled.column(i).to_pandas())
+        header[i]: text_column(_take_sorted(table.column(i), positions))
         for i in range(len(header))
         if header[i]
     }
@@ -257,8 +260,38 @@ def read_csv(path: Path, source: str, options: ReadOptions) -> RawTable:
     )
 
 
+def _take_sorted(column: Any, positions: npt.NDArray[np.int64]) -> Any:
+    """The values at ``positions`` (ascending) of a chunked column, chunk by chunk (pyarrow's
+    own take joins all the chunks into one array first)."""
+    import pyarrow as pa
+
+    pieces = []
+    start = 0
+    for chunk in column.chunks:
+        end = start + len(chunk)
+        low, high = np.searchsorted(positions, [start, end])
+        if high > low:
+            pieces.append(chunk.take(pa.array(positions[low:high] - start)))
+        start = end
+    return pa.chunked_array(pieces, type=column.type)
+
+
 def _arrow_ints(array: Any) -> npt.NDArray[np.int64]:
     return np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+_BLOCK: Final = 1 << 24  # pyarrow's block size for a CSV (16 MiB), unless a line is too long
+
+
+def _block_size(data: bytes) -> int:
+    """pyarrow's block size: 16 MiB, or more than twice the longest line when that is more.
+    A line longer than twice ``window`` bytes holds a whole aligned window without a line
+    break; when every window has one, no line is near 8 MiB and the lines are not measured."""
+    window = 1 << 21
+    if all(data.find(b"\n", start, start + window) >= 0
+           for start in range(0, len(data) - window + 1, window)):
+        return _BLOCK
+    return max(_BLOCK, 2 * _longest_line(data) + 1024)
 
 
 def _longest_line(data: bytes) -> int:

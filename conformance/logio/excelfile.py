@@ -19,6 +19,13 @@ What becomes of a cell:
 The first row that is not empty is the header; rows after it that are entirely empty are
 skipped (as blank lines in a CSV are). Row numbers are Excel's own (the header's row is
 usually 1), so a message's "row 7" is the row a user sees in Excel.
+
+The limits on a log (``conformance.logio.limits``) hold as for a CSV, each checked before the
+work it guards: the file's size and, for ``.xlsx``/``.xlsm`` (zip archives), the size of its
+parts once unpacked (``--max-input-bytes``; a small workbook can unpack to gigabytes), before
+the workbook is opened; the header's columns and any row's cells (``--max-columns``) and the data
+rows (``--max-events``) while the sheet is read, which stops at the first row past a limit; the
+text of every cell (``--max-field-bytes``, all such cells listed).
 """
 
 from __future__ import annotations
@@ -34,8 +41,9 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from conformance.logio.limits import DEFAULT_LIMITS, Limits, limit_problem
 from conformance.logio.schema import ReadOptions
-from conformance.logio.table import RawTable, resolve_columns, sample_positions
+from conformance.logio.table import RawTable, lines_phrase, resolve_columns, sample_positions
 from conformance.logio.text import as_text
 from model.errors import InputError, Problem
 
@@ -70,18 +78,20 @@ def sheet_choice(value: str | int | None) -> str | int | None:
     return int(text) if text.isdigit() else text
 
 
-def read_sheet(path: Path, sheet: str | int | None = None) -> Sheet:
+def read_sheet(path: Path, sheet: str | int | None = None,
+               limits: Limits = DEFAULT_LIMITS) -> Sheet:
     """Read ``sheet`` (a name, a position counted from 1, or None: the first sheet) of the
-    workbook at ``path``; ``InputError`` names the file and what was wrong."""
+    workbook at ``path`` within ``limits``; ``InputError`` names the file and what was wrong."""
     source = str(path)
     name = path.name
     lower = name.lower()
     try:
+        _check_size(path, source, limits)
         if lower.endswith(_OPENPYXL_SUFFIXES):
             names, rows = _open_xlsx(path, sheet, source)
         else:
             names, rows = _open_xls(path, sheet, source)
-        return _sheet(source, name, names, rows)
+        return _sheet(source, name, names, rows, limits)
     except InputError:
         raise
     except (OSError, zipfile.BadZipFile, KeyError, ValueError, TypeError, EOFError) as err:
@@ -98,6 +108,24 @@ def read_sheet(path: Path, sheet: str | int | None = None) -> Sheet:
                 name, "an Excel workbook (.xlsx, .xlsm or .xls)",
                 "a damaged workbook, or another kind of file with an Excel name")]) from None
         raise
+
+
+def _check_size(path: Path, source: str, limits: Limits) -> None:
+    """The file, and an .xlsx's parts once unpacked, within ``--max-input-bytes``."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if size > limits.max_input_bytes:
+        raise InputError(source, [limit_problem(path.name, limits, "max_input_bytes",
+                                                f"a file of {size:,} bytes")])
+    if path.name.lower().endswith(_OPENPYXL_SUFFIXES) and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+        if unpacked > limits.max_input_bytes:
+            raise InputError(source, [limit_problem(
+                path.name, limits, "max_input_bytes",
+                f"a workbook of {size:,} bytes whose parts unpack to {unpacked:,} bytes")])
 
 
 def _pick(names: Sequence[str], sheet: str | int | None, source: str, name: str) -> int:
@@ -159,15 +187,30 @@ def _open_xls(path: Path, sheet: str | int | None, source: str
 
 
 def _sheet(source: str, name: str, names: list[str],
-           rows: Iterable[tuple[int, list[str]]]) -> Sheet:
+           rows: Iterable[tuple[int, list[str]]], limits: Limits = DEFAULT_LIMITS) -> Sheet:
     chosen, all_names = names[0], tuple(names[1:])
+    where = f"{name}, sheet {chosen!r}"
     header: list[str] | None = None
     header_row = 0
     columns: list[list[str]] = []
     numbers: list[int] = []
     width = 0
     wide_rows: list[int] = []
+    long_cells: dict[int, list[int]] = {}  # column -> rows with a cell over the limit
+    longest: dict[int, int] = {}  # column -> its longest such cell, in bytes
+    # A cell's UTF-8 bytes are at most four per character: only long texts are measured.
+    shortest_suspect = limits.max_field_bytes // 4
     for number, texts in rows:
+        if len(texts) > limits.max_columns and any(texts[limits.max_columns:]):
+            raise InputError(source, [limit_problem(
+                f"{where}, row {number}", limits, "max_columns",
+                f"values in {len(texts):,} columns")])
+        for index, text in enumerate(texts):
+            if len(text) > shortest_suspect:
+                size = len(text.encode("utf-8"))
+                if size > limits.max_field_bytes:
+                    long_cells.setdefault(index, []).append(number)
+                    longest[index] = max(longest.get(index, 0), size)
         if header is None:
             if any(texts):
                 while texts and not texts[-1]:
@@ -177,11 +220,21 @@ def _sheet(source: str, name: str, names: list[str],
             continue
         if not any(texts):
             continue
+        if len(numbers) >= limits.max_events:
+            raise InputError(source, [limit_problem(
+                where, limits, "max_events",
+                f"more data rows (the {limits.max_events + 1:,}th is row {number})")])
         if len(texts) > width and any(texts[width:]):
             wide_rows.append(number)
         for index in range(width):
             columns[index].append(texts[index] if index < len(texts) else "")
         numbers.append(number)
+    if long_cells:
+        raise InputError(source, [
+            limit_problem(f"{where}, {lines_phrase('row', np.asarray(found, dtype=np.int64))}, "
+                          f"column {_column_letter(index + 1)}", limits, "max_field_bytes",
+                          f"a cell of {longest[index]:,} bytes")
+            for index, found in sorted(long_cells.items())])
     where = f"{name}, sheet {chosen!r}"
     if header is None:
         raise InputError(source, [Problem(where, "a header row naming the columns, then one "
@@ -257,7 +310,7 @@ def read_excel(path: Path, source: str, options: ReadOptions) -> RawTable:
     text columns, Excel's row numbers, the header's columns resolved as for a CSV."""
     import pandas as pd
 
-    sheet = read_sheet(path, sheet_choice(options.sheet))
+    sheet = read_sheet(path, sheet_choice(options.sheet), options.limits)
     header = [h.strip() for h in sheet.header]
     where = f"{path.name}, sheet {sheet.name!r}, row {sheet.header_row} (the header)"
     resolved = resolve_columns(header, options, where)

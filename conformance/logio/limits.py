@@ -5,18 +5,24 @@ about a million events; a council's log for this procedure has thousands) and a 
 option to raise it. Every refusal is an ``InputError`` (exit status 2) that names the file, the
 limit, what was found and the option that raises it. The limits are checked before the
 expensive step they guard: a CSV header's columns before the file is parsed, a Parquet file's
-rows and column sizes from its metadata before any column is read, an XES file's size, values
-and events while it is streamed.
+rows and column sizes from its metadata before any column is read, an Excel workbook's size
+(unpacked, for ``.xlsx``) before it is opened and its rows and columns while the sheet is read,
+an XES file's or a CIN census's size, values and events while it is streamed.
 
 =======================  =========================  ==========================================
 limit                    option                     what it bounds
 =======================  =========================  ==========================================
-events (rows)            ``--max-events``           rows of a CSV or Parquet file, events of XES
-columns                  ``--max-columns``          columns of a header or Parquet schema; XES
-                                                    keys
-bytes of one field       ``--max-field-bytes``      one CSV field, Parquet value or XES value
-bytes of content         ``--max-input-bytes``      a CSV file, the XML of an XES file after
-                                                    gunzipping, the Parquet columns read
+events (rows)            ``--max-events``           rows of a CSV or Parquet file or an Excel
+                                                    sheet, events of XES or a CIN census
+columns                  ``--max-columns``          columns of a header, a Parquet schema or
+                                                    any row of an Excel sheet; XES keys (not
+                                                    a census: its elements are fixed)
+bytes of one field       ``--max-field-bytes``      one CSV field, Excel cell, Parquet value,
+                                                    XES or census value
+bytes of content         ``--max-input-bytes``      a CSV file; an Excel file and an .xlsx's
+                                                    parts unpacked; the XML of an XES file
+                                                    after gunzipping, or of a census; the
+                                                    Parquet columns read
 =======================  =========================  ==========================================
 """
 

@@ -71,6 +71,31 @@ def lateness_band(late_hours: Any, late_working_days: Any, date_only: Any = Fals
     return LATENESS_BANDS[5]
 
 
+def lateness_bands(late_hours: Any, late_working_days: Any, date_only: Any) -> list[str]:
+    """``lateness_band`` for whole columns at once (a check may report 100,000s of rows).
+
+    >>> lateness_bands([0.5, 0.5, 30.0, None, 400.0], [0, 0, 1, None, 20], [False, True, 0, 0, 0])
+    ['< 1 h', 'same day', '1 working day', '', '> 15 working days']
+    """
+    hours = pd.to_numeric(pd.Series(late_hours, dtype=object), errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan)
+    days = pd.to_numeric(pd.Series(late_working_days, dtype=object), errors="coerce").to_numpy(
+        dtype=np.float64, na_value=np.nan)
+    only = np.array([bool(v) for v in date_only], dtype=bool)  # as lateness_band reads it
+    no_hours, no_days = np.isnan(hours), np.isnan(days)
+    with np.errstate(invalid="ignore"):
+        conditions = [
+            no_hours & no_days,
+            ~no_hours & (hours < 1) & ~only,
+            no_days | (days < 1),
+            days == 1,
+            days <= 5,
+            days <= 15,
+        ]
+    chosen = np.select(conditions, ["", *LATENESS_BANDS[:5]], default=LATENESS_BANDS[5])
+    return [str(band) for band in chosen.tolist()]
+
+
 def lateness_text(late_hours: Any, late_working_days: Any, done: bool = True) -> str:
     """'12 minutes late', '5.5 hours late', '3 working days late'; for a step never done,
     'not done: N working days past the deadline'."""

@@ -13,7 +13,7 @@ import pandas as pd
 
 from conformance.engine import STATUSES
 from conformance.report.caveats import Caveat, caveats_of
-from conformance.report.formatting import DEVIATION_COLUMNS, lateness_band
+from conformance.report.formatting import DEVIATION_COLUMNS, lateness_bands
 from conformance.report.jsonout import build_json
 from model import contract
 from model.scope import case_scopes_of
@@ -150,9 +150,8 @@ def _tidy(rows: pd.DataFrame, case_order: pd.Series, rule_order: Mapping[str, in
             frame[column] = frame[column].astype(object)
     if "lateness" not in frame:
         frame["lateness"] = pd.Series(
-            [lateness_band(h, d, bool(o)) for h, d, o in zip(
-                frame.get("late_hours", []), frame.get("late_working_days", []),
-                frame.get("date_only", [False] * len(frame)), strict=True)],
+            lateness_bands(frame.get("late_hours", []), frame.get("late_working_days", []),
+                           frame.get("date_only", [False] * len(frame))),
             index=frame.index, dtype=object)
     return _ordered(frame, case_order, rule_order).reset_index(drop=True)
 

@@ -62,7 +62,7 @@ def register(sub: Subparsers) -> None:
                        help="a procedure file (default: the built-in procedure 1.4.9)")
     check.add_argument("--fitness", choices=FITNESS_CHOICES, default="auto",
                        help="control-flow fitness: auto (exact replay; the cases that do not "
-                            "fit are aligned to explain them, up to 2,000 distinct variants), "
+                            "fit are aligned to explain them, up to 100,000 distinct variants), "
                             "alignments, token-replay or none")
     check.add_argument("--quiet", action="store_true", help="no progress bar or other chatter")
     add_force_option(check)

@@ -5,14 +5,17 @@ Each action runs the matching notebook (``lscb.reporting``) with papermill (the 
 the notebook's parameters) and writes one HTML file without code cells: a title page with the
 date, the inputs' names and SHA-256 checksums and the project's version, then the figures and
 tables. ``report scenario`` takes the judging settings of ``lscb simulate``, and ``report audit``
-the input options and settings of ``lscb check`` (``lscb.options``). ``report calibration``
-takes those of ``lscb check`` too, and writes a folder: the page and, beside it, the scenario it
-calibrated from the log with its ledger (``lscb.reporting.calibrations``).
+the input options and settings of ``lscb check`` (``lscb.options``); under ``--on-bad-rows skip``
+it lists the rows it left out beside the report (``audit.html`` -> ``audit-rejects.csv``), in the
+same form as ``lscb check``'s rejects.csv. ``report calibration`` takes those of ``lscb check``
+too, and writes a folder: the page and, beside it, the scenario it calibrated from the log with
+its ledger (``lscb.reporting.calibrations``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +42,7 @@ __all__ = [
     "inputs_for",
     "parameters_for",
     "register",
+    "rejects_path",
     "run_calibration_report",
     "run_report",
 ]
@@ -436,18 +440,27 @@ def run_report(args: argparse.Namespace) -> int:
                                                     "config")]
     guard = output_guard(args, [*given, *getattr(args, "rules", [])])
     plan = plan_file(args.out, guard)
-    with plan.staging() as temporary:
+    parameters = parameters_for(kind, args)
+    rejects = None  # under --on-bad-rows skip, the rows left out go beside the report
+    if kind == "audit" and getattr(args, "on_bad_rows", None) == "skip":
+        rejects = plan_file(rejects_path(args.out), guard)
+    with plan.staging() as temporary, contextlib.ExitStack() as stack:
         report = write_report(
             kind,
             temporary,
             title=TITLES[kind],
-            parameters=parameters_for(kind, args),
+            parameters=parameters,
             inputs=inputs,
         )
+        if rejects is not None:
+            skipped = _write_rejects(stack.enter_context(rejects.staging()), args, parameters)
     print(
         f"Wrote {args.out} ({report.figures} figure(s), {report.tables} table(s)). "
         "Open it in a browser."
     )
+    if rejects is not None:
+        print(f"Wrote {rejects.path}: {skipped:,} row(s) that could not be read, left out, "
+              "each with its line and reason.")
     return 0
 
 
@@ -493,3 +506,30 @@ def run_calibration_report(args: argparse.Namespace) -> int:
            if args.on_bad_rows == "skip" else "")
     )
     return 0
+
+
+def rejects_path(out: Path) -> Path:
+    """Where ``report audit --on-bad-rows skip`` lists the rows it left out: beside the report,
+    ``audit.html`` -> ``audit-rejects.csv``."""
+    from conformance.logio.rejects import REJECTS_FILE
+
+    return out.with_name(f"{out.stem}-{REJECTS_FILE}")
+
+
+def _write_rejects(path: Path, args: argparse.Namespace, parameters: dict[str, Any]) -> int:
+    """Read the log as the audit notebook did (the same procedure, vocabulary and layout) and
+    write its rejects file to ``path`` as ``lscb check`` does; the number of rows left out."""
+    from conformance.check import read_options, rules_to_judge
+    from conformance.logio import read_log
+    from conformance.logio.rejects import write_rejects_frame
+    from lscb.reporting.audits import audit_log_format
+    from model.procedure import load_procedure
+
+    procedure = load_procedure(args.procedure)
+    _, vocabulary = rules_to_judge(procedure, args.rules,
+                                   contract_rules=not args.no_contract_rules)
+    layout = audit_log_format(parameters["mapping_path"], parameters["log_columns"],
+                              parameters["config_path"])
+    log = read_log(args.log, read_options(procedure, layout, vocabulary=vocabulary))
+    write_rejects_frame(path, log.rejects, log.row_word)
+    return 0 if log.coverage is None else int(log.coverage.skipped)

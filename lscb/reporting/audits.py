@@ -25,6 +25,7 @@ from model.errors import LscbError
 __all__ = [
     "audit",
     "audit_chart",
+    "audit_log_format",
     "audit_overview",
     "case_timelines",
     "caveats_markdown",
@@ -84,21 +85,30 @@ def audit(
     given = {k: v for k, v in (check_settings or {}).items() if v is not None}
     config = (check_config_of(config_path, given)
               if config_path is not None or given else None)
-    columns: dict[str, Any] = dict(log_columns or {})  # column names and the like, as text
-    limit_names = ("max_events", "max_columns", "max_field_bytes", "max_input_bytes")
-    limits = Limits(**{n: int(columns.pop(n)) for n in limit_names if n in columns})
-    log_format = LogFormat(mapping=None if mapping_path is None else Path(mapping_path),
-                           limits=limits, **columns)
     return check(
         log_path,
         procedure=procedure_path,
         rules_files=list(rules_paths),
         contract_rules=contract_rules,
-        log_format=log_format,
+        log_format=audit_log_format(mapping_path, log_columns, config_path),
         config=config,
         as_of=as_of,
         fitness=fitness_method,
     )
+
+
+def audit_log_format(mapping_path: Path | str | None,
+                     log_columns: Mapping[str, Any] | None,
+                     config_path: Path | str | None = None) -> LogFormat:
+    """The log's layout for :func:`audit` (and for ``lscb report audit``'s rejects file, read
+    the same way): the mapping file, the column options and limits of ``log_columns``, and the
+    ``[log]`` table of the check configuration file, as ``lscb check --config`` reads it."""
+    columns: dict[str, Any] = dict(log_columns or {})  # column names and the like, as text
+    limit_names = ("max_events", "max_columns", "max_field_bytes", "max_input_bytes")
+    limits = Limits(**{n: int(columns.pop(n)) for n in limit_names if n in columns})
+    return LogFormat(mapping=None if mapping_path is None else Path(mapping_path),
+                     settings_file=None if config_path is None else Path(config_path),
+                     limits=limits, **columns)
 
 
 def audit_overview(report: CheckReport) -> str:

@@ -187,3 +187,44 @@ def test_lscb_check_json_flags_what_8675q_queries(
     dfe = report["coverage"]["census"]["dfe_icpc"]
     assert (dfe["on_time"], dfe["held"]) == (sum(dfe_on_time().values()), len(dfe_on_time()))
     assert [row["rule_id"] for row in report["summary"]] == [ICPC]
+
+
+def test_the_limits_on_a_log_hold_for_a_census(census_file: Path, tmp_path: Path) -> None:
+    """Events, bytes and the length of one value, as for XES: each refusal names the limit,
+    what was found and the option that raises it."""
+    from conformance.logio import Limits, ReadOptions, read_log
+
+    events = len(read_census(census_file).events)
+    assert len(read_census(census_file, Limits(max_events=events)).events) == events
+    with pytest.raises(InputError) as error:
+        read_census(census_file, Limits(max_events=events - 1))
+    assert f"expected at most {events - 1:,} events (the limit; --max-events raises it)" in str(
+        error.value)
+    with pytest.raises(InputError) as error:  # stopped while streaming, at the 6th event
+        read_census(census_file, Limits(max_events=5))
+    assert "found more events (the 6th by line" in str(error.value)
+    size = census_file.stat().st_size
+    with pytest.raises(InputError) as error:  # through read_log, as lscb check reads it
+        read_log(census_file, ReadOptions(limits=Limits(max_input_bytes=size - 1)))
+    assert "--max-input-bytes raises it" in str(error.value)
+    long_value = tmp_path / "long.xml"
+    long_value.write_text(census_file.read_text(encoding="utf-8").replace(
+        "<SerialNo>001</SerialNo>", f"<SerialNo>{'9' * 200_000}</SerialNo>"), encoding="utf-8")
+    assert len(read_census(long_value).events) == events  # the default allows it
+    with pytest.raises(InputError) as error:
+        read_census(long_value, Limits(max_field_bytes=1_000))
+    assert "--max-field-bytes raises it" in str(error.value)
+
+
+def test_elements_the_reader_does_not_need_are_skipped_whole(census_file: Path,
+                                                             tmp_path: Path) -> None:
+    """A dated element inside an element the reader skips is not read (the census's structure
+    puts none there), and the rest reads the same."""
+    text = census_file.read_text(encoding="utf-8")
+    nested = tmp_path / "nested.xml"
+    assert "<CINdetails>" in text
+    nested.write_text(text.replace(
+        "<CINdetails>",
+        "<CINdetails><Extra><CINreferralDate>2020-05-01</CINreferralDate>"
+        "<CINclosureDate>2020-06-01</CINclosureDate></Extra>"), encoding="utf-8")
+    pd.testing.assert_frame_equal(read_census(nested).events, read_census(census_file).events)

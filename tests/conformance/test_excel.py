@@ -122,3 +122,56 @@ def test_a_wrong_sheet_names_the_sheets_to_choose_from(tmp_path: Path) -> None:
     log = read_log(path, ReadOptions(sheet="Events", columns=columns))
     assert log.sheet == "Events" and len(log.events) == 5
     assert log.events["date_only"].tolist() == [False, True, False, False, True]
+
+
+
+
+def test_the_limits_on_a_log_hold_for_a_workbook(tmp_path: Path) -> None:
+    """As for a CSV: rows, columns, the text of a cell and the bytes to read, each refused with
+    the limit, what was found and the option that raises it; nothing past a limit is read."""
+    from conformance.logio import Limits
+
+    path = workbook(tmp_path / "extract.xlsx")
+    assert len(read_sheet(path, "Events", Limits(max_events=5)).rows) == 5
+    with pytest.raises(InputError) as error:
+        read_sheet(path, "Events", Limits(max_events=4))
+    assert ("extract.xlsx, sheet 'Events': expected at most 4 events (the limit; --max-events "
+            "raises it); found more data rows (the 5th is row 7)") in str(error.value)
+    with pytest.raises(InputError) as error:
+        read_sheet(path, "Events", Limits(max_columns=4))
+    assert "row 1: expected at most 4 columns" in str(error.value)
+    assert "--max-columns raises it); found values in 5 columns" in str(error.value)
+    with pytest.raises(InputError) as error:
+        read_sheet(path, "Events", Limits(max_field_bytes=8))
+    message = str(error.value)
+    # every long cell, by column, with its rows: 'Strat disc' (10 bytes) and 'Case note' (9);
+    # the heading 'EVENT_DTTM' and the times (19)
+    assert "rows 3, 7, column B" in message and "a cell of 10 bytes" in message
+    assert "rows 1, 2, 3, 4, 6, 7, column C" in message and "a cell of 19 bytes" in message
+    assert "--max-field-bytes raises it" in message
+    size = path.stat().st_size
+    with pytest.raises(InputError, match=f"found a file of {size:,} bytes"):
+        read_sheet(path, "Events", Limits(max_input_bytes=size - 1))
+    with pytest.raises(InputError) as error:
+        read_sheet(path, "Events", Limits(max_input_bytes=size + 1))  # its parts unpack larger
+    assert "--max-input-bytes raises it); found a workbook of" in str(error.value)
+    assert "whose parts unpack to" in str(error.value)
+
+
+def test_a_workbook_that_unpacks_to_gigabytes_is_refused_before_it_is_opened(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import zipfile
+
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b" " * 20_000_000)  # 20 MB of spaces
+    assert path.stat().st_size < 100_000
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the workbook was opened")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", never)
+    from conformance.logio import ColumnMap, Limits, ReadOptions, read_log
+
+    with pytest.raises(InputError, match="whose parts unpack to 20,000,000 bytes"):
+        read_log(path, ReadOptions(columns=ColumnMap(), limits=Limits(max_input_bytes=10 << 20)))

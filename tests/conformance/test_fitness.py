@@ -112,12 +112,10 @@ def test_auto_aligns_the_unfit_within_its_budget_then_replays_tokens(tmp_path: P
 
 
 def test_exact_replay_agrees_with_alignments_on_every_model_path() -> None:
-    from conformance.fitness import _Replayer
+    from conformance.net import Replayer, compile_net
     from model.graph import paths
-    from model.petri import to_petri_net
 
-    net, im, fm = to_petri_net(load_procedure())
-    replayer = _Replayer(net, im, fm)
+    replayer = Replayer(compile_net(load_procedure()))
     all_paths = paths(load_procedure(), max_loops=1)
     assert all(replayer.fits(tuple(p), is_open=False) for p in all_paths)
     for p in all_paths[:40]:
@@ -218,3 +216,73 @@ def test_each_case_gets_its_own_variants_result(tmp_path: Path) -> None:
     assert calls[-1] == (2, 2)
     assert result.fit_cases == 2
     assert result.mean_fitness == pytest.approx(cases["fitness"].mean())
+
+
+def test_pm4py_aligns_when_the_net_is_too_large_for_ours_with_the_same_fitness(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import conformance.fitness as fitness_module
+    from conformance.align import Graph, TooLarge
+
+    skipped = tuple(a for a in WORKPLACE if a != "Computer secured")
+    swapped = list(REFERRAL)
+    swapped.insert(0, swapped.pop(swapped.index("Family informed")))
+    odd = (*WORKPLACE[:3], "Coffee break", *WORKPLACE[5:])
+    log = write_log(tmp_path, {"ok": WORKPLACE, "a": skipped, "b": tuple(swapped), "c": odd,
+                               "open": REFERRAL[3:7]})
+    ours = fitness(log, load_procedure(), "alignments")
+
+    def too_large(net: object) -> Graph:
+        raise TooLarge("the net has more than 10 reachable markings")
+
+    monkeypatch.setattr(fitness_module, "Graph", too_large)
+    theirs = fitness(log, load_procedure(), "alignments")
+    assert "the alignments are pm4py's (the net has more than 10" in theirs.reason
+    assert "pm4py" not in ours.reason
+    for column in ("fitness", "is_fit", "open", "method"):
+        assert ours.cases[column].tolist() == theirs.cases[column].tolist()
+    fits = ours.cases.set_index("case_id")["is_fit"].to_dict()
+    assert fits == {"ok": True, "a": False, "b": False, "c": False, "open": False}
+
+
+def test_the_default_fitness_does_not_import_pm4py(tmp_path: Path) -> None:
+    """pm4py takes over a second to import: exact replay and our aligner do without it."""
+    import subprocess
+    import sys
+
+    skipped = tuple(a for a in WORKPLACE if a != "Computer secured")
+    write_log(tmp_path, {"ok": WORKPLACE, "a": skipped, "open": REFERRAL[:4]})
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from conformance.fitness import fitness\n"
+        "from conformance.logio import ReadOptions, read_log\n"
+        "from model.procedure import load_procedure\n"
+        "p = load_procedure()\n"
+        f"log = read_log(Path({str(tmp_path / 'log.csv')!r}), "
+        "ReadOptions(vocabulary=frozenset(p.activities)))\n"
+        "for method in ('auto', 'alignments'):\n"
+        "    r = fitness(log, p, method)\n"
+        "    fits = r.cases.set_index('case_id')['is_fit'].to_dict()\n"
+        "    assert fits == {'ok': True, 'a': False, 'open': True}, fits\n"
+        "print('pm4py' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_variants_are_the_same_found_case_by_case(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log whose cases would make too large a matrix is grouped case by case, the same way."""
+    import conformance.fitness as fitness_module
+
+    skipped = tuple(a for a in WORKPLACE if a != "Computer secured")
+    log = write_log(tmp_path, {"a": WORKPLACE, "b": skipped, "c": WORKPLACE, "d": REFERRAL,
+                               "e": skipped[:5], "f": ("Coffee break",)})
+    by_matrix = fitness(log, load_procedure(), "auto")
+    monkeypatch.setattr(fitness_module, "_MATRIX_CELLS", 0)
+    one_by_one = fitness(log, load_procedure(), "auto")
+    assert by_matrix.variants == one_by_one.variants == 5
+    pd.testing.assert_frame_equal(by_matrix.cases, one_by_one.cases)
+    assert by_matrix.cases.set_index("case_id")["outside_model"].to_dict() == {
+        "a": 0, "b": 0, "c": 0, "d": 0, "e": 0, "f": 1}

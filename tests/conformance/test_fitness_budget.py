@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 
 import conformance.fitness as fitness_module
+from conformance.align import BatchAligner
 from conformance.fitness import fitness
 from conformance.logio import EventLog, ReadOptions, read_log
+from conformance.pm4py_bridge import Pm4pyJudge
 from model.procedure import Kind, load_procedure
 
 PROCEDURE = load_procedure()
@@ -39,17 +41,26 @@ def test_past_the_alignment_time_budget_the_rest_are_judged_by_token_replay(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     log = _random_steps_log(tmp_path, 30)
     now = [0.0]
-    real_pm4py = fitness_module._Judge.pm4py
+    real_pm4py = Pm4pyJudge.pm4py
+    real_explain = BatchAligner.explain
 
     def slow_pm4py(self: Any, *args: Any, **kwargs: Any) -> Any:
         now[0] += 1000.0  # every batch takes longer than the whole budget
         return real_pm4py(self, *args, **kwargs)
 
-    monkeypatch.setattr(fitness_module._Judge, "pm4py", slow_pm4py)
+    def slow_explain(self: Any, *args: Any, **kwargs: Any) -> Any:
+        now[0] += 10.0  # a third of the budget per chunk (of one variant)
+        return real_explain(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pm4pyJudge, "pm4py", slow_pm4py)
+    monkeypatch.setattr(BatchAligner, "explain", slow_explain)
+    monkeypatch.setattr(fitness_module, "_ALIGN_CHUNK", 1)
     result = fitness(log, PROCEDURE, "auto", alignment_seconds=30.0, clock=lambda: now[0])
-    # one batch aligned, then one batch by token replay (its own 15 s), the rest exact replay
+    # three variants aligned, then one batch (at most 25) by token replay (its own 15 s), the
+    # rest by exact replay
     methods = result.cases["method"].value_counts().to_dict()
-    assert set(methods) == {"alignments", "token-replay", "replay"}
+    assert methods["alignments"] == 3 and 0 < methods["token-replay"] <= 25
+    assert methods["replay"] == 27 - methods["token-replay"]
     assert "time budget for aligning (30 s, --alignment-seconds raises it) ran out" in result.reason
     assert (f"{methods['token-replay'] + methods['replay']:,} variants were not aligned in time "
             "and were judged by token replay instead") in result.reason
@@ -71,8 +82,9 @@ def test_the_budget_also_bounds_explicit_alignments(tmp_path: Path) -> None:
 
 
 def test_a_real_time_budget_stops_aligning_hard_random_logs(tmp_path: Path) -> None:
+    # a microsecond on the real clock: spent by the exact replay before aligning starts
     log = _random_steps_log(tmp_path, 300)
-    result = fitness(log, PROCEDURE, "auto", alignment_seconds=2.0)
+    result = fitness(log, PROCEDURE, "auto", alignment_seconds=1e-6)
     assert "ran out" in result.reason
     assert len(result.cases) == 300 and not result.cases["is_fit"].any()
 
