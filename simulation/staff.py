@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_right
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -147,23 +148,30 @@ class Pool:
             return
         queue = self.queue
         people = self.people
+        free = self.free  # the same list throughout (only ``shifts`` replaces it)
         bins = self.bins
+        base, width, last_bin = bins.base, bins.width, bins.n - 1
+        jobs, bin_work = bins.jobs, bins.work
         times = self._bg_times
         works = self._bg_works
+        n_times = len(times)
+        bg_order = self._bg_order
         heappop, heappush = heapq.heappop, heapq.heappush
         while True:
             if done:
                 first = done[0]
                 t = first[0]
-                if t < arrival or (t == arrival and first[1] < self._bg_order):
+                if t < arrival or (t == arrival and first[1] < bg_order):
                     if t > now:
                         return
                     heappop(done)
                     index = first[2]  # a background job ends: what ``_release`` does
                     person = people[index]
                     person.busy = False
-                    if person.schedule.on_duty(t):
-                        heappush(self.free, index)
+                    schedule = person.schedule  # Schedule.on_duty, inline
+                    k = bisect_right(schedule.starts, t) - 1
+                    if k >= 0 and t < schedule.ends[k]:
+                        heappush(free, index)
                     if queue:
                         self._dispatch(t)
                     continue
@@ -172,7 +180,6 @@ class Pool:
             i = self._bg_next
             self._bg_next = i + 1
             work = works[i]
-            free = self.free
             if queue or not free:
                 self._add_background(arrival, work)
             else:  # served at once: what ``_add_background`` does then (it waits 0 minutes)
@@ -182,19 +189,19 @@ class Pool:
                 index = heappop(free)
                 person = people[index]
                 person.busy = True
-                b = int((arrival - bins.base) // bins.width)
-                if b >= bins.n:
-                    b = bins.n - 1
-                bins.jobs[b] += 1
+                b = int((arrival - base) // width)
+                if b > last_bin:
+                    b = last_bin
+                jobs[b] += 1
                 end = person.schedule.advance(arrival, work)
-                bins.work[b] += work
+                bin_work[b] += work
                 self._order += 1
                 heappush(done, (arrival + (end - arrival), self._order, index))
             # the next arrival, at the time a SimPy timeout set now would fire
-            if i + 1 < len(times):
+            if i + 1 < n_times:
                 arrival = arrival + max(0.0, times[i + 1] - arrival)
                 self._order += 1
-                self._bg_order = self._order
+                bg_order = self._bg_order = self._order
             else:
                 arrival = math.inf
             self._bg_at = arrival
