@@ -383,10 +383,10 @@ class _Sim:
         best = _INF
         applies = self._applies
         for rule, occurrence in plan.deadline_rules:
-            key = (rule.id, case.key)
-            holds = applies.get(key)
+            which = (rule.id, case.key)
+            holds = applies.get(which)
             if holds is None:
-                holds = applies[key] = all(matches(case.attrs.get(k), v)
+                holds = applies[which] = all(matches(case.attrs.get(k), v)
                                            for k, v in rule.when.items())
             if not holds:
                 continue
