@@ -79,6 +79,12 @@ class _Plan:
     booking: Booking | None
     diary: Diary | None
     deadline_rules: list[tuple[Rule, TriggerOccurrence]]
+    timing_at: int = 0  # which of ``pools`` times the work (the lane's pool, else the first)
+    lane_at: int = -1  # where the lane's pool is in ``pools`` (-1: not there)
+
+    def __post_init__(self) -> None:
+        if self.lane_pool is not None and self.lane_pool in self.pools:
+            self.lane_at = self.timing_at = self.pools.index(self.lane_pool)
 
 
 class _Case:
@@ -86,7 +92,7 @@ class _Case:
     and the slips drawn for it."""
 
     __slots__ = (
-        "arrival", "attrs", "closed_at", "early", "forbidden", "id", "logged", "no", "occ",
+        "arrival", "attrs", "closed_at", "early", "forbidden", "id", "key", "logged", "no", "occ",
         "offence", "order_before", "rng", "route", "s47_done", "skip", "skipped",
     )
 
@@ -100,6 +106,7 @@ class _Case:
         self.rng = rng
         self.attrs: dict[str, AttributeValue] = {}  # the booleans, and the offence
         self.offence = ""
+        self.key: tuple[Any, ...] = ()  # the route and the attributes' values (for caches)
         self.occ: dict[str, list[float]] = {}
         self.skip: frozenset[str] = frozenset()
         self.skipped: set[str] = set()
@@ -158,6 +165,10 @@ class _Sim:
             self.first_task.setdefault(task.activity, task)
         self.loop_p = dict(scenario.loops)
         self._deadline_cache: dict[tuple[Within, float], float] = {}
+        self.edf = scenario.dispatch is Dispatch.EDF
+        # a case's attributes never change: gateways' branches and rules' conditions by its key
+        self._selected: dict[tuple[str, tuple[Any, ...]], int] = {}
+        self._applies: dict[tuple[str, tuple[Any, ...]], bool] = {}
 
     # -- plans
 
@@ -209,6 +220,7 @@ class _Sim:
         weights = np.asarray([route.offence[n] for n in names])
         case.offence = names[int(rng.choice(len(names), p=weights / weights.sum()))]
         case.attrs["offence"] = case.offence  # decides a gateway of the outcomes (§6 ¶2)
+        case.key = (route_id, *case.attrs.values())
         slips = scenario.slips
         if slips.any:
             case.skip = frozenset(a for a, p in slips.skip.items() if rng.random() < p)
@@ -230,7 +242,11 @@ class _Sim:
             yield self.env.all_of([self.env.process(self._block(child, case))
                                    for child in block.children])
         elif isinstance(block, Choice):
-            body = block.branches[block.select(case.attrs)].body
+            key = (block.id, case.key)
+            index = self._selected.get(key)
+            if index is None:
+                index = self._selected[key] = block.select(case.attrs)
+            body = block.branches[index].body
             if body is not None:
                 yield from self._block(body, case)
         elif isinstance(block, SubProcess):  # a named part of the flow: walked through
@@ -289,8 +305,8 @@ class _Sim:
             ready = lag_end
             now = env.now
             if plan.pools:
-                timing = plan.lane_pool if plan.lane_pool in plan.pools else plan.pools[0]
-                schedule = timing.people[people[plan.pools.index(timing)]].schedule
+                at = plan.timing_at
+                schedule = plan.pools[at].people[people[at]].schedule
             else:
                 schedule = plan.lane_schedule
             end = schedule.advance(now, work)
@@ -300,8 +316,8 @@ class _Sim:
                 yield env.timeout(end - now)
             for pool, index in zip(plan.pools, people, strict=True):
                 pool.release(index)
-            if plan.lane_pool is not None and plan.lane_pool in plan.pools:
-                resource = plan.lane_pool.people[people[plan.pools.index(plan.lane_pool)]].name
+            if plan.lane_at >= 0:
+                resource = plan.pools[plan.lane_at].people[people[plan.lane_at]].name
             else:
                 resource = plan.task.role
         if case.logged:
@@ -362,11 +378,17 @@ class _Sim:
 
     def _deadline(self, plan: _Plan, case: _Case) -> float:
         """The earliest deadline of the rules that require this step (EDF's priority)."""
-        if self.scenario.dispatch is not Dispatch.EDF or not plan.deadline_rules:
+        if not self.edf or not plan.deadline_rules:
             return _INF
         best = _INF
+        applies = self._applies
         for rule, occurrence in plan.deadline_rules:
-            if not all(matches(case.attrs.get(k), v) for k, v in rule.when.items()):
+            which = (rule.id, case.key)
+            holds = applies.get(which)
+            if holds is None:
+                holds = applies[which] = all(matches(case.attrs.get(k), v)
+                                           for k, v in rule.when.items())
+            if not holds:
                 continue
             trigger = clock_start(rule, occurrence, case.occ)
             if trigger is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,7 @@ from simulation.clock import Clock, Schedule
 from simulation.scenario import Dispatch, Hours, RoleSpec, Scenario
 from simulation.streams import Purpose, Streams
 
-__all__ = ["Bins", "Diary", "Grid", "Person", "Pool", "Staff", "build_staff", "timeline"]
+__all__ = ["Bins", "Diary", "Duty", "Grid", "Person", "Pool", "Staff", "build_staff", "timeline"]
 
 Gen = Generator[simpy.Event, Any, Any]
 
@@ -46,6 +47,49 @@ class Grid:
     n: int
     first: int
     window: float
+
+
+class Duty(Schedule):
+    """A person's on-duty time (``Schedule``) that remembers where its last answers were: time
+    mostly moves on by little between questions about one person, so the answer is checked
+    there first, and searched for only when it is not there (the same answers, sooner)."""
+
+    __slots__ = ("end_hint", "start_hint")
+
+    def __init__(self, starts: Sequence[float], ends: Sequence[float]) -> None:
+        super().__init__(starts, ends)
+        self.start_hint = 0
+        self.end_hint = 0
+
+    def on_duty(self, t: float) -> bool:
+        starts = self.starts
+        i = self.start_hint  # bisect_right(starts, t) - 1
+        if not (0 <= i < len(starts) and starts[i] <= t
+                and (i + 1 == len(starts) or t < starts[i + 1])):
+            i = bisect_right(starts, t) - 1
+            self.start_hint = i
+        return i >= 0 and t < self.ends[i]
+
+    def advance(self, t: float, work: float) -> float:
+        """As ``Schedule.advance``, with the same arithmetic."""
+        ends = self.ends
+        i = self.end_hint  # bisect_right(ends, t)
+        if not (0 <= i <= len(ends) and (i == 0 or ends[i - 1] <= t)
+                and (i == len(ends) or t < ends[i])):
+            i = bisect_right(ends, t)
+            self.end_hint = i
+        starts = self.starts
+        if i == len(starts):
+            return t + work  # beyond the schedule: time runs on unbroken
+        start = t if t > starts[i] else starts[i]
+        cum = self.cum
+        target = cum[i] + (start - starts[i]) + work
+        if target <= cum[i + 1]:
+            return starts[i] + (target - cum[i])
+        j = bisect_left(cum, target) - 1
+        if j >= len(starts):
+            return ends[-1] + (target - cum[-1])
+        return starts[j] + (target - cum[j])
 
 
 class Person:
@@ -147,15 +191,20 @@ class Pool:
             return
         queue = self.queue
         people = self.people
+        free = self.free  # the same list throughout (only ``shifts`` replaces it)
         bins = self.bins
+        base, width, last_bin = bins.base, bins.width, bins.n - 1
+        jobs, bin_work = bins.jobs, bins.work
         times = self._bg_times
         works = self._bg_works
+        n_times = len(times)
+        bg_order = self._bg_order
         heappop, heappush = heapq.heappop, heapq.heappush
         while True:
             if done:
                 first = done[0]
                 t = first[0]
-                if t < arrival or (t == arrival and first[1] < self._bg_order):
+                if t < arrival or (t == arrival and first[1] < bg_order):
                     if t > now:
                         return
                     heappop(done)
@@ -163,7 +212,7 @@ class Pool:
                     person = people[index]
                     person.busy = False
                     if person.schedule.on_duty(t):
-                        heappush(self.free, index)
+                        heappush(free, index)
                     if queue:
                         self._dispatch(t)
                     continue
@@ -172,7 +221,6 @@ class Pool:
             i = self._bg_next
             self._bg_next = i + 1
             work = works[i]
-            free = self.free
             if queue or not free:
                 self._add_background(arrival, work)
             else:  # served at once: what ``_add_background`` does then (it waits 0 minutes)
@@ -182,19 +230,19 @@ class Pool:
                 index = heappop(free)
                 person = people[index]
                 person.busy = True
-                b = int((arrival - bins.base) // bins.width)
-                if b >= bins.n:
-                    b = bins.n - 1
-                bins.jobs[b] += 1
+                b = int((arrival - base) // width)
+                if b > last_bin:
+                    b = last_bin
+                jobs[b] += 1
                 end = person.schedule.advance(arrival, work)
-                bins.work[b] += work
+                bin_work[b] += work
                 self._order += 1
                 heappush(done, (arrival + (end - arrival), self._order, index))
             # the next arrival, at the time a SimPy timeout set now would fire
-            if i + 1 < len(times):
+            if i + 1 < n_times:
                 arrival = arrival + max(0.0, times[i + 1] - arrival)
                 self._order += 1
-                self._bg_order = self._order
+                bg_order = self._bg_order = self._order
             else:
                 arrival = math.inf
             self._bg_at = arrival
@@ -451,7 +499,7 @@ def build_staff(env: simpy.Environment, scenario: Scenario, procedure: Procedure
                 starts = [starts[i] for i in keep]
                 ends = [ends[i] for i in keep]
             name = f"{role_id}-{k + 1:02d}"
-            people.append(Person(k, name, Schedule(starts, ends)))
+            people.append(Person(k, name, Duty(starts, ends)))
         rank = order.index(role_id) if role_id in order else len(order)
         pool = Pool(env, spec, people, rank, edf=edf, grid=grid)
         staff.pools[role_id] = pool
