@@ -17,48 +17,18 @@ from __future__ import annotations
 import importlib.resources
 from pathlib import Path
 
-from model.procedure.parts import (
-    Activity,
-    Attribute,
-    Block,
-    Branch,
-    Choice,
-    Kind,
-    Loop,
-    Offence,
-    Parallel,
-    Procedure,
-    Role,
-    Sequence,
-    SubProcess,
-    Task,
-    matches,
-    walk,
-)
+from model.procedure import parts
+from model.procedure.parts import *  # noqa: F403 (the records, listed once in parts.__all__)
+from model.procedure.parts import Procedure
 from model.procedure.reader import ProcedureReader
 from model.yamlsource import read_yaml
 
 __all__ = [
     "DEFAULT_PROCEDURE",
-    "Activity",
-    "Attribute",
-    "Block",
-    "Branch",
-    "Choice",
-    "Kind",
-    "Loop",
-    "Offence",
-    "Parallel",
-    "Procedure",
-    "Role",
-    "Sequence",
-    "SubProcess",
-    "Task",
     "default_procedure_path",
     "load_procedure",
-    "matches",
-    "walk",
 ]
+__all__ += parts.__all__
 
 DEFAULT_PROCEDURE = "procedure.yaml"
 
