@@ -39,6 +39,7 @@ from model.procedure import Sequence as Seq
 from model.rules import AttributeValue, Rule, Template, TriggerOccurrence
 from simulation.arrivals import arrival_times
 from simulation.clock import Clock, Schedule, clock_for
+from simulation.diary import Diary
 from simulation.results import Replication
 from simulation.scenario import (
     Booking,
@@ -49,7 +50,7 @@ from simulation.scenario import (
     LagUnit,
     Scenario,
 )
-from simulation.staff import Diary, Grid, Pool, build_staff
+from simulation.staff import Grid, Pool, build_staff
 from simulation.staff import timeline as timeline_of
 from simulation.streams import Purpose, Streams
 from simulation.truth import clock_start, expected_breaks
