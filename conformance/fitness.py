@@ -195,7 +195,7 @@ def fitness(
         reason = (f"exact replay of {len(variants):,} distinct variants; the "
                   f"{len(unfit):,} that do not fit the model were ")
         if not replayed:
-            reason += "aligned to measure and explain their deviations"
+            reason += "given to the aligner to measure and explain their deviations"
         else:
             reason += (f"aligned, the {len(aligned):,} most frequent of them (the budget), and "
                        f"the other {len(replayed):,} judged by token replay "

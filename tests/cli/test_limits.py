@@ -185,8 +185,8 @@ def test_300_cases_of_random_steps_are_judged_within_the_time_budget(tmp_path: P
     status, peak, err, out = _lscb_measured("check", log, "--alignment-seconds", "1e-9")
     assert status in (0, 1), err
     text = " ".join(out.split())
-    assert ("the 300 that do not fit the model were aligned to measure and explain their "
-            "deviations; the time budget for aligning (1e-09 s, --alignment-seconds raises it) "
+    assert ("the 300 that do not fit the model were given to the aligner to measure and "
+            "explain their deviations; the time budget for aligning (1e-09 s, --alignment-seconds raises it) "
             "ran out: 300 variants were not aligned in time") in text, text
     _assert_cheap(peak)
 
