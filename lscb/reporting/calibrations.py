@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pandas as pd
 
 from lscb.options import check_config_of
+from lscb.reporting.audits import audit_log_format
 from lscb.reporting.calibration_fit import (
     CALIBRATED,
     bands_figure,
@@ -158,8 +159,7 @@ def calibration_study(
     InputError
         When an input cannot be used, or ``holdout_from`` leaves no case on one side.
     """
-    from conformance import LogFormat, check, rules_to_judge
-    from conformance.logio import Limits
+    from conformance import check, rules_to_judge
     from model import load_procedure
     from simulation import load_scenario
     from simulation.calibration.calibrate import calibrate
@@ -170,12 +170,7 @@ def calibration_study(
     base_name = "the built-in default scenario" if base_path is None else Path(base_path).name
     settings = {k: v for k, v in (check_settings or {}).items() if v is not None}
     config = check_config_of(config_path, settings, base.checking)
-    columns: dict[str, Any] = dict(log_columns or {})
-    limit_names = ("max_events", "max_columns", "max_field_bytes", "max_input_bytes")
-    limits = Limits(**{n: int(columns.pop(n)) for n in limit_names if n in columns})
-    layout = LogFormat(mapping=None if mapping_path is None else Path(mapping_path),
-                       settings_file=None if config_path is None else Path(config_path),
-                       limits=limits, **columns)
+    layout = audit_log_format(mapping_path, log_columns, config_path)  # as report audit reads
     report = check(log_path, procedure=procedure_path, rules_files=list(rules_paths),
                    contract_rules=contract_rules, log_format=layout, config=config,
                    as_of=as_of, fitness="none")
