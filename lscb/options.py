@@ -246,10 +246,11 @@ def add_log_options(parser: argparse.ArgumentParser) -> None:
                             "(1 = the first; default)")
     group.add_argument("--on-bad-rows", choices=BAD_ROW_CHOICES, default=None,
                        help="fail (default): list every row that cannot be read and stop; "
-                            "skip: leave such rows out, list each in a rejects file (check: "
-                            "rejects.csv in --out; report audit: <report name>-rejects.csv "
-                            "beside the report, e.g. audit-rejects.csv), and count them in "
-                            "the summary")
+                            "skip: leave such rows out, list each in a rejects file (check, "
+                            "validate, report calibration: rejects.csv in --out; report audit: "
+                            "<report name>-rejects.csv beside the report, e.g. "
+                            "audit-rejects.csv; calibrate: <scenario name>.rejects.csv beside "
+                            "the scenario), and count them in the summary")
     add_limit_options(parser)
 
 
