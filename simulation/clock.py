@@ -76,6 +76,7 @@ class Clock:
         self._changeover = {
             i for i in range(n_days) if self.midnight[i + 1] - self.midnight[i] != 1440.0
         }
+        self._office: dict[tuple[time, time], tuple[list[float], list[float]]] = {}
 
     @property
     def end(self) -> float:
@@ -137,10 +138,13 @@ class Clock:
         return [s[:-2] + ":" + s[-2:] for s in text]
 
     def office_intervals(self, opening: time, closing: time) -> tuple[list[float], list[float]]:
-        """Open..close on every working day."""
-        starts = [self.local(i, opening) for i in range(self.n_days) if self.working[i]]
-        ends = [self.local(i, closing) for i in range(self.n_days) if self.working[i]]
-        return starts, ends
+        """Open..close on every working day (new lists, of times worked out once per clock)."""
+        known = self._office.get((opening, closing))
+        if known is None:
+            known = self._office[opening, closing] = (
+                [self.local(i, opening) for i in range(self.n_days) if self.working[i]],
+                [self.local(i, closing) for i in range(self.n_days) if self.working[i]])
+        return list(known[0]), list(known[1])
 
     def day_intervals(self) -> tuple[list[float], list[float]]:
         """Every day, midnight to midnight."""

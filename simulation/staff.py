@@ -71,6 +71,35 @@ class Duty(Schedule):
             self.start_hint = i
         return i >= 0 and t < self.ends[i]
 
+    def finish(self, t: float, work: float) -> tuple[float, bool]:
+        """A job of ``work`` on-duty minutes begun at ``t``: when a SimPy timeout set at ``t``
+        for its length would fire (``t + (end - t)``, which rounding can set a hair away from
+        ``end``), and whether this person is on duty then (``on_duty`` of that time, found
+        from the interval the job ends in, and asked only when the time is not inside it)."""
+        ends = self.ends
+        i = self.end_hint  # bisect_right(ends, t)
+        if not (0 <= i <= len(ends) and (i == 0 or ends[i - 1] <= t)
+                and (i == len(ends) or t < ends[i])):
+            i = bisect_right(ends, t)
+            self.end_hint = i
+        starts = self.starts
+        if i == len(starts):
+            return t + ((t + work) - t), False  # beyond the schedule: never on duty again
+        start = t if t > starts[i] else starts[i]
+        cum = self.cum
+        target = cum[i] + (start - starts[i]) + work
+        if target <= cum[i + 1]:
+            j = i
+        else:
+            j = bisect_left(cum, target) - 1
+            if j >= len(starts):
+                at = t + ((ends[-1] + (target - cum[-1])) - t)
+                return at, self.on_duty(at)
+        at = t + ((starts[j] + (target - cum[j])) - t)
+        if starts[j] <= at < ends[j]:
+            return at, True
+        return at, self.on_duty(at)
+
     def advance(self, t: float, work: float) -> float:
         """As ``Schedule.advance``, with the same arithmetic."""
         ends = self.ends
@@ -98,7 +127,7 @@ class Person:
 
     __slots__ = ("busy", "index", "name", "schedule")
 
-    def __init__(self, index: int, name: str, schedule: Schedule) -> None:
+    def __init__(self, index: int, name: str, schedule: Duty) -> None:
         self.index = index
         self.name = name
         self.schedule = schedule
@@ -155,7 +184,8 @@ class Pool:
         self._bg_next = 0
         self._bg_at = math.inf  # when the next background job arrives
         self._bg_order = 0  # its place among the timetable's entries (SimPy's order of events)
-        self._done: list[tuple[float, int, int]] = []  # (end, order, person) of background jobs
+        # (end, order, person, on duty at the end) of background jobs
+        self._done: list[tuple[float, int, int, bool]] = []
         self._order = 0
         self._cases_waiting = 0  # requests of cases in the queue
         self._wake: simpy.Event | None = None
@@ -210,9 +240,8 @@ class Pool:
                         return
                     heappop(done)
                     index = first[2]  # a background job ends: what ``_release`` does
-                    person = people[index]
-                    person.busy = False
-                    if person.schedule.on_duty(t):
+                    people[index].busy = False
+                    if first[3]:  # on duty then
                         heappush(free, index)
                     if queue:
                         self._dispatch(t)
@@ -235,10 +264,10 @@ class Pool:
                 if b > last_bin:
                     b = last_bin
                 jobs[b] += 1
-                end = person.schedule.advance(arrival, work)
+                at, on = person.schedule.finish(arrival, work)
                 bin_work[b] += work
                 self._order += 1
-                heappush(done, (arrival + (end - arrival), self._order, index))
+                heappush(done, (at, self._order, index, on))
             # the next arrival, at the time a SimPy timeout set now would fire
             if i + 1 < n_times:
                 arrival = arrival + max(0.0, times[i + 1] - arrival)
@@ -346,11 +375,11 @@ class Pool:
             if wait > 1e-9:
                 bins.waited[b] += 1
             if event is None:
-                end = person.schedule.advance(now, work)
+                at, on = person.schedule.finish(now, work)
                 bins.work[b] += work
                 self._order += 1
                 # the time a SimPy timeout of this delay, set now, would fire at
-                heapq.heappush(self._done, (now + (end - now), self._order, index))
+                heapq.heappush(self._done, (at, self._order, index, on))
             else:
                 self._cases_waiting -= 1
                 bins.proc_jobs[b] += 1
@@ -366,16 +395,30 @@ class Pool:
             times.update(person.schedule.ends)
         return sorted(times)
 
+    def on_duty_at(self, times: list[float]) -> list[list[int]]:
+        """For each of ``times``, the indices of the people on duty then, in order (what each
+        person's ``on_duty`` says, asked of all of them at once)."""
+        at = np.asarray(times, dtype=np.float64)
+        on = np.zeros((len(self.people), len(at)), dtype=bool)
+        for k, person in enumerate(self.people):
+            schedule = person.schedule
+            if not schedule.starts:
+                continue
+            i = np.searchsorted(np.asarray(schedule.starts), at, side="right") - 1
+            ends = np.asarray(schedule.ends)
+            on[k] = (i >= 0) & (at < ends[np.maximum(i, 0)])
+        return [np.flatnonzero(column).tolist() for column in on.T]
+
     def shifts(self, times: list[float]) -> Gen:
         """Who is on duty changes at these times: rebuild the free list, serve the queue."""
         env = self.env
-        for t in times:
+        people = self.people
+        for t, on in zip(times, self.on_duty_at(times), strict=True):
             if t > env.now:
                 yield env.timeout(t - env.now)
             now = env.now
             self.catch_up(now)
-            self.free = [p.index for p in self.people
-                         if not p.busy and p.schedule.on_duty(t)]
+            self.free = [i for i in on if not people[i].busy]
             heapq.heapify(self.free)
             self._dispatch(now)
             self._arm()

@@ -9,9 +9,8 @@ from datetime import time
 import pytest
 import simpy
 
-from simulation.clock import Schedule
 from simulation.scenario import Hours, RoleSpec
-from simulation.staff import Grid, Person, Pool
+from simulation.staff import Duty, Grid, Person, Pool
 
 DAY = 1440.0
 
@@ -20,8 +19,8 @@ def _pool(env: simpy.Environment, people: int, *, edf: bool = False) -> Pool:
     spec = RoleSpec("police", people, Hours.OFFICE, time(9), time(17), 0, 0.0, 5, 0.0, None,
                     None)
     # on duty 09:00-17:00 on two days
-    staff = [Person(k, f"police-{k + 1:02d}", Schedule([540.0, DAY + 540.0],
-                                                      [1020.0, DAY + 1020.0]))
+    staff = [Person(k, f"police-{k + 1:02d}", Duty([540.0, DAY + 540.0],
+                                                  [1020.0, DAY + 1020.0]))
              for k in range(people)]
     pool = Pool(env, spec, staff, 0, edf=edf, grid=Grid(0.0, DAY, 3, 0, 2 * DAY))
     env.process(pool.shifts(pool.boundaries()))
