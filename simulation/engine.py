@@ -94,7 +94,7 @@ class _Case:
 
     __slots__ = (
         "arrival", "attrs", "closed_at", "early", "forbidden", "id", "key", "logged", "no", "occ",
-        "offence", "order_before", "rng", "route", "s47_done", "skip", "skipped",
+        "offence", "order_before", "record", "rng", "route", "s47_done", "skip", "skipped",
     )
 
     def __init__(self, no: int, route: str, arrival: float, logged: bool,
@@ -104,6 +104,7 @@ class _Case:
         self.route = route
         self.arrival = arrival
         self.logged = logged
+        self.record = False  # its steps, waits and slips recorded (logged, and not lean)
         self.rng = rng
         self.attrs: dict[str, AttributeValue] = {}  # the booleans, and the offence
         self.offence = ""
@@ -116,6 +117,30 @@ class _Case:
         self.forbidden: list[ForbiddenSlip] = []
         self.s47_done = False
         self.closed_at = _INF
+
+
+class _Join(simpy.Event):
+    """Succeeds when all of the given processes (just started) have ended, or fails with the
+    first failure: SimPy's ``AllOf`` of processes, scheduled at the same moment and in the same
+    order as it, without gathering their values (which nothing reads)."""
+
+    def __init__(self, env: simpy.Environment, processes: list[simpy.Process]) -> None:
+        super().__init__(env)
+        self._left = len(processes)
+        if not processes:
+            self.succeed()
+        for process in processes:
+            process.callbacks.append(self._check)  # type: ignore[union-attr]
+
+    def _check(self, event: simpy.Event) -> None:
+        if self._value is not simpy.events.PENDING:
+            return
+        self._left -= 1
+        if not event._ok:
+            event._defused = True  # type: ignore[attr-defined]
+            self.fail(event._value)
+        elif not self._left:
+            self.succeed()
 
 
 # ---------------------------------------------------------------------------------- the run
@@ -213,6 +238,7 @@ class _Sim:
         logged = self.log_start <= t < self.log_end
         rng = self.streams(Purpose.CASES, no)
         case = _Case(no, route_id, t, logged, rng)
+        case.record = logged and not self.lean
         route = scenario.routes[route_id]
         draws = rng.random(len(route.attributes))
         case.attrs = {name: bool(u < p) for (name, p), u in
@@ -240,8 +266,9 @@ class _Sim:
             for child in block.children:
                 yield from self._block(child, case)
         elif isinstance(block, Parallel):
-            yield self.env.all_of([self.env.process(self._block(child, case))
-                                   for child in block.children])
+            env = self.env
+            yield _Join(env, [env.process(self._block(child, case))
+                              for child in block.children])
         elif isinstance(block, Choice):
             key = (block.id, case.key)
             index = self._selected.get(key)
@@ -299,7 +326,7 @@ class _Sim:
                 requested = env.now
                 index = yield pool.request(deadline)
                 people.append(index)
-                if case.logged:
+                if case.record:
                     self.waits.append((case.no, plan.code, pool.role, requested, env.now,
                                        plan.task.id))
                     waited.append(("queue", pool.role, requested, env.now))
@@ -321,7 +348,7 @@ class _Sim:
                 resource = plan.pools[plan.lane_at].people[people[plan.lane_at]].name
             else:
                 resource = plan.task.role
-        if case.logged:
+        if case.record:
             self.steps.append((case.no, plan.task.id, start, lag_end, lag_own, ready, now,
                                env.now, work, tuple(waited)))
         self._log(case, plan.code, env.now, resource, plan.task.role, plan.task.id)
@@ -339,7 +366,7 @@ class _Sim:
             yield env.timeout(_INF)
         assert booked is not None
         person, earliest, slot = booked
-        if case.logged:
+        if case.record:
             self.waits.append((case.no, plan.code, diary.pool.role, earliest, slot, plan.task.id))
             waited.append(("diary", diary.pool.role, earliest, slot))
         diary.pool.bins.proc_jobs[diary.pool.bins.index(slot)] += 1
@@ -351,7 +378,7 @@ class _Sim:
             requested = env.now
             index = yield pool.request(deadline, booked=True)
             people.append(index)
-            if case.logged and env.now > requested:
+            if case.record and env.now > requested:
                 waited.append(("queue", pool.role, requested, env.now))
         began = env.now
         length = diary.spec.slot_minutes
@@ -411,7 +438,7 @@ class _Sim:
             self.events.append((case.no, t, self.seq, code, resource, role, task_id))
 
     def _truth(self, case: _Case, kind: str, activity: str, other: str) -> None:
-        if case.logged:
+        if case.record:
             self.truth.append((case.no, kind, activity, other, self.env.now))
 
     def _case(self, case: _Case) -> Gen:
