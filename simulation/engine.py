@@ -332,6 +332,7 @@ class _Sim:
                     waited.append(("queue", pool.role, requested, env.now))
             ready = lag_end
             now = env.now
+            schedule: Schedule
             if plan.pools:
                 at = plan.timing_at
                 schedule = plan.pools[at].people[people[at]].schedule
