@@ -185,6 +185,7 @@ def refine_waiting_lags(est: LagEstimator, simulated: pd.DataFrame,
         # the sd of the delays: the log's, or the simulation's when larger (a few delays
         # may miss the rare long waits, over a weekend, that the simulation shows)
         sd = max(float(np.std(raw, ddof=1)), float(np.std(got, ddof=1)))
+        whose = "the log's" if sd == float(np.std(raw, ddof=1)) else "the simulated delays'"
         half = Z * sd / math.sqrt(n)
         current = _table_mean(est.data["tasks"][activity]["lag"])  # the lag simulated
         search.history.append((current, float(np.mean(got))))
@@ -208,8 +209,9 @@ def refine_waiting_lags(est: LagEstimator, simulated: pd.DataFrame,
         est.entry(["tasks", activity, "lag"], "estimated", est.what(
             f"the mean of the lag that brings the simulated time from the step that enabled it "
             f"to the step (the lag, the wait for office hours, queues and the step's work) to "
-            f"the log's mean, {sig(mean, 3):g} {unit} (95% interval {sig(mean - half, 3):g}-"
-            f"{sig(mean + half, 3):g}); the interval's ends the same way"),
+            f"the log's mean, {sig(mean, 3):g} {unit} (95% interval "
+            f"{sig(max(0.0, mean - half), 3):g}-{sig(mean + half, 3):g}, by {whose} sd, the "
+            "larger of the two); the interval's ends the same way"),
             n=n,
             note=(f"mean {new:g} {unit} (95% interval {low:g}-{high:g}); found by simulating "
                   f"the estimate {rounds} time(s) (secant through the last two), as the step "
