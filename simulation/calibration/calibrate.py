@@ -175,8 +175,9 @@ def calibrate(log: EventLog, procedure: Procedure, *, base: Scenario | None = No
     many times to simulate the estimate over the log's period (or its first part, for about
     3,000 cases) and correct it: each quantile of each lag by the gap between the log's delays
     and the simulated ones at that quantile (the log's delays hold the waits for people too,
-    which the simulation adds by itself), and each route's hour profile by the ratio of the
-    log's first events to the simulated ones; 0 for none. ``workers``: the processes those
+    which the simulation adds by itself; a lag in elapsed hours of a step that waits for office
+    hours has its mean searched instead, ``refine.refine_waiting_lags``), and each route's hour
+    profile by the ratio of the log's first events to the simulated ones; 0 for none. ``workers``: the processes those
     simulations run in (default: two, or one on a single core); the result does not depend on it.
     """
     from simulation.scenario import load_scenario

@@ -1,48 +1,71 @@
 """Refinement by simulation: the log's delays hold the waits for people and for diary slots,
 which the simulation adds by itself, so the estimate is simulated over the log's period and
 each lag, each diary's other bookings and each route's hour profile is moved by the gap between
-the log and the simulation."""
+the log and the simulation. A lag on the elapsed clock of a step that waits for office hours
+(``waits_for_office_hours``) is not moved quantile by quantile: a lag that ends at night adds the
+night's wait, so the delay is not the lag plus a wait that the lag leaves alone; its mean is
+searched instead, as a diary's other bookings are (``refine_waiting_lags``)."""
 
 from __future__ import annotations
 
 import contextlib
 import copy
 import math
+from collections.abc import Collection, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from model.calendar import LONDON
 from model.procedure import Procedure
 from simulation.calibration.fitting import MIN_SAMPLE, Z, sig
 from simulation.calibration.lags import LagEstimator
-from simulation.scenario import Scenario
+from simulation.scenario import Hours, Scenario
 
-__all__ = ["refine", "refine_arrivals", "refine_diaries", "refine_lags", "simulate_estimate"]
+__all__ = ["LagSearch", "lag_searches", "refine", "refine_arrivals", "refine_diaries",
+           "refine_lags", "refine_waiting_lags", "simulate_estimate", "waits_for_office_hours"]
 
 
 _REFINE_CASES: Final = 3000  # simulated cases wanted for the last correction (half that for
 # the ones before it, which only bring the estimate near enough for the last to finish)
+_SEARCH_DELAYS: Final = 200  # simulated delays wanted of each step whose lag's mean is searched
+# (for the last correction; in proportion for the ones before it)
+_MOST_REPLICATIONS: Final = 12  # ... but no more replications than this for them
+_LEAST_SLOPE: Final = 0.25  # hours of delay an hour of lag adds, at least, in the search (a
+# flatter secant, from two noisy simulations, would throw the next mean far away)
 
 
 def simulate_estimate(est: LagEstimator, pool: Executor | None = None,
-                      wanted: int = _REFINE_CASES) -> tuple[pd.DataFrame, pd.Series]:
+                      wanted: int = _REFINE_CASES, fewest: int = 0
+                      ) -> tuple[pd.DataFrame, pd.Series]:
     """The estimate simulated over the log's period (or its first part, when that holds
     ``wanted`` cases), in replications enough for as many (at most four): its events (case ids
-    made unique across replications) and each case's route. Several replications run in
+    made unique across replications) and each case's route. ``fewest``: the log's delays of
+    the rarest step whose lag's mean is searched (``refine_waiting_lags``); the simulation then
+    holds about 200 delays of that step for 3,000 cases wanted (in proportion for fewer), in
+    more of the period or more replications (at most twelve). Several replications run in
     ``pool`` when given (worker processes); the result is the same."""
     from simulation.scenario import parse_scenario
 
     data = copy.deepcopy(est.data)
     cases = max(1, len(est.case_ids))
+    need = _SEARCH_DELAYS * wanted / _REFINE_CASES  # delays of the rarest searched step
+    days = est.horizon
     if cases > wanted:  # a part of the period holds enough cases
-        head = data["scenario"]
-        head["horizon_days"] = max(28, math.ceil(est.horizon * wanted / cases))
+        days = max(28, math.ceil(est.horizon * wanted / cases))
+        if fewest > 0:  # ... and enough delays of a step of a small route, if it can
+            days = max(days, min(est.horizon, math.ceil(est.horizon * need / fewest)))
+        data["scenario"]["horizon_days"] = days
     scenario = parse_scenario(data, "the estimate", est.procedure)
     n = max(1, min(4, math.ceil(wanted / cases)))
+    if fewest > 0:  # else more replications
+        per_replication = fewest * days / est.horizon
+        n = max(n, min(_MOST_REPLICATIONS, math.ceil(need / per_replication)))
     jobs = [(scenario, est.procedure, i) for i in range(n)]
     parts = (list(pool.map(_replication, jobs)) if pool is not None and n > 1
              else [_replication(job) for job in jobs])
@@ -64,13 +87,16 @@ def _replication(job: tuple[Scenario, Procedure, int]) -> tuple[pd.DataFrame, pd
     return events, routes
 
 
-def refine_lags(est: LagEstimator, simulated: pd.DataFrame) -> None:
-    """Correct each lag by what a simulation of the estimate adds to it: the log's delays
-    hold the waits for people too, which the simulation adds by itself. Each quantile of
-    the lag moves by the gap between the log's delays and the simulated ones at that
-    quantile (so the shape, not only the mean, comes closer), and the lag is refitted."""
+def refine_lags(est: LagEstimator, simulated: pd.DataFrame,
+                searched: Collection[str] = ()) -> None:
+    """Correct each lag (but those ``searched``) by what a simulation of the estimate adds
+    to it: the log's delays hold the waits for people too, which the simulation adds by itself.
+    Each quantile of the lag moves by the gap between the log's delays and the simulated ones
+    at that quantile (so the shape, not only the mean, comes closer), and the lag is refitted."""
     sim = est.samples(simulated, est.unit_of)
     for activity, (raw, work, unit, basis) in est.lag_inputs.items():
+        if activity in searched:
+            continue
         row = est.delay_rows.get(activity)
         got = sim.get(activity)
         current = est.current.get(activity)
@@ -85,6 +111,147 @@ def refine_lags(est: LagEstimator, simulated: pd.DataFrame) -> None:
         if new_row is not None:
             est.delay_rows[activity] = new_row
             est.delay_fits[activity] = candidates
+
+
+def waits_for_office_hours(est: LagEstimator, activity: str) -> bool:
+    """Whether the step's lag is on the elapsed clock (hours: the log shows the step at night)
+    while a role the step needs (its lane at some place of the flow, a participant or an
+    extra role) is on duty in office hours only, with nobody out of hours: a lag that ends at
+    night then waits for the morning, so the log's delay holds the night's wait, which grows
+    with the lag in steps, not by a gap that the lag's quantiles could be moved by."""
+    if est.unit_of.get(activity) != "hours" or activity not in est.procedure.activities:
+        return False
+    roles = {t.role for t in est.procedure.tasks() if t.activity == activity}
+    roles |= set(est.procedure.activities[activity].participants)
+    roles |= set(est.base.task(activity).extra_roles)
+    specs = [est.base.roles[r] for r in sorted(roles) if r in est.base.roles]
+    return any(r.hours is Hours.OFFICE and r.out_of_hours == 0 for r in specs)
+
+
+@dataclass
+class LagSearch:
+    """The search for the mean of one step's lag (``refine_waiting_lags``): the log's delays
+    of the step (from the step that enabled it to the step's complete event, as the simulation
+    gives them), the lag's shape as first fitted (its table and mean), and each simulation's
+    (lag mean, simulated mean delay)."""
+
+    delays: npt.NDArray[np.float64]
+    shape: dict[str, Any]
+    shape_mean: float
+    fitted: bool  # the shape is the family fitted to the log's delays (else an exponential)
+    history: list[tuple[float, float]] = field(default_factory=list)
+
+
+def lag_searches(est: LagEstimator) -> dict[str, LagSearch]:
+    """The steps whose lag's mean is searched by simulation (``waits_for_office_hours``), with
+    a lag fitted and enough delays in the log."""
+    logged = est.samples(est.events, est.unit_of)  # to the complete events, as simulated
+    out: dict[str, LagSearch] = {}
+    for activity in est.lag_inputs:
+        lag = est.data.get("tasks", {}).get(activity, {}).get("lag")
+        delays = np.asarray(logged.get(activity, []), dtype=float)
+        if (activity not in est.delay_rows or not isinstance(lag, dict)
+                or len(delays) < MIN_SAMPLE or not waits_for_office_hours(est, activity)):
+            continue
+        shape = dict(lag)
+        fitted = shape["distribution"] != "empirical"
+        if not fitted:
+            # the log's quantiles hold the nights' waits: no shape of the lag to keep
+            shape = {"distribution": "exponential", "mean": 1.0, "unit": shape["unit"]}
+        mean = _table_mean(shape)
+        if mean > 0:
+            out[activity] = LagSearch(delays, shape, mean, fitted)
+    return out
+
+
+def refine_waiting_lags(est: LagEstimator, simulated: pd.DataFrame,
+                        searches: Mapping[str, LagSearch], rounds: int) -> None:
+    """The mean of each lag in ``searches`` (steps that wait for office hours), moved so that
+    the simulated delay of the step (its lag, the wait for office hours, queues and its work)
+    comes to the log's mean delay: at first by the gap between the two (as if the waits stayed
+    as they are), then by the secant through the last two simulations; the ends of the mean's
+    interval the same way, for the ends of the interval of the log's mean (mean ± Z·sd/√n,
+    with the simulated delays' sd when it is the larger). The lag keeps its fitted shape, scaled (an exponential when no family fitted)."""
+    sim = est.samples(simulated, est.unit_of)
+    for activity, search in searches.items():
+        got = sim.get(activity)
+        row = est.delay_rows.get(activity)
+        if row is None or not got or len(got) < MIN_SAMPLE:
+            continue
+        unit = str(search.shape["unit"])
+        raw = search.delays
+        n = len(raw)
+        mean = float(np.mean(raw))
+        # the sd of the delays: the log's, or the simulation's when larger (a few delays
+        # may miss the rare long waits, over a weekend, that the simulation shows)
+        sd = max(float(np.std(raw, ddof=1)), float(np.std(got, ddof=1)))
+        whose = "the log's" if sd == float(np.std(raw, ddof=1)) else "the simulated delays'"
+        half = Z * sd / math.sqrt(n)
+        current = _table_mean(est.data["tasks"][activity]["lag"])  # the lag simulated
+        search.history.append((current, float(np.mean(got))))
+        slope = 1.0  # at first: an hour more of lag, an hour more of delay
+        if len(search.history) > 1:
+            (m0, d0), (m1, d1) = search.history[-2], search.history[-1]
+            if m1 != m0 and (d1 - d0) / (m1 - m0) > 0:
+                slope = max(_LEAST_SLOPE, (d1 - d0) / (m1 - m0))  # the secant
+        m1, d1 = search.history[-1]
+        values = []
+        for target in (mean, mean - half, mean + half):
+            value = m1 + (target - d1) / slope
+            if value <= 0 < target:  # the line would give no lag: in proportion instead
+                value = m1 * target / d1
+            values.append(max(0.0, value))
+        new, low, high = (sig(v, 3) for v in values)
+        low, high = min(low, new), max(high, new)
+        table = _scaled(search.shape, new / search.shape_mean)
+        est.data["tasks"][activity]["lag"] = table
+        family = str(table["distribution"])
+        est.entry(["tasks", activity, "lag"], "estimated", est.what(
+            f"the mean of the lag that brings the simulated time from the step that enabled it "
+            f"to the step (the lag, the wait for office hours, queues and the step's work) to "
+            f"the log's mean, {sig(mean, 3):g} {unit} (95% interval "
+            f"{sig(max(0.0, mean - half), 3):g}-{sig(mean + half, 3):g}, by {whose} sd, the "
+            "larger of the two); the interval's ends the same way"),
+            n=n,
+            note=(f"mean {new:g} {unit} (95% interval {low:g}-{high:g}); found by simulating "
+                  f"the estimate {rounds} time(s) (secant through the last two), as the step "
+                  "waits for office hours when its lag ends out of hours; "
+                  + ("the fitted shape, scaled" if search.fitted
+                     else "an exponential, as no family fitted the delays")))
+        if "mean" in table:  # the interval, where the table has the mean as a number
+            est.entry(["tasks", activity, "lag", "mean"], "estimated", est.what(
+                "the lag's mean, found by simulating the estimate (see the lag's entry)"),
+                n=n, interval=(low, high))
+        est.delay_rows[activity] = {
+            **row, "n": n, "family": family, "mean": new, "mean_low": low, "mean_high": high,
+            "ks": math.nan, "p_value": math.nan,
+            "wait_removed": max(0.0, mean - new - est.lag_inputs[activity][1]),
+            "written": f"{family}, its mean found by simulation"}
+
+
+def _table_mean(table: Mapping[str, Any]) -> float:
+    """The mean of a distribution table (in its unit)."""
+    kind = table["distribution"]
+    if kind in ("exponential", "lognormal"):
+        return float(table["mean"])
+    if kind == "triangular":
+        return (float(table["low"]) + float(table["mode"]) + float(table["high"])) / 3
+    if kind == "uniform":
+        return (float(table["low"]) + float(table["high"])) / 2
+    if kind == "fixed":
+        return float(table["value"])
+    return float(np.mean(np.asarray(table["values"], dtype=float)))
+
+
+def _scaled(table: Mapping[str, Any], factor: float) -> dict[str, Any]:
+    """A distribution table with every value multiplied by ``factor`` (its shape kept)."""
+    out = dict(table)
+    for key in ("mean", "sd", "low", "mode", "high", "value"):
+        if key in out:
+            out[key] = sig(float(out[key]) * factor)
+    if "values" in out:
+        out["values"] = [sig(float(v) * factor) for v in out["values"]]
+    return out
 
 
 def refine_diaries(est: LagEstimator, simulated: pd.DataFrame) -> None:
@@ -183,10 +350,13 @@ def refine(est: LagEstimator, rounds: int, workers: int = 1) -> None:
     with contextlib.ExitStack() as stack:
         pool = (stack.enter_context(ProcessPoolExecutor(max_workers=workers))
                 if workers > 1 and rounds else None)
+        searches = lag_searches(est) if rounds else {}
+        fewest = min((len(s.delays) for s in searches.values()), default=0)
         for i in range(rounds):
             wanted = _REFINE_CASES if i == rounds - 1 else _REFINE_CASES // 2
-            simulated, routes = simulate_estimate(est, pool, wanted)
-            refine_lags(est, simulated)
+            simulated, routes = simulate_estimate(est, pool, wanted, fewest)
+            refine_lags(est, simulated, searches)
+            refine_waiting_lags(est, simulated, searches, rounds)
             refine_diaries(est, simulated)
             refine_arrivals(est, simulated, routes)
     if rounds:
@@ -196,3 +366,9 @@ def refine(est: LagEstimator, rounds: int, workers: int = 1) -> None:
             "over the log's period and moving each quantile of the lag by the gap between the "
             "log's delays and the simulated ones); the hour profiles are corrected the same way "
             "by the simulated first events")
+        for activity in searches:
+            est.notes.append(
+                f"'{activity}': its lag is in elapsed hours but the step waits for office hours "
+                "when the lag ends out of hours, so the log's delays hold the night's wait; the "
+                "lag's mean was found by simulating the estimate: the mean whose simulated delay "
+                "comes to the log's mean delay (its interval the same way)")

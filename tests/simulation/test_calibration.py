@@ -239,9 +239,6 @@ def test_calibration_recovers_the_truth(recovery: dict[str, Any], procedure: Pro
          lag("Access to children assessed", "working days"), 0.15 * 14 / 3),
         ("Section 47 completed: lag (working days)", 31 / 3,
          lag("Section 47 enquiry completed", "working days"), 0.1 * 31 / 3),
-        # police on duty at night: an elapsed lag of 4 hours; when it ends out of hours the step
-        # waits for the manager's morning, and the log shows the two together, which the
-        # calibration separates by simulating its estimate
         ("repeat strategy discussions", 0.15,
          _estimate(calibration, "loops.strategy-discussions"), 0.07),
     ]
@@ -250,18 +247,29 @@ def test_calibration_recovers_the_truth(recovery: dict[str, Any], procedure: Pro
         print(f"{name} | {true:.4g} | {float(estimate):.4g} | ±{tolerance:.3g}")
     for name, true, estimate, tolerance in rows:
         assert abs(float(estimate) - true) <= tolerance + 1e-9, name
-    # Known limit under version 2 of the model: "Police notified" opens a referral, so its lag is
-    # measured on the workplace cases alone (about 20), whose delays also hold the night's wait
-    # for the office to open; the point estimate comes out near 10 hours against a truth of 4.
-    # What the calibration can claim, and says in its ledger, is its interval: it must contain
-    # the truth and say how few cases it rests on.
+    # Police on duty at night: an elapsed lag of 4 hours. Under version 2 of the model "Police
+    # notified" opens a referral, so its lag is measured on the workplace cases alone (about 20),
+    # whose delays also hold the wait for the manager's office hours when the lag ends at night
+    # or before a weekend. The calibration finds the lag's mean by simulating its estimate (the
+    # mean whose simulated delay matches the log's mean delay; the quantile-by-quantile
+    # correction assumed for other lags had given 6.9 hours on this log). With so few cases the
+    # estimate is rough: over six seeds of this truth it came out at 1.7 to 6.4 hours (within
+    # 65% of the truth each time, within 50% in four), and its interval, from the log mean's
+    # interval with the larger of the log's and the simulation's sd, held the truth in five
+    # (the sixth ended at 3.99 hours).
     police = delays.loc["Police notified"]
+    tolerance = 0.65 * 4.0
     print(f"police notified: lag (hours) | 4 | {float(police['mean']):.4g} "
           f"(95% {float(police['mean_low']):.3g}-{float(police['mean_high']):.3g}, "
-          f"n {int(police['n'])}) | interval must contain the truth")
+          f"n {int(police['n'])}) | ±{tolerance:.3g}, and the interval must contain the truth")
     assert police["unit"] == "hours"
+    assert abs(float(police["mean"]) - 4.0) <= tolerance
     assert float(police["mean_low"]) <= 4.0 <= float(police["mean_high"])
     assert int(police["n"]) < 60  # few cases: the ledger's n says so
+    entry = load_ledger(calibration.scenario(procedure)).entry_for('tasks."Police notified".lag')
+    assert entry is not None and entry.n == int(police["n"])
+    assert "found by simulating the estimate" in entry.note
+    assert f"95% interval {float(police['mean_low']):g}-" in entry.note
     # every field of the calibrated scenario has its entry, and the simulator takes the file
     ledger = load_ledger(calibration.scenario(procedure))
     assert ledger.uncovered == ()
