@@ -6,7 +6,9 @@ midnight's 0). Which days are working days, and how working days are counted, is
 one calendar (``model.calendar.WorkingCalendar``) with the checker's settings
 (``CalendarConfig``: bank holidays, closures), so the simulated staff and the checker agree. ``Schedule`` is one person's on-duty time as sorted
 intervals, with the two questions the engine asks: are they on duty at ``t``, and when will
-``work`` minutes of on-duty time have passed from ``t``.
+``work`` minutes of on-duty time have passed from ``t``; ``Duty`` is a simulated person's, which
+remembers where it last answered and also tells when a job begun at ``t`` ends and whether the
+person is on duty then.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from model.calendar import (
     WorkingCalendar,
 )
 
-__all__ = ["Clock", "Schedule", "clock_for"]
+__all__ = ["Clock", "Duty", "Schedule", "clock_for"]
 
 _NS_PER_MINUTE = 60_000_000_000
 
@@ -211,3 +213,75 @@ class Schedule:
                          - starts[np.maximum(i, 0)])
         result: npt.NDArray[np.float64] = np.where(i >= 0, cum[np.maximum(i, 0)] + inside, 0.0)
         return result
+
+
+class Duty(Schedule):
+    """A person's on-duty time (``Schedule``) that remembers where its last answers were: time
+    mostly moves on by little between questions about one person, so the answer is checked
+    there first, and searched for only when it is not there (the same answers, sooner)."""
+
+    __slots__ = ("end_hint", "start_hint")
+
+    def __init__(self, starts: Sequence[float], ends: Sequence[float]) -> None:
+        super().__init__(starts, ends)
+        self.start_hint = 0
+        self.end_hint = 0
+
+    def on_duty(self, t: float) -> bool:
+        starts = self.starts
+        i = self.start_hint  # bisect_right(starts, t) - 1
+        if not (0 <= i < len(starts) and starts[i] <= t
+                and (i + 1 == len(starts) or t < starts[i + 1])):
+            i = bisect_right(starts, t) - 1
+            self.start_hint = i
+        return i >= 0 and t < self.ends[i]
+
+    def finish(self, t: float, work: float) -> tuple[float, bool]:
+        """A job of ``work`` on-duty minutes begun at ``t``: when a SimPy timeout set at ``t``
+        for its length would fire (``t + (end - t)``, which rounding can set a hair away from
+        ``end``), and whether this person is on duty then (``on_duty`` of that time, found
+        from the interval the job ends in, and asked only when the time is not inside it)."""
+        ends = self.ends
+        i = self.end_hint  # bisect_right(ends, t)
+        if not (0 <= i <= len(ends) and (i == 0 or ends[i - 1] <= t)
+                and (i == len(ends) or t < ends[i])):
+            i = bisect_right(ends, t)
+            self.end_hint = i
+        starts = self.starts
+        if i == len(starts):
+            return t + ((t + work) - t), False  # beyond the schedule: never on duty again
+        start = t if t > starts[i] else starts[i]
+        cum = self.cum
+        target = cum[i] + (start - starts[i]) + work
+        if target <= cum[i + 1]:
+            j = i
+        else:
+            j = bisect_left(cum, target) - 1
+            if j >= len(starts):
+                at = t + ((ends[-1] + (target - cum[-1])) - t)
+                return at, self.on_duty(at)
+        at = t + ((starts[j] + (target - cum[j])) - t)
+        if starts[j] <= at < ends[j]:
+            return at, True
+        return at, self.on_duty(at)
+
+    def advance(self, t: float, work: float) -> float:
+        """As ``Schedule.advance``, with the same arithmetic."""
+        ends = self.ends
+        i = self.end_hint  # bisect_right(ends, t)
+        if not (0 <= i <= len(ends) and (i == 0 or ends[i - 1] <= t)
+                and (i == len(ends) or t < ends[i])):
+            i = bisect_right(ends, t)
+            self.end_hint = i
+        starts = self.starts
+        if i == len(starts):
+            return t + work  # beyond the schedule: time runs on unbroken
+        start = t if t > starts[i] else starts[i]
+        cum = self.cum
+        target = cum[i] + (start - starts[i]) + work
+        if target <= cum[i + 1]:
+            return starts[i] + (target - cum[i])
+        j = bisect_left(cum, target) - 1
+        if j >= len(starts):
+            return ends[-1] + (target - cum[-1])
+        return starts[j] + (target - cum[j])

@@ -1,9 +1,10 @@
 """The caseload simulator: an interpreter that walks the procedure's blocks with SimPy.
 
 The control flow is never written a second time: ``_Sim._block`` interprets the model's
-``Task``, ``Sequence``, ``Parallel`` (an ``AllOf`` of sub-processes), ``Choice`` (``select`` on
-the case's attributes, drawn from the scenario's probabilities) and ``Loop`` (the body, then again
-with the scenario's probability for that loop id).
+``Task``, ``Sequence``, ``Parallel`` (a sub-process per branch, and a ``cases.Join`` of them:
+SimPy's ``AllOf``, lighter), ``Choice`` (``select`` on the case's attributes, drawn from the
+scenario's probabilities) and ``Loop`` (the body, then again with the scenario's probability for
+that loop id).
 
 Work is measured in on-duty minutes of the people who do it (``simulation.staff``), so a job
 begun at 16:30 that needs an hour ends at 09:30 on the next working day. The calendar of working
@@ -38,6 +39,7 @@ from model.procedure import Block, Choice, Loop, Parallel, Procedure, SubProcess
 from model.procedure import Sequence as Seq
 from model.rules import AttributeValue, Rule, Template, TriggerOccurrence
 from simulation.arrivals import arrival_times
+from simulation.cases import Case, Join, scheduled
 from simulation.clock import Clock, Schedule, clock_for
 from simulation.diary import Diary
 from simulation.results import Replication
@@ -46,7 +48,6 @@ from simulation.scenario import (
     Delay,
     Dispatch,
     Distribution,
-    ForbiddenSlip,
     LagUnit,
     Scenario,
 )
@@ -86,61 +87,6 @@ class _Plan:
     def __post_init__(self) -> None:
         if self.lane_pool is not None and self.lane_pool in self.pools:
             self.lane_at = self.timing_at = self.pools.index(self.lane_pool)
-
-
-class _Case:
-    """One case on its way through the flow: its attributes, what happened when (``occ``),
-    and the slips drawn for it."""
-
-    __slots__ = (
-        "arrival", "attrs", "closed_at", "early", "forbidden", "id", "key", "logged", "no", "occ",
-        "offence", "order_before", "record", "rng", "route", "s47_done", "skip", "skipped",
-    )
-
-    def __init__(self, no: int, route: str, arrival: float, logged: bool,
-                 rng: np.random.Generator) -> None:
-        self.no = no
-        self.id = ""
-        self.route = route
-        self.arrival = arrival
-        self.logged = logged
-        self.record = False  # its steps, waits and slips recorded (logged, and not lean)
-        self.rng = rng
-        self.attrs: dict[str, AttributeValue] = {}  # the booleans, and the offence
-        self.offence = ""
-        self.key: tuple[Any, ...] = ()  # the route and the attributes' values (for caches)
-        self.occ: dict[str, list[float]] = {}
-        self.skip: frozenset[str] = frozenset()
-        self.skipped: set[str] = set()
-        self.early: set[str] = set()
-        self.order_before: dict[str, str] = {}
-        self.forbidden: list[ForbiddenSlip] = []
-        self.s47_done = False
-        self.closed_at = _INF
-
-
-class _Join(simpy.Event):
-    """Succeeds when all of the given processes (just started) have ended, or fails with the
-    first failure: SimPy's ``AllOf`` of processes, scheduled at the same moment and in the same
-    order as it, without gathering their values (which nothing reads)."""
-
-    def __init__(self, env: simpy.Environment, processes: list[simpy.Process]) -> None:
-        super().__init__(env)
-        self._left = len(processes)
-        if not processes:
-            self.succeed()
-        for process in processes:
-            process.callbacks.append(self._check)  # type: ignore[union-attr]
-
-    def _check(self, event: simpy.Event) -> None:
-        if self._value is not simpy.events.PENDING:
-            return
-        self._left -= 1
-        if not event._ok:
-            event._defused = True  # type: ignore[attr-defined]
-            self.fail(event._value)
-        elif not self._left:
-            self.succeed()
 
 
 # ---------------------------------------------------------------------------------- the run
@@ -233,11 +179,11 @@ class _Sim:
             )
         return plans
 
-    def _new_case(self, no: int, t: float, route_id: str) -> _Case:
+    def _new_case(self, no: int, t: float, route_id: str) -> Case:
         scenario = self.scenario
         logged = self.log_start <= t < self.log_end
         rng = self.streams(Purpose.CASES, no)
-        case = _Case(no, route_id, t, logged, rng)
+        case = Case(no, route_id, t, logged, rng)
         case.record = logged and not self.lean
         route = scenario.routes[route_id]
         draws = rng.random(len(route.attributes))
@@ -259,7 +205,7 @@ class _Sim:
 
     # -- the walk
 
-    def _block(self, block: Block, case: _Case) -> Gen:
+    def _block(self, block: Block, case: Case) -> Gen:
         if isinstance(block, Task):
             yield from self._task(block, case)
         elif isinstance(block, Seq):
@@ -267,7 +213,7 @@ class _Sim:
                 yield from self._block(child, case)
         elif isinstance(block, Parallel):
             env = self.env
-            yield _Join(env, [env.process(self._block(child, case))
+            yield Join(env, [env.process(self._block(child, case))
                               for child in block.children])
         elif isinstance(block, Choice):
             key = (block.id, case.key)
@@ -285,7 +231,7 @@ class _Sim:
             while repeat > 0 and case.rng.random() < repeat:
                 yield from self._block(block.body, case)
 
-    def _task(self, task: Task, case: _Case) -> Gen:
+    def _task(self, task: Task, case: Case) -> Gen:
         activity = task.activity
         if activity == _S47_COMPLETED:
             case.s47_done = True
@@ -304,7 +250,7 @@ class _Sim:
             yield from self._perform(self.plans[self.first_task[early].id], case)
         yield from self._perform(self.plans[task.id], case)
 
-    def _perform(self, plan: _Plan, case: _Case) -> Gen:
+    def _perform(self, plan: _Plan, case: Case) -> Gen:
         env = self.env
         rng = case.rng
         start = env.now
@@ -354,7 +300,7 @@ class _Sim:
                                env.now, work, tuple(waited)))
         self._log(case, plan.code, env.now, resource, plan.task.role, plan.task.id)
 
-    def _booked(self, plan: _Plan, case: _Case, deadline: float,
+    def _booked(self, plan: _Plan, case: Case, deadline: float,
                 waited: list[tuple[str, str, float, float]]) -> Gen:
         """Book the step into the lane role's diary and hold it: returns its end, the chair's
         name, the earliest slot its notice allowed and when the meeting began (``waited``
@@ -405,7 +351,7 @@ class _Sim:
         own = amount * self.office_day
         return self.office.advance(now, own), own
 
-    def _deadline(self, plan: _Plan, case: _Case) -> float:
+    def _deadline(self, plan: _Plan, case: Case) -> float:
         """The earliest deadline of the rules that require this step (EDF's priority)."""
         if not self.edf or not plan.deadline_rules:
             return _INF
@@ -431,18 +377,18 @@ class _Sim:
             best = min(best, due)
         return best
 
-    def _log(self, case: _Case, code: int, t: float, resource: str, role: str,
+    def _log(self, case: Case, code: int, t: float, resource: str, role: str,
              task_id: str) -> None:
         case.occ.setdefault(self.activities[code], []).append(t)
         if case.logged:
             self.seq += 1
             self.events.append((case.no, t, self.seq, code, resource, role, task_id))
 
-    def _truth(self, case: _Case, kind: str, activity: str, other: str) -> None:
+    def _truth(self, case: Case, kind: str, activity: str, other: str) -> None:
         if case.record:
             self.truth.append((case.no, kind, activity, other, self.env.now))
 
-    def _case(self, case: _Case) -> Gen:
+    def _case(self, case: Case) -> Gen:
         yield self.env.timeout(case.arrival)
         yield from self._block(self.procedure.flow, case)
         case.closed_at = self.env.now
@@ -461,7 +407,7 @@ class _Sim:
 
     def run(self) -> Replication:
         arrivals = arrival_times(self.scenario, self.clock, self.streams)
-        cases: list[_Case] = []
+        cases: list[Case] = []
         processes = []
         logged_no = 0
         for no, (t, route) in enumerate(arrivals):
@@ -483,7 +429,7 @@ class _Sim:
 
     # -- results
 
-    def _result(self, cases: list[_Case], end: float) -> Replication:
+    def _result(self, cases: list[Case], end: float) -> Replication:
         clock = self.clock
         logged = [c for c in cases if c.logged]
         by_no = {c.no: c for c in logged}
@@ -523,7 +469,7 @@ class _Sim:
                 ground_truth=pd.DataFrame(), waits=pd.DataFrame(), timeline=pd.DataFrame(),
                 queues=pd.DataFrame(), as_of=pd.Timestamp(as_of_ns, tz="UTC"),
                 end=pd.Timestamp(int(clock.utc_ns([end])[0]), tz="UTC"), all_cases=len(cases),
-                sim_events=_scheduled(self.env), origin_ns=clock.origin_ns)
+                sim_events=scheduled(self.env), origin_ns=clock.origin_ns)
         truth = expected_breaks(self.truth, by_no, cases_frame, events, self.procedure,
                                 clock, as_of_ns, self.checking)
         waits = pd.DataFrame(self.waits, columns=["case", "code", "role", "requested",
@@ -555,7 +501,7 @@ class _Sim:
             as_of=pd.Timestamp(as_of_ns, tz="UTC"),
             end=pd.Timestamp(int(clock.utc_ns([end])[0]), tz="UTC"),
             all_cases=len(cases),
-            sim_events=_scheduled(self.env),
+            sim_events=scheduled(self.env),
             steps=steps,
             duty=self._duty(),
             origin_ns=clock.origin_ns,
@@ -578,12 +524,6 @@ class _Sim:
 
 def _minutes(at: Any) -> float:
     return float(at.hour * 60 + at.minute)
-
-
-def _scheduled(env: simpy.Environment) -> int:
-    """How many SimPy events the run scheduled (SimPy numbers them as it goes)."""
-    counter = getattr(env, "_eid", None)
-    return int(next(counter)) if counter is not None else 0
 
 
 def simulate(scenario: Scenario, procedure: Procedure, seed: int | None = None,

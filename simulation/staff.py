@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from bisect import bisect_left, bisect_right
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +24,12 @@ import pandas as pd
 import simpy
 
 from model.procedure import Procedure
-from simulation.clock import Clock, Schedule
+from simulation.clock import Clock, Duty, Schedule
 from simulation.diary import Diary
 from simulation.scenario import Dispatch, Hours, RoleSpec, Scenario
 from simulation.streams import Purpose, Streams
 
-__all__ = ["Bins", "Diary", "Duty", "Grid", "Person", "Pool", "Staff", "build_staff", "timeline"]
+__all__ = ["Bins", "Diary", "Grid", "Person", "Pool", "Staff", "build_staff", "timeline"]
 
 Gen = Generator[simpy.Event, Any, Any]
 
@@ -48,78 +47,6 @@ class Grid:
     n: int
     first: int
     window: float
-
-
-class Duty(Schedule):
-    """A person's on-duty time (``Schedule``) that remembers where its last answers were: time
-    mostly moves on by little between questions about one person, so the answer is checked
-    there first, and searched for only when it is not there (the same answers, sooner)."""
-
-    __slots__ = ("end_hint", "start_hint")
-
-    def __init__(self, starts: Sequence[float], ends: Sequence[float]) -> None:
-        super().__init__(starts, ends)
-        self.start_hint = 0
-        self.end_hint = 0
-
-    def on_duty(self, t: float) -> bool:
-        starts = self.starts
-        i = self.start_hint  # bisect_right(starts, t) - 1
-        if not (0 <= i < len(starts) and starts[i] <= t
-                and (i + 1 == len(starts) or t < starts[i + 1])):
-            i = bisect_right(starts, t) - 1
-            self.start_hint = i
-        return i >= 0 and t < self.ends[i]
-
-    def finish(self, t: float, work: float) -> tuple[float, bool]:
-        """A job of ``work`` on-duty minutes begun at ``t``: when a SimPy timeout set at ``t``
-        for its length would fire (``t + (end - t)``, which rounding can set a hair away from
-        ``end``), and whether this person is on duty then (``on_duty`` of that time, found
-        from the interval the job ends in, and asked only when the time is not inside it)."""
-        ends = self.ends
-        i = self.end_hint  # bisect_right(ends, t)
-        if not (0 <= i <= len(ends) and (i == 0 or ends[i - 1] <= t)
-                and (i == len(ends) or t < ends[i])):
-            i = bisect_right(ends, t)
-            self.end_hint = i
-        starts = self.starts
-        if i == len(starts):
-            return t + ((t + work) - t), False  # beyond the schedule: never on duty again
-        start = t if t > starts[i] else starts[i]
-        cum = self.cum
-        target = cum[i] + (start - starts[i]) + work
-        if target <= cum[i + 1]:
-            j = i
-        else:
-            j = bisect_left(cum, target) - 1
-            if j >= len(starts):
-                at = t + ((ends[-1] + (target - cum[-1])) - t)
-                return at, self.on_duty(at)
-        at = t + ((starts[j] + (target - cum[j])) - t)
-        if starts[j] <= at < ends[j]:
-            return at, True
-        return at, self.on_duty(at)
-
-    def advance(self, t: float, work: float) -> float:
-        """As ``Schedule.advance``, with the same arithmetic."""
-        ends = self.ends
-        i = self.end_hint  # bisect_right(ends, t)
-        if not (0 <= i <= len(ends) and (i == 0 or ends[i - 1] <= t)
-                and (i == len(ends) or t < ends[i])):
-            i = bisect_right(ends, t)
-            self.end_hint = i
-        starts = self.starts
-        if i == len(starts):
-            return t + work  # beyond the schedule: time runs on unbroken
-        start = t if t > starts[i] else starts[i]
-        cum = self.cum
-        target = cum[i] + (start - starts[i]) + work
-        if target <= cum[i + 1]:
-            return starts[i] + (target - cum[i])
-        j = bisect_left(cum, target) - 1
-        if j >= len(starts):
-            return ends[-1] + (target - cum[-1])
-        return starts[j] + (target - cum[j])
 
 
 class Person:

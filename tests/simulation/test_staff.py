@@ -9,8 +9,9 @@ from datetime import time
 import pytest
 import simpy
 
+from simulation.clock import Duty
 from simulation.scenario import Hours, RoleSpec
-from simulation.staff import Duty, Grid, Person, Pool
+from simulation.staff import Grid, Person, Pool
 
 DAY = 1440.0
 
