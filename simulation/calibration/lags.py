@@ -55,6 +55,7 @@ class LagEstimator(Estimator):
         self.delay_rows: dict[str, dict[str, Any]] = {}
         self.delay_fits: dict[str, pd.DataFrame] = {}
         self.current: dict[str, npt.NDArray[np.float64]] = {}  # the lag samples written
+        self.to_start: set[str] = set()  # steps whose delays run to their start events
         self.booked: dict[str, npt.NDArray[np.float64]] = {}  # delays of booked steps
         self.diary_history: dict[str, list[tuple[float, float]]] = {}
 
@@ -152,6 +153,7 @@ class LagEstimator(Estimator):
             per_unit = self.day if unit == "working days" else 60.0
             work_fit = fit_delay(works[activity], unit="minutes") if works.get(activity) else None
             if work_fit is not None:
+                self.to_start.add(activity)
                 work_table = dict(work_fit.table)
                 work_table.pop("unit", None)
                 tasks_raw.setdefault(activity, {})["work"] = (

@@ -4,7 +4,10 @@ each lag, each diary's other bookings and each route's hour profile is moved by 
 the log and the simulation. A lag on the elapsed clock of a step that waits for office hours
 (``waits_for_office_hours``) is not moved quantile by quantile: a lag that ends at night adds the
 night's wait, so the delay is not the lag plus a wait that the lag leaves alone; its mean is
-searched instead, as a diary's other bookings are (``refine_waiting_lags``)."""
+searched instead, as a diary's other bookings are (``refine_waiting_lags``). Both sides measure
+the same thing: where the log's delays of a step run to its start events, so do the simulated
+ones (to when the simulated step's work began), else both run to the complete events
+(``simulated_delays``)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from collections.abc import Collection, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -27,8 +30,12 @@ from simulation.calibration.fitting import MIN_SAMPLE, Z, sig
 from simulation.calibration.lags import LagEstimator
 from simulation.scenario import Hours, Scenario
 
+if TYPE_CHECKING:
+    from simulation.results import Replication
+
 __all__ = ["LagSearch", "lag_searches", "refine", "refine_arrivals", "refine_diaries",
-           "refine_lags", "refine_waiting_lags", "simulate_estimate", "waits_for_office_hours"]
+           "refine_lags", "refine_waiting_lags", "simulate_estimate", "simulated_delays",
+           "waits_for_office_hours"]
 
 
 _REFINE_CASES: Final = 3000  # simulated cases wanted for the last correction (half that for
@@ -45,7 +52,8 @@ def simulate_estimate(est: LagEstimator, pool: Executor | None = None,
                       ) -> tuple[pd.DataFrame, pd.Series]:
     """The estimate simulated over the log's period (or its first part, when that holds
     ``wanted`` cases), in replications enough for as many (at most four): its events (case ids
-    made unique across replications) and each case's route. ``fewest``: the log's delays of
+    made unique across replications; with ``start_utc``, when each step's work began, where the
+    log's delays of some step run to its start events) and each case's route. ``fewest``: the log's delays of
     the rarest step whose lag's mean is searched (``refine_waiting_lags``); the simulation then
     holds about 200 delays of that step for 3,000 cases wanted (in proportion for fewer), in
     more of the period or more replications (at most twelve). Several replications run in
@@ -66,25 +74,59 @@ def simulate_estimate(est: LagEstimator, pool: Executor | None = None,
     if fewest > 0:  # else more replications
         per_replication = fewest * days / est.horizon
         n = max(n, min(_MOST_REPLICATIONS, math.ceil(need / per_replication)))
-    jobs = [(scenario, est.procedure, i) for i in range(n)]
+    jobs = [(scenario, est.procedure, i, bool(est.to_start)) for i in range(n)]
     parts = (list(pool.map(_replication, jobs)) if pool is not None and n > 1
              else [_replication(job) for job in jobs])
     return (pd.concat([p[0] for p in parts], ignore_index=True),
             pd.concat([p[1] for p in parts]))
 
 
-def _replication(job: tuple[Scenario, Procedure, int]) -> tuple[pd.DataFrame, pd.Series]:
-    """One replication of the estimate: its events and each case's route (ids prefixed by the
-    replication's number)."""
+def _replication(job: tuple[Scenario, Procedure, int, bool]) -> tuple[pd.DataFrame, pd.Series]:
+    """One replication of the estimate: its events (with ``start_utc`` when asked) and each
+    case's route (ids prefixed by the replication's number)."""
     from simulation.engine import simulate
 
-    scenario, procedure, i = job
+    scenario, procedure, i, starts = job
     rep = simulate(scenario, procedure, scenario.seed, i)
     prefix = f"r{i}-"
     events = rep.events[["case_id", "activity", "time_utc"]].assign(
         case_id=prefix + rep.events["case_id"].astype(str))
+    if starts:
+        events = events.assign(start_utc=_work_starts(rep))
     routes = pd.Series(rep.cases["route"].to_numpy(), index=prefix + rep.cases.index.astype(str))
     return events, routes
+
+
+def _work_starts(rep: Replication) -> pd.DatetimeIndex:
+    """When each event's work began (what a log's start event records), floored to the second
+    as the events are; NaT for an event that is no step of the flow (a forbidden event). The
+    n-th event of a case's task is its n-th step, as the simulator logs each step at its end."""
+    keys = ["case_id", "task_id"]
+    ev = rep.events[keys].assign(k=rep.events.groupby(keys, sort=False).cumcount())
+    steps = rep.steps[[*keys, "work_start"]]
+    steps = steps.assign(k=steps.groupby(keys, sort=False).cumcount())
+    began = ev.merge(steps, on=[*keys, "k"], how="left")["work_start"].to_numpy(dtype=float)
+    has = ~np.isnan(began)
+    ns = np.full(len(began), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    ns[has] = rep.origin_ns + np.floor(began[has] * 60.0).astype(np.int64) * 1_000_000_000
+    return pd.DatetimeIndex(pd.to_datetime(ns, utc=True))
+
+
+def simulated_delays(est: LagEstimator, simulated: pd.DataFrame,
+                     units: Mapping[str, str]) -> dict[str, list[float]]:
+    """Each step's simulated delays in ``units``, measured as the log's are: to when the step's
+    work began for a step whose log delays run to its start events (``est.to_start``), else to
+    its complete event (so a step's work is not taken off its lag twice)."""
+    out = est.samples(simulated, units)
+    chosen = [a for a in units if a in est.to_start]
+    if chosen and "start_utc" in simulated:
+        began = simulated["start_utc"]
+        has = began.notna().to_numpy()
+        w, e = est.positions(pd.DataFrame({"time_utc": began.where(has, simulated["time_utc"])}))
+        to_start = est.samples(simulated, units, (np.where(has, w, np.nan),
+                                                  np.where(has, e, np.nan)))
+        out.update({a: to_start[a] for a in chosen if a in to_start})
+    return out
 
 
 def refine_lags(est: LagEstimator, simulated: pd.DataFrame,
@@ -92,8 +134,9 @@ def refine_lags(est: LagEstimator, simulated: pd.DataFrame,
     """Correct each lag (but those ``searched``) by what a simulation of the estimate adds
     to it: the log's delays hold the waits for people too, which the simulation adds by itself.
     Each quantile of the lag moves by the gap between the log's delays and the simulated ones
-    at that quantile (so the shape, not only the mean, comes closer), and the lag is refitted."""
-    sim = est.samples(simulated, est.unit_of)
+    at that quantile (so the shape, not only the mean, comes closer), and the lag is refitted.
+    Both run to the step's start where the log has start events (``simulated_delays``)."""
+    sim = simulated_delays(est, simulated, est.unit_of)
     for activity, (raw, work, unit, basis) in est.lag_inputs.items():
         if activity in searched:
             continue
@@ -260,7 +303,7 @@ def refine_diaries(est: LagEstimator, simulated: pd.DataFrame) -> None:
     comes to the log's mean: at first with the wait beyond the lead taken to grow as
     u / (1 - u) with the diary's booked share u, then by the secant through the last two
     simulations."""
-    sim = est.samples(simulated, dict.fromkeys(est.booked, "working days"))
+    sim = simulated_delays(est, simulated, dict.fromkeys(est.booked, "working days"))
     working_days = max(1, int(np.busday_count(
         np.datetime64(est.start), np.datetime64(est.start + timedelta(days=est.horizon)),
         busdaycal=est.calendar.busdaycalendar)))

@@ -197,10 +197,11 @@ def recovery(tmp_path_factory: pytest.TempPathFactory, procedure: Procedure,
     truth = default.with_values(TRUTH, procedure)
     folder = tmp_path_factory.mktemp("recovery")
     path = folder / "truth_log.csv"
-    write_event_log(simulate(truth, procedure), path, procedure)
+    rep = simulate(truth, procedure)
+    write_event_log(rep, path, procedure)
     calibration = calibrate_file(path, procedure)
     return {"truth": truth, "path": path, "calibration": calibration,
-            "log": read_event_log(path, procedure)}
+            "log": read_event_log(path, procedure), "rep": rep}
 
 
 def _estimate(calibration: Any, field: str) -> Any:
@@ -416,14 +417,54 @@ def test_start_events_separate_working_from_waiting(recovery: dict[str, Any],
     assert 0 < busy < 0.05
 
 
+# The referral route's steps with a lag in working days and hundreds of delays in the truth log.
+REFERRAL_STEPS = ("Family informed", "Statutory assessment started", "Information shared",
+                  "Strategy discussion held", "Access to children assessed",
+                  "Section 47 enquiry completed")
+
+
+def test_start_events_do_not_take_the_work_off_the_lags_twice(
+        recovery: dict[str, Any], procedure: Procedure, tmp_path: Path) -> None:
+    """With start events a step's delays in the log run to its start, so the simulations that
+    correct the lags measure theirs to the simulated step's start too: the same truth log with
+    and without its start events gives the same lags. Measured to the simulated completions
+    (before this was fixed) the correction took each step's work off a second time: the lags
+    from the log with start events came out lower by 0.07 to 0.32 working days for these steps,
+    0.14 to 0.19 on average over three seeds of the truth (0.17 on this one: 0.21 for access to
+    children assessed, 0.26 for the Section 47 enquiry completed); fixed, 0.005 to 0.045 on
+    average and at most 0.084 for either of those two."""
+    import numpy as np
+
+    from simulation.calibration.calibrate import calibrate_file
+
+    path = tmp_path / "truth_with_starts.csv"
+    _write_with_starts(recovery["rep"], recovery["path"], path)
+    calibration = calibrate_file(path, procedure)
+    ledger = load_ledger(calibration.scenario(procedure))
+    plain = recovery["calibration"].delays.set_index("activity")
+    started = calibration.delays.set_index("activity")
+    print("\nstep | without start events | with them (working days)")
+    differences = []
+    for activity in REFERRAL_STEPS:
+        assert "'s start event" in ledger.entries[f'tasks."{activity}".lag'].source, activity
+        assert started.at[activity, "unit"] == plain.at[activity, "unit"] == "working days"
+        without, with_starts = float(plain.at[activity, "mean"]), float(started.at[activity, "mean"])
+        print(f"{activity} | {without:.3f} | {with_starts:.3f}")
+        differences.append(with_starts - without)
+    assert abs(float(np.mean(differences))) <= 0.08, differences
+    for activity, truth, tolerance in (
+            ("Access to children assessed", 14 / 3, 0.15 * 14 / 3),
+            ("Section 47 enquiry completed", 31 / 3, 0.1 * 31 / 3)):
+        without, with_starts = float(plain.at[activity, "mean"]), float(started.at[activity, "mean"])
+        assert abs(with_starts - without) <= 0.12, activity
+        assert abs(without - truth) <= tolerance and abs(with_starts - truth) <= tolerance, activity
+
+
 @pytest.fixture(scope="module")
 def started(tmp_path_factory: pytest.TempPathFactory, procedure: Procedure,
             default: Scenario) -> dict[str, Any]:
     """A log with lifecycle transitions: the simulation's complete events, and a start event
     for each step when its work began (the simulator records it; its log writer does not)."""
-    import numpy as np
-    import pandas as pd
-
     from simulation.engine import simulate
     from simulation.results import write_event_log
 
@@ -432,6 +473,18 @@ def started(tmp_path_factory: pytest.TempPathFactory, procedure: Procedure,
     folder = tmp_path_factory.mktemp("started")
     plain = folder / "complete_only.csv"
     write_event_log(rep, plain, procedure)
+    path = folder / "with_starts.csv"
+    merged = _write_with_starts(rep, plain, path)
+    return {"rep": rep, "truth": truth, "path": path, "plain": plain, "merged": merged}
+
+
+def _write_with_starts(rep: Any, plain: Path, path: Path) -> Any:
+    """Write to ``path`` the log at ``plain`` (written from ``rep``) with lifecycle transitions:
+    its complete events, and a start event for each step when its work began (the simulator
+    records it; its log writer does not). Returns the events merged with their steps."""
+    import numpy as np
+    import pandas as pd
+
     frame = pd.read_csv(plain, dtype=str, keep_default_na=False)
     events = rep.events.assign(k=rep.events.groupby(["case_id", "task_id"]).cumcount())
     steps = rep.steps.assign(k=rep.steps.groupby(["case_id", "task_id"]).cumcount())
@@ -444,9 +497,8 @@ def started(tmp_path_factory: pytest.TempPathFactory, procedure: Procedure,
                                            ).strftime("%Y-%m-%dT%H:%M:%S+00:00")
     both = pd.concat([frame.assign(**{"lifecycle:transition": "complete"}),
                       starts.assign(**{"lifecycle:transition": "start"})], ignore_index=True)
-    path = folder / "with_starts.csv"
     both.to_csv(path, index=False)
-    return {"rep": rep, "truth": truth, "path": path, "plain": plain, "merged": merged}
+    return merged
 
 
 def test_a_log_with_start_events_separates_working_from_waiting(
