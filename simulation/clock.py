@@ -239,30 +239,9 @@ class Duty(Schedule):
     def finish(self, t: float, work: float) -> tuple[float, bool]:
         """A job of ``work`` on-duty minutes begun at ``t``: when a SimPy timeout set at ``t``
         for its length would fire (``t + (end - t)``, which rounding can set a hair away from
-        ``end``), and whether this person is on duty then (``on_duty`` of that time, found
-        from the interval the job ends in, and asked only when the time is not inside it)."""
-        ends = self.ends
-        i = self.end_hint  # bisect_right(ends, t)
-        if not (0 <= i <= len(ends) and (i == 0 or ends[i - 1] <= t)
-                and (i == len(ends) or t < ends[i])):
-            i = bisect_right(ends, t)
-            self.end_hint = i
-        starts = self.starts
-        if i == len(starts):
-            return t + ((t + work) - t), False  # beyond the schedule: never on duty again
-        start = t if t > starts[i] else starts[i]
-        cum = self.cum
-        target = cum[i] + (start - starts[i]) + work
-        if target <= cum[i + 1]:
-            j = i
-        else:
-            j = bisect_left(cum, target) - 1
-            if j >= len(starts):
-                at = t + ((ends[-1] + (target - cum[-1])) - t)
-                return at, self.on_duty(at)
-        at = t + ((starts[j] + (target - cum[j])) - t)
-        if starts[j] <= at < ends[j]:
-            return at, True
+        ``end``), and whether this person is on duty then (asked now, while the hints are
+        near, rather than when the job ends)."""
+        at = t + (self.advance(t, work) - t)
         return at, self.on_duty(at)
 
     def advance(self, t: float, work: float) -> float:
