@@ -4,9 +4,10 @@
 times (clocks change twice a year, so a local 09:00 is not always 540 minutes after local
 midnight's 0). Which days are working days, and how working days are counted, is the project's
 one calendar (``model.calendar.WorkingCalendar``) with the checker's settings
-(``CalendarConfig``: bank holidays, closures), so the simulated staff and the checker agree. ``Schedule`` is one person's on-duty time as sorted
-intervals, with the two questions the engine asks: are they on duty at ``t``, and when will
-``work`` minutes of on-duty time have passed from ``t``; ``Duty`` is a simulated person's, which
+(``CalendarConfig``: bank holidays, closures), so the simulated staff and the checker agree.
+``Schedule`` is one person's on-duty time as sorted intervals, with the two questions the engine
+asks: are they on duty at ``t``, and when will ``work`` minutes of on-duty time have passed from
+``t``; ``Duty`` is a simulated person's, which
 remembers where it last answered and also tells when a job begun at ``t`` ends and whether the
 person is on duty then.
 """

@@ -29,6 +29,7 @@ from model.procedure import Procedure
 from simulation.calibration.fitting import MIN_SAMPLE, Z, sig
 from simulation.calibration.lags import LagEstimator
 from simulation.scenario import Hours, Scenario
+from simulation.scenario.values import FieldReader
 
 if TYPE_CHECKING:
     from simulation.results import Replication
@@ -53,10 +54,10 @@ def simulate_estimate(est: LagEstimator, pool: Executor | None = None,
     """The estimate simulated over the log's period (or its first part, when that holds
     ``wanted`` cases), in replications enough for as many (at most four): its events (case ids
     made unique across replications; with ``start_utc``, when each step's work began, where the
-    log's delays of some step run to its start events) and each case's route. ``fewest``: the log's delays of
-    the rarest step whose lag's mean is searched (``refine_waiting_lags``); the simulation then
-    holds about 200 delays of that step for 3,000 cases wanted (in proportion for fewer), in
-    more of the period or more replications (at most twelve). Several replications run in
+    log's delays of some step run to its start events) and each case's route. ``fewest``: the
+    log's delays of the rarest step whose lag's mean is searched (``refine_waiting_lags``); the
+    simulation then holds about 200 delays of that step for 3,000 cases wanted (in proportion
+    for fewer), in more of the period or more replications (at most twelve). Several replications run in
     ``pool`` when given (worker processes); the result is the same."""
     from simulation.scenario import parse_scenario
 
@@ -214,7 +215,8 @@ def refine_waiting_lags(est: LagEstimator, simulated: pd.DataFrame,
     comes to the log's mean delay: at first by the gap between the two (as if the waits stayed
     as they are), then by the secant through the last two simulations; the ends of the mean's
     interval the same way, for the ends of the interval of the log's mean (mean ± Z·sd/√n,
-    with the simulated delays' sd when it is the larger). The lag keeps its fitted shape, scaled (an exponential when no family fitted)."""
+    with the simulated delays' sd when it is the larger). The lag keeps its fitted shape,
+    scaled (an exponential when no family fitted)."""
     sim = est.samples(simulated, est.unit_of)
     for activity, search in searches.items():
         got = sim.get(activity)
@@ -227,8 +229,9 @@ def refine_waiting_lags(est: LagEstimator, simulated: pd.DataFrame,
         mean = float(np.mean(raw))
         # the sd of the delays: the log's, or the simulation's when larger (a few delays
         # may miss the rare long waits, over a weekend, that the simulation shows)
-        sd = max(float(np.std(raw, ddof=1)), float(np.std(got, ddof=1)))
-        whose = "the log's" if sd == float(np.std(raw, ddof=1)) else "the simulated delays'"
+        sd_log, sd_sim = float(np.std(raw, ddof=1)), float(np.std(got, ddof=1))
+        sd = max(sd_log, sd_sim)
+        whose = "the log's" if sd_log >= sd_sim else "the simulated delays'"
         half = Z * sd / math.sqrt(n)
         current = _table_mean(est.data["tasks"][activity]["lag"])  # the lag simulated
         search.history.append((current, float(np.mean(got))))
@@ -273,17 +276,13 @@ def refine_waiting_lags(est: LagEstimator, simulated: pd.DataFrame,
 
 
 def _table_mean(table: Mapping[str, Any]) -> float:
-    """The mean of a distribution table (in its unit)."""
-    kind = table["distribution"]
-    if kind in ("exponential", "lognormal"):
-        return float(table["mean"])
-    if kind == "triangular":
-        return (float(table["low"]) + float(table["mode"]) + float(table["high"])) / 3
-    if kind == "uniform":
-        return (float(table["low"]) + float(table["high"])) / 2
-    if kind == "fixed":
-        return float(table["value"])
-    return float(np.mean(np.asarray(table["values"], dtype=float)))
+    """The mean of a distribution table (in its unit), read as the scenario's reader reads it
+    (an empirical table's weights included)."""
+    reader = FieldReader()
+    delay = reader.distribution(dict(table), "lag", unit=True)
+    if delay is None:  # the calibration writes only tables the reader takes
+        raise ValueError(f"not a distribution table: {reader.problems}")
+    return delay.distribution.mean()
 
 
 def _scaled(table: Mapping[str, Any], factor: float) -> dict[str, Any]:
