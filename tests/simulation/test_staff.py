@@ -82,3 +82,22 @@ def test_earliest_deadline_first_serves_cases_before_background_work() -> None:
     # two people busy until 11:00 and 12:01; the 10:02 job waits behind the case
     assert log == [("case starts", 660.0), ("case ends", 670.0)]
     assert pool.bins.wait_sum[0] == pytest.approx(50.0 + (670.0 - 602.0))
+
+
+def test_who_is_on_duty_at_each_change_of_shift_is_each_persons_own_answer() -> None:
+    """``Pool.on_duty_at`` (all people at once) says what each person's ``on_duty`` says, at
+    the shift boundaries and between them, with leave, nights and an empty diary of hours."""
+    env = simpy.Environment()
+    spec = RoleSpec("police", 4, Hours.OFFICE, time(9), time(17), 0, 0.0, 5, 0.0, None, None)
+    schedules = [
+        Duty([540.0, DAY + 540.0, 3 * DAY + 540.0], [1020.0, DAY + 1020.0, 3 * DAY + 1020.0]),
+        Duty([0.0, DAY, 2 * DAY], [DAY, 2 * DAY, 3 * DAY]),  # nights too, days back to back
+        Duty([], []),  # on leave throughout
+        Duty([2 * DAY + 540.0], [2 * DAY + 1020.0]),
+    ]
+    pool = Pool(env, spec, [Person(k, f"p{k}", s) for k, s in enumerate(schedules)], 0,
+                edf=False, grid=Grid(0.0, DAY, 5, 0, 4 * DAY))
+    times = sorted({*pool.boundaries(), 100.0, 600.0, DAY + 1019.9, 5 * DAY})
+    expected = [[k for k, s in enumerate(schedules) if s.on_duty(t)] for t in times]
+    assert pool.on_duty_at(times) == expected
+    assert any(len(on) == 2 for on in expected) and any(on == [1] for on in expected)
