@@ -22,8 +22,10 @@ one replication; the runner
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -560,5 +562,21 @@ def simulate(scenario: Scenario, procedure: Procedure, seed: int | None = None,
     'SIM-00001'
     """
     checking = check_config if check_config is not None else scenario.checking
-    return _Sim(scenario, procedure, scenario.seed if seed is None else seed, replication,
-                checking, lean).run()
+    with _no_cycle_collection():
+        return _Sim(scenario, procedure, scenario.seed if seed is None else seed, replication,
+                    checking, lean).run()
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while a run builds its millions of short-lived tuples
+    and events, hardly any of which form cycles: otherwise it walks every live object
+    again and again, a tenth or more of a large run's time (``bench/bench_simulate.py``). Its
+    state is restored after, and objects are still freed as soon as nothing refers to them."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

@@ -449,6 +449,27 @@ def test_same_seed_same_log_byte_for_byte(tmp_path: Path, procedure: Procedure,
     assert re.search(r",20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\+0[01]:00,", first_row)
 
 
+def test_a_run_leaves_the_cycle_collector_as_it_found_it(procedure: Procedure,
+                                                       default: Scenario) -> None:
+    """A run pauses Python's cycle collector for its own speed: it is back on afterwards, left
+    off when the caller had turned it off, and back on after a run that fails."""
+    import gc
+
+    scenario = short(default, procedure, horizon_days=5, drain_days=20)
+    assert gc.isenabled()
+    simulate(scenario, procedure, seed=1)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        simulate(scenario, procedure, seed=1)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(TypeError):
+        simulate(scenario, procedure, seed="not a seed")  # type: ignore[arg-type]
+    assert gc.isenabled()
+
+
 def test_children_at_risk_is_written_only_after_the_enquiry(procedure: Procedure,
                                                             default: Scenario) -> None:
     rep = simulate(short(default, procedure), procedure, seed=2)
