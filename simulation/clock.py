@@ -230,10 +230,15 @@ class Duty(Schedule):
 
     def on_duty(self, t: float) -> bool:
         starts = self.starts
+        n = len(starts)
         i = self.start_hint  # bisect_right(starts, t) - 1
-        if not (0 <= i < len(starts) and starts[i] <= t
-                and (i + 1 == len(starts) or t < starts[i + 1])):
-            i = bisect_right(starts, t) - 1
+        if not (0 <= i < n and starts[i] <= t and (i + 1 == n or t < starts[i + 1])):
+            # most often the next interval: a third of the questions move on by one
+            if i >= 0 and i + 1 < n and starts[i + 1] <= t and (i + 2 == n
+                                                               or t < starts[i + 2]):
+                i += 1
+            else:
+                i = bisect_right(starts, t) - 1
             self.start_hint = i
         return i >= 0 and t < self.ends[i]
 
@@ -248,19 +253,24 @@ class Duty(Schedule):
     def advance(self, t: float, work: float) -> float:
         """As ``Schedule.advance``, with the same arithmetic."""
         ends = self.ends
+        n = len(ends)
         i = self.end_hint  # bisect_right(ends, t)
-        if not (0 <= i <= len(ends) and (i == 0 or ends[i - 1] <= t)
-                and (i == len(ends) or t < ends[i])):
-            i = bisect_right(ends, t)
+        if not (0 <= i <= n and (i == 0 or ends[i - 1] <= t) and (i == n or t < ends[i])):
+            if 0 <= i < n and ends[i] <= t and (i + 1 == n or t < ends[i + 1]):
+                i += 1  # the next interval, most often
+            else:
+                i = bisect_right(ends, t)
             self.end_hint = i
         starts = self.starts
-        if i == len(starts):
+        if i == n:
             return t + work  # beyond the schedule: time runs on unbroken
         start = t if t > starts[i] else starts[i]
         cum = self.cum
         target = cum[i] + (start - starts[i]) + work
         if target <= cum[i + 1]:
             return starts[i] + (target - cum[i])
+        if i + 2 <= n and target <= cum[i + 2]:  # ends in the next interval, most often
+            return starts[i + 1] + (target - cum[i + 1])
         j = bisect_left(cum, target) - 1
         if j >= len(starts):
             return ends[-1] + (target - cum[-1])

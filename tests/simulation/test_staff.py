@@ -8,8 +8,10 @@ from datetime import time
 
 import pytest
 import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from simulation.clock import Duty
+from simulation.clock import Duty, Schedule
 from simulation.scenario import Hours, RoleSpec
 from simulation.staff import Grid, Person, Pool
 
@@ -101,3 +103,30 @@ def test_who_is_on_duty_at_each_change_of_shift_is_each_persons_own_answer() -> 
     expected = [[k for k, s in enumerate(schedules) if s.on_duty(t)] for t in times]
     assert pool.on_duty_at(times) == expected
     assert any(len(on) == 2 for on in expected) and any(on == [1] for on in expected)
+
+
+@given(
+    gaps=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), max_size=12),
+    steps=st.lists(st.tuples(st.integers(-10, 40), st.integers(0, 60)), max_size=40),
+)
+@settings(max_examples=400, deadline=None)
+def test_a_persons_remembered_place_gives_the_plain_schedules_answers(
+        gaps: list[tuple[int, int]], steps: list[tuple[int, int]]) -> None:
+    """``Duty`` starts its searches where the last answer was (and the interval after it):
+    whatever order the questions come in, on duty or not and when work ends are exactly the
+    plain ``Schedule``'s answers (intervals back to back or of no length included)."""
+    starts, ends, t = [], [], 0.0
+    for gap, length in gaps:
+        t += gap
+        starts.append(t)
+        t += length
+        ends.append(t)
+    plain, duty = Schedule(starts, ends), Duty(starts, ends)
+    now = 0.0
+    for move, work in steps:
+        now = max(-5.0, now + move * 0.5)
+        assert duty.on_duty(now) == plain.on_duty(now)
+        assert duty.advance(now, work * 0.5) == plain.advance(now, work * 0.5)
+        at, on = duty.finish(now, work * 0.5)
+        assert at == now + (plain.advance(now, work * 0.5) - now)
+        assert on == plain.on_duty(at)
