@@ -31,6 +31,8 @@ Examples
 
 from __future__ import annotations
 
+# first: the compiled core is used only when it was built from the source as it is now
+from simulation import _native  # noqa: F401
 from simulation.bounds import Bounds
 from simulation.outputs import output_names, write_outputs
 from simulation.results import SimulationResult
