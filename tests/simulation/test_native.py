@@ -4,6 +4,8 @@ and CI runs it (else the benchmarks would time the plain Python without saying s
 
 from __future__ import annotations
 
+import doctest
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -126,3 +128,23 @@ def test_the_digest_covers_names_and_contents(tmp_path: Path) -> None:
     assert second != first
     (tmp_path / "model" / "a.py").rename(tmp_path / "model" / "b.py")
     assert _native.source_digest(tmp_path) not in (first, second)
+
+
+@pytest.mark.parametrize("name", _native.COMPILED)
+def test_the_compiled_modules_examples_hold_in_their_source(name: str) -> None:
+    """The docstrings' examples of each compiled module, run from its source (pytest collects
+    them from the plain modules only: ``conftest.py``)."""
+    source = ROOT / (name.replace(".", "/") + ".py")
+    spec = importlib.util.spec_from_file_location(f"_example_{name.replace('.', '_')}", source)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+        results = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE
+                                  | doctest.ELLIPSIS)
+    finally:
+        del sys.modules[spec.name]
+    assert results.failed == 0
+    if name in ("simulation.engine", "simulation.clock"):
+        assert results.attempted > 0
