@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import math
+from bisect import bisect_right
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from simulation.scenario import (
     Distribution,
     LagUnit,
     Scenario,
+    cumulative,
 )
 from simulation.staff import Grid, Pool, build_staff
 from simulation.staff import timeline as timeline_of
@@ -138,6 +140,8 @@ class _Sim:
         for task in procedure.tasks():
             self.first_task.setdefault(task.activity, task)
         self.loop_p = dict(scenario.loops)
+        self._offences = {route_id: (list(route.offence), cumulative(list(route.offence.values())))
+                          for route_id, route in scenario.routes.items()}
         self._deadline_cache: dict[tuple[Within, float], float] = {}
         self.edf = scenario.dispatch is Dispatch.EDF
         # a case's attributes never change: gateways' branches and rules' conditions by its key
@@ -191,9 +195,8 @@ class _Sim:
         draws = rng.random(len(route.attributes))
         case.attrs = {name: bool(u < p) for (name, p), u in
                       zip(route.attributes.items(), draws.tolist(), strict=True)}
-        names = list(route.offence)
-        weights = np.asarray([route.offence[n] for n in names])
-        case.offence = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+        names, cdf = self._offences[route_id]
+        case.offence = names[bisect_right(cdf, rng.random())]  # as rng.choice picks
         case.attrs["offence"] = case.offence  # decides a gateway of the outcomes (§6 ¶2)
         case.key = (route_id, *case.attrs.values())
         slips = scenario.slips

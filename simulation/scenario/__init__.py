@@ -36,6 +36,7 @@ from simulation.scenario.parts import (
     Slips,
     Surge,
     TaskSpec,
+    cumulative,
 )
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "Slips",
     "Surge",
     "TaskSpec",
+    "cumulative",
     "default_scenario_path",
     "describe",
     "field_keys",

@@ -1,18 +1,21 @@
 """A role's queue with background work kept off SimPy's event queue (``simulation.staff.Pool``):
 cases are served exactly when the background job ahead of them ends, and the statistics are
-those of the jobs as they happened."""
+those of the jobs as they happened. A person's on-duty time searched from where the last answer
+was, and picks by cumulative weights, give exactly the plain answers."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import time
 
+import numpy as np
 import pytest
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulation.clock import Duty, Schedule
-from simulation.scenario import Hours, RoleSpec
+from simulation.scenario import Distribution, Hours, RoleSpec, cumulative
 from simulation.staff import Grid, Person, Pool
 
 DAY = 1440.0
@@ -130,3 +133,24 @@ def test_a_persons_remembered_place_gives_the_plain_schedules_answers(
         at, on = duty.finish(now, work * 0.5)
         assert at == now + (plain.advance(now, work * 0.5) - now)
         assert on == plain.on_duty(at)
+
+
+@given(weights=st.lists(st.floats(0.0, 50.0), min_size=1, max_size=8)
+       .filter(lambda w: sum(w) > 0), seed=st.integers(0, 2**32 - 1))
+@settings(max_examples=200, deadline=None)
+def test_a_pick_by_cumulative_weights_is_what_numpys_choice_picks(weights: list[float],
+                                                                 seed: int) -> None:
+    """The simulator picks an offence and an empirical value with one ``random()`` found in
+    ``cumulative(weights)``: the same pick as ``Generator.choice(p=...)`` from the same draw,
+    leaving the stream where ``choice`` leaves it (so runs are as they were before)."""
+    cdf = cumulative(weights)
+    ours, numpys = np.random.default_rng(seed), np.random.default_rng(seed)
+    p = np.asarray(weights) / sum(weights)
+    for _ in range(50):
+        assert bisect_right(cdf, ours.random()) == int(numpys.choice(len(weights), p=p))
+    assert ours.random() == numpys.random()
+    values = tuple(float(v) for v in range(len(weights)))
+    empirical = Distribution("empirical", values=values, weights=tuple(weights))
+    ours, numpys = np.random.default_rng(seed + 1), np.random.default_rng(seed + 1)
+    assert [empirical.sample(ours) for _ in range(20)] == [
+        values[int(numpys.choice(len(values), p=p))] for _ in range(20)]
