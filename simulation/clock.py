@@ -27,7 +27,6 @@ from model.calendar import (
     DEFAULT_CONFIG,
     LONDON,
     CalendarConfig,
-    OutsideCalendarError,
     Within,
     WorkingCalendar,
 )
@@ -111,11 +110,8 @@ class Clock:
         beyond it."""
         if n <= 0:
             return day
-        try:
-            due = self.calendar.add_working_days(self.dates[day], n)
-        except OutsideCalendarError:  # far beyond the clock's days
-            return self.n_days - 1
-        return min((due - self.first_date).days, self.n_days - 1)
+        k = bisect_right(self.working_index, day) + n - 1  # counted in the clock's working days
+        return self.working_index[k] if k < len(self.working_index) else self.n_days - 1
 
     def datetime_of(self, t: float) -> datetime:
         """The aware UTC instant of simulation minute ``t``."""

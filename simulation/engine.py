@@ -42,7 +42,7 @@ from model.procedure import Block, Choice, Loop, Parallel, Procedure, SubProcess
 from model.procedure import Sequence as Seq
 from model.rules import AttributeValue, Rule, Template, TriggerOccurrence
 from simulation.arrivals import arrival_times
-from simulation.cases import Case, Join, scheduled
+from simulation.cases import Case, Join, Walk, run_until, scheduled
 from simulation.clock import Clock, Schedule, clock_for
 from simulation.diary import Diary
 from simulation.results import Replication
@@ -66,6 +66,8 @@ _INF = math.inf
 _MARGIN_DAYS = 45  # calendar beyond the drain, so that late work still has on-duty time
 _S47_COMPLETED = "Section 47 enquiry completed"
 Gen = Generator[simpy.Event, Any, Any]
+# ``env._now``, not ``env.now``, throughout: the property is an interpreted call, made a million
+# times a run from the compiled walk (setup.py)
 
 
 # ---------------------------------------------------------------------------------- plans
@@ -218,7 +220,7 @@ class _Sim:
                 yield from self._block(child, case)
         elif isinstance(block, Parallel):
             env = self.env
-            yield Join(env, [env.process(self._block(child, case))
+            yield Join(env, [Walk(env, self._block(child, case))
                               for child in block.children])
         elif isinstance(block, Choice):
             key = (block.id, case.key)
@@ -258,13 +260,13 @@ class _Sim:
     def _perform(self, plan: _Plan, case: Case) -> Gen:
         env = self.env
         rng = case.rng
-        start = env.now
+        start = env._now
         lag_own = -1.0  # an elapsed lag: all of it the step's own time
         if plan.lag is not None:
-            target, lag_own = self._after_lag(env.now, plan.lag, rng)
-            if target > env.now:
-                yield env.timeout(target - env.now)
-        lag_end = env.now
+            target, lag_own = self._after_lag(env._now, plan.lag, rng)
+            if target > env._now:
+                yield env.timeout(target - env._now)
+        lag_end = env._now
         work = plan.work.sample(rng)
         deadline = self._deadline(plan, case)
         waited: list[tuple[str, str, float, float]] = []
@@ -274,15 +276,15 @@ class _Sim:
         else:
             people: list[int] = []
             for pool in plan.pools:
-                requested = env.now
+                requested = env._now
                 index = yield pool.request(deadline)
                 people.append(index)
                 if case.record:
-                    self.waits.append((case.no, plan.code, pool.role, requested, env.now,
+                    self.waits.append((case.no, plan.code, pool.role, requested, env._now,
                                        plan.task.id))
-                    waited.append(("queue", pool.role, requested, env.now))
+                    waited.append(("queue", pool.role, requested, env._now))
             ready = lag_end
-            now = env.now
+            now = env._now
             schedule: Schedule
             if plan.pools:
                 at = plan.timing_at
@@ -302,8 +304,8 @@ class _Sim:
                 resource = plan.task.role
         if case.record:
             self.steps.append((case.no, plan.task.id, start, lag_end, lag_own, ready, now,
-                               env.now, work, tuple(waited)))
-        self._log(case, plan.code, env.now, resource, plan.task.role, plan.task.id)
+                               env._now, work, tuple(waited)))
+        self._log(case, plan.code, env._now, resource, plan.task.role, plan.task.id)
 
     def _booked(self, plan: _Plan, case: Case, deadline: float,
                 waited: list[tuple[str, str, float, float]]) -> Gen:
@@ -313,7 +315,7 @@ class _Sim:
         env = self.env
         assert plan.diary is not None and plan.booking is not None
         diary = plan.diary
-        booked = diary.book(env.now, plan.booking.lead_working_days)
+        booked = diary.book(env._now, plan.booking.lead_working_days)
         if booked is None:  # the diaries are full to the end of the calendar
             yield env.timeout(_INF)
         assert booked is not None
@@ -323,23 +325,23 @@ class _Sim:
             waited.append(("diary", diary.pool.role, earliest, slot))
         diary.pool.bins.proc_jobs[diary.pool.bins.index(slot)] += 1
         diary.pool.bins.proc_wait_sum[diary.pool.bins.index(slot)] += slot - earliest
-        if slot > env.now:
-            yield env.timeout(slot - env.now)
+        if slot > env._now:
+            yield env.timeout(slot - env._now)
         people: list[int] = []
         for pool in plan.pools:
-            requested = env.now
+            requested = env._now
             index = yield pool.request(deadline, booked=True)
             people.append(index)
-            if case.record and env.now > requested:
-                waited.append(("queue", pool.role, requested, env.now))
-        began = env.now
+            if case.record and env._now > requested:
+                waited.append(("queue", pool.role, requested, env._now))
+        began = env._now
         length = diary.spec.slot_minutes
         for pool in plan.pools:
-            pool.add_work(env.now, length)
+            pool.add_work(env._now, length)
         yield env.timeout(length)
         for pool, index in zip(plan.pools, people, strict=True):
             pool.release(index)
-        return env.now, diary.pool.people[person].name, earliest, began
+        return env._now, diary.pool.people[person].name, earliest, began
 
     def _after_lag(self, now: float, lag: Delay, rng: np.random.Generator
                    ) -> tuple[float, float]:
@@ -391,12 +393,12 @@ class _Sim:
 
     def _truth(self, case: Case, kind: str, activity: str, other: str) -> None:
         if case.record:
-            self.truth.append((case.no, kind, activity, other, self.env.now))
+            self.truth.append((case.no, kind, activity, other, self.env._now))
 
     def _case(self, case: Case) -> Gen:
         yield self.env.timeout(case.arrival)
         yield from self._block(self.procedure.flow, case)
-        case.closed_at = self.env.now
+        case.closed_at = self.env._now
         for slip in case.forbidden:
             anchor = case.arrival
             if slip.after is not None:
@@ -421,13 +423,13 @@ class _Sim:
                 logged_no += 1
                 case.id = f"SIM-{logged_no:05d}"
             cases.append(case)
-            process = self.env.process(self._case(case))
+            process = Walk(self.env, self._case(case))
             if case.logged:
                 processes.append(process)
         stop = self.env.timeout(self.stop_at)
         until = self.env.any_of([stop, self.env.all_of(processes)]) if processes else stop
-        self.env.run(until=until)
-        end = self.env.now
+        run_until(self.env, until)
+        end = self.env._now
         for diary in self.staff.diaries.values():
             diary.catch_up(end)
         return self._result(cases, end)

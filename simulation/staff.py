@@ -32,6 +32,8 @@ from simulation.streams import Purpose, Streams
 __all__ = ["Bins", "Diary", "Grid", "Person", "Pool", "Staff", "build_staff", "timeline"]
 
 Gen = Generator[simpy.Event, Any, Any]
+# ``env._now``, not ``env.now``, throughout: the property is an interpreted call, made a million
+# times a run from the compiled walk (setup.py)
 
 
 @dataclass(frozen=True)
@@ -239,7 +241,7 @@ class Pool:
             return
         self._wake = None
         self._wake_at = math.nan
-        self.catch_up(self.env.now)
+        self.catch_up(self.env._now)
         self._arm()
 
     def _add_background(self, now: float, work: float) -> None:
@@ -253,7 +255,7 @@ class Pool:
 
     def request(self, deadline: float, *, booked: bool = False) -> simpy.Event:
         """An event that succeeds with a person's index when one is assigned."""
-        now = self.env.now
+        now = self.env._now
         self.catch_up(now)
         self._accrue(now)
         self.seq += 1
@@ -266,7 +268,7 @@ class Pool:
         return event
 
     def release(self, index: int) -> None:
-        now = self.env.now
+        now = self.env._now
         self.catch_up(now)
         self._release(index, now)
         self._arm()
@@ -341,9 +343,9 @@ class Pool:
         env = self.env
         people = self.people
         for t, on in zip(times, self.on_duty_at(times), strict=True):
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            now = env.now
+            if t > env._now:
+                yield env.timeout(t - env._now)
+            now = env._now
             self.catch_up(now)
             self.free = [i for i in on if not people[i].busy]
             heapq.heapify(self.free)
@@ -355,7 +357,7 @@ class Pool:
         self._bg_times = times
         self._bg_works = works
         self._bg_next = 0
-        self._schedule_arrival(self.env.now)
+        self._schedule_arrival(self.env._now)
 
 
 @dataclass(frozen=True)

@@ -249,6 +249,21 @@ def test_clock_follows_london_time_and_bank_holidays() -> None:
     assert clock.add_working_days(0, 1) == 4  # the next working day after Good Friday
 
 
+def test_the_clocks_working_days_count_as_the_calendar_does() -> None:
+    """``Clock.add_working_days`` counts in the clock's own list of working days: the same day
+    as the checker's calendar gives, for every day and count, and the clock's last day beyond
+    it (two years with bank holidays, Christmas, and a closure)."""
+    from model.calendar import CalendarConfig
+
+    config = CalendarConfig(extra_closures=(date(2024, 8, 14),))
+    clock = Clock(date(2023, 12, 20), 400, config)
+    for day in range(clock.n_days):
+        for n in range(25):
+            due = clock.calendar.add_working_days(clock.dates[day], n)
+            assert clock.add_working_days(day, n) == min((due - clock.first_date).days,
+                                                         clock.n_days - 1)
+
+
 def test_schedule_counts_only_on_duty_minutes() -> None:
     office = Schedule([540.0, 1980.0], [1020.0, 2460.0])  # two days of 09:00-17:00
     assert office.advance(960.0, 120.0) == 1980.0 + 60.0  # 16:00 + 2 h = 10:00 next day
