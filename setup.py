@@ -1,8 +1,8 @@
 """Build: the packages as listed in pyproject.toml, with the simulator's core compiled by mypyc.
 
 The modules of ``simulation._native.COMPILED`` (the case walk, the people and queues, the clock)
-are compiled to C extensions from their own typed source, which runs a simulation in about two
-thirds of the time; ``simulation/_compiled.json`` records the digest of the source they were built
+are compiled to C extensions from their own typed source, which runs a simulation in about three
+quarters of the time; ``simulation/_compiled.json`` records the digest of the source they were built
 from, so that an edited source is never shadowed by an older build (``simulation._native``).
 
 The compiled core is optional: with ``LSCB_PURE_PYTHON=1`` in the environment, or where mypyc or a

@@ -2,7 +2,7 @@
 source.
 
 When the package is built, ``setup.py`` compiles the modules of ``COMPILED`` with mypyc (C
-extensions made from the same typed source; the same results, in about two thirds of the time)
+extensions made from the same typed source; the same results, in about three quarters of the time)
 and writes ``_compiled.json`` beside them: the digest of every Python file of ``model``,
 ``conformance`` and ``simulation`` it was built from. A compiled module is found before its
 ``.py`` file, so in an editable install one edited since the build would run old code. Importing
