@@ -59,8 +59,9 @@ def extensions() -> list[Any]:
         return []
     native = _native()
     paths = [name.replace(".", "/") + ".py" for name in native.COMPILED]
-    # The build's own environment has none of the dependencies (numpy, simpy...): their types
-    # are unknown there, which changes nothing of what the compiled code does.
+    # The build's own environment has numpy and simpy (pyproject.toml) but not the other
+    # dependencies: their types are unknown there, which changes nothing of what the compiled
+    # code does.
     options = ["--config-file", "", "--ignore-missing-imports", "--follow-imports", "silent",
                "--python-version", f"{sys.version_info[0]}.{sys.version_info[1]}"]
     try:
