@@ -16,7 +16,7 @@ import simpy
 from model.rules import AttributeValue
 from simulation.scenario import ForbiddenSlip
 
-__all__ = ["Case", "Join", "Walk", "run_until", "scheduled", "timeout"]
+__all__ = ["Case", "Join", "Walk", "run_until", "scheduled"]
 
 
 class Case:
@@ -121,23 +121,6 @@ class Walk(simpy.Event):
                 callbacks.append(self._resume)
                 break
         env._active_proc = None
-
-
-def timeout(env: simpy.Environment, delay: float) -> simpy.Timeout:
-    """``env.timeout(delay)``, built here: the same event, scheduled at the same time with the
-    same priority and number, without the interpreter's cost of SimPy's constructor and
-    ``schedule`` (``tests/simulation/test_join.py`` compares the two)."""
-    if delay < 0:
-        raise ValueError(f"Negative delay {delay}")
-    event: Any = simpy.Timeout.__new__(simpy.Timeout)
-    event.env = env
-    event.callbacks = []
-    event._value = None
-    event._delay = delay
-    event._ok = True
-    heappush(env._queue, (env._now + delay, simpy.events.NORMAL, next(env._eid), event))
-    result: simpy.Timeout = event
-    return result
 
 
 def run_until(env: simpy.Environment, until: simpy.Event) -> None:

@@ -42,7 +42,7 @@ from model.procedure import Block, Choice, Loop, Parallel, Procedure, SubProcess
 from model.procedure import Sequence as Seq
 from model.rules import AttributeValue, Rule, Template, TriggerOccurrence
 from simulation.arrivals import arrival_times
-from simulation.cases import Case, Join, Walk, run_until, scheduled, timeout
+from simulation.cases import Case, Join, Walk, run_until, scheduled
 from simulation.clock import Clock, Schedule, clock_for
 from simulation.diary import Diary
 from simulation.results import Replication
@@ -265,7 +265,7 @@ class _Sim:
         if plan.lag is not None:
             target, lag_own = self._after_lag(env._now, plan.lag, rng)
             if target > env._now:
-                yield timeout(env, target - env._now)
+                yield env.timeout(target - env._now)
         lag_end = env._now
         work = plan.work.sample(rng)
         deadline = self._deadline(plan, case)
@@ -295,7 +295,7 @@ class _Sim:
             for pool in plan.pools:
                 pool.add_work(now, work)
             if end > now:
-                yield timeout(env, end - now)
+                yield env.timeout(end - now)
             for pool, index in zip(plan.pools, people, strict=True):
                 pool.release(index)
             if plan.lane_at >= 0:
@@ -317,7 +317,7 @@ class _Sim:
         diary = plan.diary
         booked = diary.book(env._now, plan.booking.lead_working_days)
         if booked is None:  # the diaries are full to the end of the calendar
-            yield timeout(env, _INF)
+            yield env.timeout(_INF)
         assert booked is not None
         person, earliest, slot = booked
         if case.record:
@@ -326,7 +326,7 @@ class _Sim:
         diary.pool.bins.proc_jobs[diary.pool.bins.index(slot)] += 1
         diary.pool.bins.proc_wait_sum[diary.pool.bins.index(slot)] += slot - earliest
         if slot > env._now:
-            yield timeout(env, slot - env._now)
+            yield env.timeout(slot - env._now)
         people: list[int] = []
         for pool in plan.pools:
             requested = env._now
@@ -338,7 +338,7 @@ class _Sim:
         length = diary.spec.slot_minutes
         for pool in plan.pools:
             pool.add_work(env._now, length)
-        yield timeout(env, length)
+        yield env.timeout(length)
         for pool, index in zip(plan.pools, people, strict=True):
             pool.release(index)
         return env._now, diary.pool.people[person].name, earliest, began
@@ -396,7 +396,7 @@ class _Sim:
             self.truth.append((case.no, kind, activity, other, self.env._now))
 
     def _case(self, case: Case) -> Gen:
-        yield timeout(self.env, case.arrival)
+        yield self.env.timeout(case.arrival)
         yield from self._block(self.procedure.flow, case)
         case.closed_at = self.env._now
         for slip in case.forbidden:
@@ -426,7 +426,7 @@ class _Sim:
             process = Walk(self.env, self._case(case))
             if case.logged:
                 processes.append(process)
-        stop = timeout(self.env, self.stop_at)
+        stop = self.env.timeout(self.stop_at)
         until = self.env.any_of([stop, self.env.all_of(processes)]) if processes else stop
         run_until(self.env, until)
         end = self.env._now

@@ -24,7 +24,6 @@ import pandas as pd
 import simpy
 
 from model.procedure import Procedure
-from simulation.cases import timeout
 from simulation.clock import Clock, Duty, Schedule
 from simulation.diary import Diary
 from simulation.scenario import Dispatch, Hours, RoleSpec, Scenario
@@ -345,7 +344,7 @@ class Pool:
         people = self.people
         for t, on in zip(times, self.on_duty_at(times), strict=True):
             if t > env._now:
-                yield timeout(env, t - env._now)
+                yield env.timeout(t - env._now)
             now = env._now
             self.catch_up(now)
             self.free = [i for i in on if not people[i].busy]
