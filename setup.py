@@ -66,7 +66,10 @@ def extensions() -> list[Any]:
                "--python-version", f"{sys.version_info[0]}.{sys.version_info[1]}"]
     try:
         modules = mypycify([*options, *paths], opt_level="3")
-    except (Exception, SystemExit) as exc:  # mypy reports a failed check by exiting
+    except SystemExit:  # mypy reports a failed check by exiting, after printing why
+        _warn("mypyc's type check failed: its messages are above")
+        return []
+    except Exception as exc:
         _warn(f"mypyc could not compile it: {exc}")
         return []
     for extension in modules:
