@@ -187,10 +187,10 @@ class _Sim:
             )
         return plans
 
-    def _new_case(self, no: int, t: float, route_id: str) -> Case:
+    def _new_case(self, no: int, t: float, route_id: str, rng: np.random.Generator) -> Case:
+        """Case ``no``, with its own random stream (``Purpose.CASES``, ``no``)."""
         scenario = self.scenario
         logged = self.log_start <= t < self.log_end
-        rng = self.streams(Purpose.CASES, no)
         case = Case(no, route_id, t, logged, rng)
         case.record = logged and not self.lean
         route = scenario.routes[route_id]
@@ -417,8 +417,9 @@ class _Sim:
         cases: list[Case] = []
         processes = []
         logged_no = 0
+        rngs = self.streams.many(Purpose.CASES, range(len(arrivals)))
         for no, (t, route) in enumerate(arrivals):
-            case = self._new_case(no, t, route)
+            case = self._new_case(no, t, route, rngs[no])
             if case.logged:
                 logged_no += 1
                 case.id = f"SIM-{logged_no:05d}"
