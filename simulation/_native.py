@@ -32,8 +32,8 @@ from types import ModuleType
 __all__ = ["COMPILED", "RECORD", "compiled", "source_digest"]
 
 # the modules compiled, in the order mypyc is given them
-COMPILED = ("simulation.cases", "simulation.clock", "simulation.diary", "simulation.staff",
-            "simulation.engine")
+COMPILED = ("simulation.cases", "simulation.clock", "simulation.diary", "simulation.heaps",
+            "simulation.staff", "simulation.engine")
 RECORD = "_compiled.json"
 _PACKAGES = ("model", "conformance", "simulation")
 _HERE = Path(__file__).resolve().parent

@@ -14,6 +14,7 @@ person is on duty then.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -225,16 +226,23 @@ class Duty(Schedule):
         self.end_hint = 0
 
     def on_duty(self, t: float) -> bool:
+        # each list item read once into a local (the compiled code reads a list's item, and
+        # unboxes its float, every time it is named)
         starts = self.starts
         n = len(starts)
         i = self.start_hint  # bisect_right(starts, t) - 1
-        if not (0 <= i < n and starts[i] <= t and (i + 1 == n or t < starts[i + 1])):
-            # most often the next interval: a third of the questions move on by one
-            if i >= 0 and i + 1 < n and starts[i + 1] <= t and (i + 2 == n
-                                                               or t < starts[i + 2]):
-                i += 1
-            else:
-                i = bisect_right(starts, t) - 1
+        if 0 <= i < n:
+            here = starts[i] <= t
+            following = starts[i + 1] if i + 1 < n else math.inf
+            if not (here and t < following):
+                # most often the next interval: a third of the questions move on by one
+                if here and i + 1 < n and (i + 2 == n or t < starts[i + 2]):
+                    i += 1  # starts[i + 1] = following <= t
+                else:
+                    i = bisect_right(starts, t) - 1
+                self.start_hint = i
+        else:
+            i = bisect_right(starts, t) - 1
             self.start_hint = i
         return i >= 0 and t < self.ends[i]
 
@@ -251,22 +259,32 @@ class Duty(Schedule):
         ends = self.ends
         n = len(ends)
         i = self.end_hint  # bisect_right(ends, t)
-        if not (0 <= i <= n and (i == 0 or ends[i - 1] <= t) and (i == n or t < ends[i])):
-            if 0 <= i < n and ends[i] <= t and (i + 1 == n or t < ends[i + 1]):
-                i += 1  # the next interval, most often
-            else:
-                i = bisect_right(ends, t)
+        if 0 <= i <= n:
+            below = i == 0 or ends[i - 1] <= t
+            end = ends[i] if i < n else math.inf
+            if not (below and t < end):
+                if below and i < n and (i + 1 == n or t < ends[i + 1]):
+                    i += 1  # the next interval, most often (ends[i] = end <= t)
+                else:
+                    i = bisect_right(ends, t)
+                self.end_hint = i
+        else:
+            i = bisect_right(ends, t)
             self.end_hint = i
-        starts = self.starts
         if i == n:
             return t + work  # beyond the schedule: time runs on unbroken
-        start = t if t > starts[i] else starts[i]
+        starts = self.starts
         cum = self.cum
-        target = cum[i] + (start - starts[i]) + work
+        first = starts[i]
+        done = cum[i]
+        start = t if t > first else first
+        target = done + (start - first) + work
         if target <= cum[i + 1]:
-            return starts[i] + (target - cum[i])
-        if i + 2 <= n and target <= cum[i + 2]:  # ends in the next interval, most often
-            return starts[i + 1] + (target - cum[i + 1])
+            return first + (target - done)
+        if i + 2 <= n:  # ends in the next interval, most often
+            done_next = cum[i + 1]
+            if target <= cum[i + 2]:
+                return starts[i + 1] + (target - done_next)
         j = bisect_left(cum, target) - 1
         if j >= len(starts):
             return ends[-1] + (target - cum[-1])

@@ -26,6 +26,7 @@ import simpy
 from model.procedure import Procedure
 from simulation.clock import Clock, Duty, Schedule
 from simulation.diary import Diary
+from simulation.heaps import End, pop_end, pop_int, push_end, push_int
 from simulation.scenario import Dispatch, Hours, RoleSpec, Scenario
 from simulation.streams import Purpose, Streams
 
@@ -113,8 +114,7 @@ class Pool:
         self._bg_next = 0
         self._bg_at = math.inf  # when the next background job arrives
         self._bg_order = 0  # its place among the timetable's entries (SimPy's order of events)
-        # (end, order, person, on duty at the end) of background jobs
-        self._done: list[tuple[float, int, int, bool]] = []
+        self._done: list[End] = []  # the ends of background jobs under way (a heap)
         self._order = 0
         self._cases_waiting = 0  # requests of cases in the queue
         self._wake: simpy.Event | None = None
@@ -147,7 +147,7 @@ class Pool:
         arrivals at the same time in the order their events would have been set)."""
         done = self._done
         arrival = self._bg_at
-        if arrival > now and (not done or done[0][0] > now):
+        if arrival > now and (not done or done[0].at > now):
             return
         queue = self.queue
         people = self.people
@@ -159,19 +159,18 @@ class Pool:
         works = self._bg_works
         n_times = len(times)
         bg_order = self._bg_order
-        heappop, heappush = heapq.heappop, heapq.heappush
         while True:
             if done:
                 first = done[0]
-                t = first[0]
-                if t < arrival or (t == arrival and first[1] < bg_order):
+                t = first.at
+                if t < arrival or (t == arrival and first.order < bg_order):
                     if t > now:
                         return
-                    heappop(done)
-                    index = first[2]  # a background job ends: what ``_release`` does
+                    pop_end(done)
+                    index = first.index  # a background job ends: what ``_release`` does
                     people[index].busy = False
-                    if first[3]:  # on duty then
-                        heappush(free, index)
+                    if first.on:  # on duty then
+                        push_int(free, index)
                     if queue:
                         self._dispatch(t)
                     continue
@@ -186,7 +185,7 @@ class Pool:
                 if arrival > self.last_t:
                     self.last_t = arrival  # the queue was empty: nothing to accrue
                 self.seq += 1
-                index = heappop(free)
+                index = pop_int(free)
                 person = people[index]
                 person.busy = True
                 b = int((arrival - base) // width)
@@ -196,7 +195,7 @@ class Pool:
                 at, on = person.schedule.finish(arrival, work)
                 bin_work[b] += work
                 self._order += 1
-                heappush(done, (at, self._order, index, on))
+                push_end(done, End(at, self._order, index, on))
             # the next arrival, at the time a SimPy timeout set now would fire
             if i + 1 < n_times:
                 arrival = arrival + max(0.0, times[i + 1] - arrival)
@@ -220,7 +219,7 @@ class Pool:
         """While a case waits, the earliest end of a background job is a SimPy event."""
         if not self._cases_waiting or not self._done:
             return
-        t = self._done[0][0]
+        t = self._done[0].at
         if self._wake is not None and self._wake_at == t:
             return
         env = self.env
@@ -277,7 +276,7 @@ class Pool:
         person = self.people[index]
         person.busy = False
         if person.schedule.on_duty(now):
-            heapq.heappush(self.free, index)
+            push_int(self.free, index)
         self._dispatch(now)
 
     def add_work(self, now: float, work: float) -> None:
@@ -295,7 +294,7 @@ class Pool:
         b = bins.index(now)
         while queue and free:
             _, requested, _, event, work = heapq.heappop(queue)
-            index = heapq.heappop(free)
+            index = pop_int(free)
             person = self.people[index]
             person.busy = True
             wait = now - requested
@@ -308,7 +307,7 @@ class Pool:
                 bins.work[b] += work
                 self._order += 1
                 # the time a SimPy timeout of this delay, set now, would fire at
-                heapq.heappush(self._done, (at, self._order, index, on))
+                push_end(self._done, End(at, self._order, index, on))
             else:
                 self._cases_waiting -= 1
                 bins.proc_jobs[b] += 1
