@@ -298,13 +298,15 @@ def validate(scenario: Scenario, log: EventLog, procedure: Procedure, *,
     as_of = pd.Timestamp(log.as_of)
     log_cases, log_weekly, log_wip = _flow(log.events, start, horizon, as_of)
     side = _LogSide(prepare(log.events), log_wip, start, horizon)
+    # the log judged first: where worker processes begin as copies of this one (forked, as on
+    # Linux), the calendar the checker builds for it and the modules it loads are theirs too
+    judgement = judge(log, rules, settings)
+    log_counts = judgement.summary().set_index("rule_id")
+    log_days = _working_days(judgement.results, rules, settings.calendar)
     # the simulated logs are judged as the real one, each as of its own last event, and
     # measured against it in their worker processes
     outcomes = _simulate(moved, procedure, replications, base_seed, workers,
                          replace(settings, as_of=None), side)
-    judgement = judge(log, rules, settings)
-    log_counts = judgement.summary().set_index("rule_id")
-    log_days = _working_days(judgement.results, rules, settings.calendar)
     sims: list[_Measured] = [o.measured for o in outcomes]
 
     # compliance
