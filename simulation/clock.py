@@ -216,35 +216,62 @@ class Schedule:
 class Duty(Schedule):
     """A person's on-duty time (``Schedule``) that remembers where its last answers were: time
     mostly moves on by little between questions about one person, so the answer is checked
-    there first, and searched for only when it is not there (the same answers, sooner)."""
+    there first, and searched for only when it is not there (the same answers, sooner).
 
-    __slots__ = ("end_hint", "start_hint")
+    The interval each kind of question last landed in is kept beside the lists, its bounds and
+    sums copied into the object itself (``_duty_at``, ``_work_at``): the compiled code then
+    answers most questions from a few numbers in one place, without reading (and unboxing)
+    items of lists spread over the memory of hundreds of people."""
+
+    __slots__ = ("_a_after", "_a_beyond", "_a_done", "_a_first", "_a_high", "_a_low", "_d_end",
+                 "_d_high", "_d_low", "end_hint", "start_hint")
 
     def __init__(self, starts: Sequence[float], ends: Sequence[float]) -> None:
         super().__init__(starts, ends)
         self.start_hint = 0
         self.end_hint = 0
+        self._d_low = self._d_high = self._d_end = 0.0
+        self._a_low = self._a_high = self._a_first = self._a_done = self._a_after = 0.0
+        self._a_beyond = False
+        self._duty_at(0 if self.starts else -1)
+        self._work_at(0)
 
-    def on_duty(self, t: float) -> bool:
-        # each list item read once into a local (the compiled code reads a list's item, and
-        # unboxes its float, every time it is named)
+    def _duty_at(self, i: int) -> None:
+        """``on_duty``'s interval: ``i`` is ``bisect_right(starts, t) - 1`` for every ``t`` in
+        [``_d_low``, ``_d_high``), and ``_d_end`` its end (-1: before the first)."""
         starts = self.starts
         n = len(starts)
-        i = self.start_hint  # bisect_right(starts, t) - 1
-        if 0 <= i < n:
-            here = starts[i] <= t
-            following = starts[i + 1] if i + 1 < n else math.inf
-            if not (here and t < following):
-                # most often the next interval: a third of the questions move on by one
-                if here and i + 1 < n and (i + 2 == n or t < starts[i + 2]):
-                    i += 1  # starts[i + 1] = following <= t
-                else:
-                    i = bisect_right(starts, t) - 1
-                self.start_hint = i
-        else:
-            i = bisect_right(starts, t) - 1
-            self.start_hint = i
-        return i >= 0 and t < self.ends[i]
+        self.start_hint = i
+        self._d_low = starts[i] if i >= 0 else -math.inf
+        self._d_high = starts[i + 1] if i + 1 < n else math.inf
+        self._d_end = self.ends[i] if i >= 0 else -math.inf
+
+    def _work_at(self, i: int) -> None:
+        """``advance``'s interval: ``i`` is ``bisect_right(ends, t)`` for every ``t`` in
+        [``_a_low``, ``_a_high``); its start and the on-duty minutes before and after it."""
+        ends = self.ends
+        n = len(ends)
+        self.end_hint = i
+        self._a_low = ends[i - 1] if i > 0 else -math.inf
+        self._a_high = ends[i] if i < n else math.inf
+        self._a_beyond = i == n
+        if i < n:
+            self._a_first = self.starts[i]
+            self._a_done = self.cum[i]
+            self._a_after = self.cum[i + 1]
+
+    def on_duty(self, t: float) -> bool:
+        if not (self._d_low <= t < self._d_high):
+            starts = self.starts
+            n = len(starts)
+            i = self.start_hint
+            # most often the next interval: a third of the questions move on by one
+            if t >= self._d_high and (i + 2 == n or t < starts[i + 2]):
+                i += 1
+            else:
+                i = bisect_right(starts, t) - 1
+            self._duty_at(i)
+        return t < self._d_end
 
     def finish(self, t: float, work: float) -> tuple[float, bool]:
         """A job of ``work`` on-duty minutes begun at ``t``: when a SimPy timeout set at ``t``
@@ -256,36 +283,28 @@ class Duty(Schedule):
 
     def advance(self, t: float, work: float) -> float:
         """As ``Schedule.advance``, with the same arithmetic."""
-        ends = self.ends
-        n = len(ends)
-        i = self.end_hint  # bisect_right(ends, t)
-        if 0 <= i <= n:
-            below = i == 0 or ends[i - 1] <= t
-            end = ends[i] if i < n else math.inf
-            if not (below and t < end):
-                if below and i < n and (i + 1 == n or t < ends[i + 1]):
-                    i += 1  # the next interval, most often (ends[i] = end <= t)
-                else:
-                    i = bisect_right(ends, t)
-                self.end_hint = i
-        else:
-            i = bisect_right(ends, t)
-            self.end_hint = i
-        if i == n:
+        if not (self._a_low <= t < self._a_high):
+            ends = self.ends
+            i = self.end_hint
+            if t >= self._a_high and (i + 1 == len(ends) or t < ends[i + 1]):
+                i += 1  # the next interval, most often
+            else:
+                i = bisect_right(ends, t)
+            self._work_at(i)
+        if self._a_beyond:
             return t + work  # beyond the schedule: time runs on unbroken
-        starts = self.starts
-        cum = self.cum
-        first = starts[i]
-        done = cum[i]
+        first = self._a_first
+        done = self._a_done
         start = t if t > first else first
         target = done + (start - first) + work
-        if target <= cum[i + 1]:
+        if target <= self._a_after:
             return first + (target - done)
-        if i + 2 <= n:  # ends in the next interval, most often
-            done_next = cum[i + 1]
-            if target <= cum[i + 2]:
-                return starts[i + 1] + (target - done_next)
+        i = self.end_hint
+        starts = self.starts
+        cum = self.cum
+        if i + 2 <= len(starts) and target <= cum[i + 2]:  # in the next interval, most often
+            return starts[i + 1] + (target - self._a_after)
         j = bisect_left(cum, target) - 1
         if j >= len(starts):
-            return ends[-1] + (target - cum[-1])
+            return self.ends[-1] + (target - cum[-1])
         return starts[j] + (target - cum[j])

@@ -43,7 +43,7 @@ from model.procedure import Sequence as Seq
 from model.rules import AttributeValue, Rule, Template, TriggerOccurrence
 from simulation.arrivals import arrival_times
 from simulation.cases import Case, Join, Walk, run_until, scheduled
-from simulation.clock import Clock, Schedule, clock_for
+from simulation.clock import Clock, Duty, Schedule, clock_for
 from simulation.diary import Diary
 from simulation.results import Replication
 from simulation.scenario import (
@@ -123,8 +123,8 @@ class _Sim:
                          first=n_warm, window=self.log_end - self.log_start)
         self.env = simpy.Environment()
         self.streams = Streams(seed, index)
-        self.office = Schedule(*clock.office_intervals(scenario.office_open,
-                                                       scenario.office_close))
+        # the office day (working-day lags): asked in roughly increasing time, as a person is
+        self.office = Duty(*clock.office_intervals(scenario.office_open, scenario.office_close))
         self.office_day = _minutes(scenario.office_close) - _minutes(scenario.office_open)
         self.activities = list(procedure.activities)
         self.codes = {name: i for i, name in enumerate(self.activities)}

@@ -378,8 +378,8 @@ def build_staff(env: simpy.Environment, scenario: Scenario, procedure: Procedure
     staff = Staff({}, {}, {})
     for role_id in _needed_roles(scenario, procedure):
         spec = scenario.role(role_id)
-        office = Schedule(*clock.office_intervals(spec.open, spec.close))
-        always = Schedule(*clock.day_intervals())
+        office = Duty(*clock.office_intervals(spec.open, spec.close))
+        always = Duty(*clock.day_intervals())
         staff.schedules[role_id] = always if spec.hours is Hours.ALWAYS else office
         if spec.headcount is None:
             continue
