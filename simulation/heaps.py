@@ -10,6 +10,10 @@ Every key here is distinct (no two ends share their place in the order of events
 free twice), so the smallest item is always the same one whichever way a heap arranges the
 others: these heaps hand out their items in exactly ``heapq``'s order
 (``tests/simulation/test_heaps.py``).
+
+The two pairs are the same sift written twice on purpose, once per item type: a generic version
+(a key function, or ``TypeVar`` items) would be compiled as comparisons between objects, which is
+the cost these heaps exist to remove.
 """
 
 from __future__ import annotations
